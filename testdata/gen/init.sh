@@ -1,0 +1,123 @@
+#!/bin/busybox sh
+# /init of the fixture guest (busybox initramfs). Makes the machine look
+# lived-in, captures what the kernel shows in /proc and /sys onto the spare
+# disk as a tar, then crashes the kernel with sysrq-c (booted with panic=0, the
+# guest then sits in panic for the host to dump it).
+#
+# Kernel parameters read here (unknown key=value parameters reach init's
+# environment): vmcore_fixture=<id>, fixture_mode=full|bare.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mkdir -p /proc /sys /dev /tmp /mnt/data /run
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs -o size=64m,mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=755 tmpfs /run
+
+log() { echo "fixture-init: $*" >/dev/console; echo "<6>fixture-init: $*" >/dev/kmsg; }
+
+for m in $(cat /modules/order); do
+	if [ "$fixture_mode" = bare ] && [ "$m" = qemu_fw_cfg ]; then
+		continue # the bare guest's dump must carry no VMCOREINFO note
+	fi
+	insmod /modules/$m.ko || log "insmod $m failed"
+done
+
+hostname "vmcr-$vmcore_fixture"
+echo fixture.example > /proc/sys/kernel/domainname
+
+if [ "$fixture_mode" = bare ]; then
+	log "bare guest for $vmcore_fixture up; crashing"
+	sync
+	echo c >/proc/sysrq-trigger
+fi
+
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t ext4 -o rw,noatime /dev/vda /mnt/data || log "mount ext4 failed"
+mkdir -p /mnt/data/locks
+mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
+echo "+memory +pids" >/sys/fs/cgroup/cgroup.subtree_control
+mkdir -p /sys/fs/cgroup/fixture-a /sys/fs/cgroup/fixture-b
+
+# Swap on the virtio-scsi disk, when it came up.
+for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/sda ] && break; sleep 0.2; done
+if [ -b /dev/sda ]; then mkswap /dev/sda >/dev/null && swapon /dev/sda; else log "no /dev/sda"; fi
+
+# Network: lo, and a dummy device with documentation-range addresses and a route.
+ip link set lo up
+ip link add dummy0 type dummy
+ip link set dummy0 address 02:00:5e:10:00:01 mtu 1400 up
+ip addr add 192.0.2.10/24 dev dummy0
+ip -6 addr add 2001:db8::10/64 dev dummy0
+ip -6 route add 2001:db8:1::/48 via 2001:db8::1 dev dummy0
+ip route add 198.51.100.0/24 via 192.0.2.1 dev dummy0
+
+echo "<4>vmcore-report fixture $vmcore_fixture: warning-level test message" >/dev/kmsg
+echo "<6>vmcore-report fixture $vmcore_fixture: info-level test message" >/dev/kmsg
+
+# Processes in varied states.
+/lived hold /mnt/data/locks >/dev/console 2>&1 &
+lived_pid=$!
+echo $lived_pid >/sys/fs/cgroup/fixture-a/cgroup.procs
+/lived sleep --fixture-sleeper "argument with spaces" &
+sleeper=$!
+echo $sleeper >/sys/fs/cgroup/fixture-b/cgroup.procs
+/lived sleep --fixture-stopped &
+stopped=$!
+sleep 0.3 # stop it after its exec, so the stopped task is lived, not a forked shell
+kill -STOP $stopped
+/lived spin &
+spinner=$!
+renice 19 $spinner >/dev/null
+sleep 2 # let IPv6 duplicate address detection finish
+
+T=/tmp/truth
+mkdir -p $T/commands $T/meta
+date +%s >$T/meta/capture_start
+echo "$lived_pid $sleeper $stopped $spinner" >$T/meta/fixture_pids
+
+# Most volatile first, static files last.
+/lived capture $T \
+	/proc/loadavg /proc/uptime /proc/stat /proc/meminfo /proc/vmstat /proc/zoneinfo \
+	/proc/buddyinfo /proc/pagetypeinfo /proc/slabinfo /proc/interrupts /proc/softirqs \
+	/proc/diskstats /proc/schedstat /sys/kernel/debug/sched/debug \
+	'/proc/[0-9]*/stat' '/proc/[0-9]*/statm' '/proc/[0-9]*/status' '/proc/[0-9]*/io' \
+	'/proc/[0-9]*/task/[0-9]*/stat' '/proc/[0-9]*/task/[0-9]*/status' \
+	'/proc/[0-9]*/cmdline' '/proc/[0-9]*/comm' '/proc/[0-9]*/limits' '/proc/[0-9]*/stack' \
+	'/proc/[0-9]*/mountinfo' '/proc/[0-9]*/maps' '/proc/[0-9]*/cgroup' \
+	/proc/locks /proc/swaps /proc/partitions /proc/filesystems /proc/devices \
+	/proc/mounts /proc/self/mountinfo /proc/modules /proc/cmdline /proc/version \
+	/proc/cpuinfo /proc/kallsyms /proc/vmallocinfo /proc/misc /proc/iomem /proc/ioports /proc/consoles /proc/crypto \
+	/proc/key-users /proc/cgroups \
+	'/proc/net/*' '/proc/net/stat/*' '/proc/sys/kernel/*' '/proc/sys/vm/*' \
+	'/proc/sys/fs/*' '/proc/sys/net/core/*' \
+	'/sys/devices/system/cpu/online' '/sys/devices/system/cpu/possible' \
+	'/sys/devices/system/cpu/present' '/sys/devices/system/cpu/offline' \
+	'/sys/devices/system/cpu/kernel_max' '/sys/devices/system/node/online' \
+	'/sys/block/*/size' '/sys/block/*/queue/logical_block_size' \
+	'/sys/class/net/*/address' '/sys/class/net/*/mtu' '/sys/class/net/*/operstate' \
+	'/sys/fs/cgroup/cgroup.controllers' '/sys/fs/cgroup/*/cgroup.procs' \
+	'/sys/kernel/mm/transparent_hugepage/enabled'
+date +%s >$T/meta/capture_files_done
+
+dmesg >$T/commands/dmesg
+uname -a >$T/commands/uname_-a
+uname -r >$T/commands/uname_-r
+lsmod >$T/commands/lsmod
+ps >$T/commands/ps
+ip addr >$T/commands/ip_addr
+ip -d link >$T/commands/ip_-d_link
+ip route >$T/commands/ip_route
+ip -6 route >$T/commands/ip_-6_route
+free >$T/commands/free
+uptime >$T/commands/uptime
+hostname >$T/commands/hostname
+sysctl -a >$T/commands/sysctl_-a 2>/dev/null
+date +%s >$T/meta/capture_end
+
+log "capture done; writing truth tar"
+tar -cf /dev/vdb -C $T . || log "tar to /dev/vdb failed"
+sync
+log "crashing"
+echo c >/proc/sysrq-trigger
