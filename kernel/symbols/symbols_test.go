@@ -1,0 +1,153 @@
+package symbols
+
+import (
+	"bufio"
+	"debug/elf"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+)
+
+// elfMemory serves a vmlinux's link-time virtual addresses from its PT_LOAD
+// segments: the kallsyms tables are initialised data, so they can be decoded
+// from the file exactly as from a dump, with unrelocated addresses.
+type elfMemory struct{ f *elf.File }
+
+func (m elfMemory) ReadVirtAt(p []byte, va uint64) (int, error) {
+	for _, pr := range m.f.Progs {
+		if pr.Type == elf.PT_LOAD && va >= pr.Vaddr && va+uint64(len(p)) <= pr.Vaddr+pr.Filesz {
+			return pr.ReadAt(p, int64(va-pr.Vaddr))
+		}
+	}
+	return 0, fmt.Errorf("va %#x+%d not in a PT_LOAD", va, len(p))
+}
+
+func readSystemMap(t *testing.T, path string) map[string][]uint64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m := map[string][]uint64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) != 3 {
+			continue
+		}
+		a, err := strconv.ParseUint(fs[0], 16, 64)
+		if err != nil {
+			t.Fatalf("System.map line %q: %v", sc.Text(), err)
+		}
+		m[fs[2]] = append(m[fs[2]], a)
+	}
+	return m
+}
+
+func TestELFAndKallsymsAgreeWithSystemMap(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		t.Run(s.Manifest.ID, func(t *testing.T) {
+			fh, err := os.Open(s.Manifest.Vmlinux.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fh.Close()
+			elfTab, err := FromELF(fh, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sysmap := readSystemMap(t, s.Manifest.Extra["system_map"])
+			for _, name := range []string{"init_task", "init_uts_ns", "start_kernel", "page_offset_base", "linux_banner"} {
+				sym, ok := elfTab.Lookup(name)
+				if !ok || len(sysmap[name]) == 0 || sysmap[name][0] != sym.Addr {
+					t.Errorf("%s: .symtab %#x (found %v), System.map %x", name, sym.Addr, ok, sysmap[name])
+				}
+			}
+			if sym, _ := elfTab.Lookup("start_kernel"); sym.Type != 'T' || sym.Size == 0 {
+				t.Errorf("start_kernel: type %c size %d, want T and a size", sym.Type, sym.Size)
+			}
+
+			f, err := elf.NewFile(fh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := func(n string) uint64 {
+				a, err := elfTab.Addr(n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return a
+			}
+			ks, err := FromKallsyms(elfMemory{f}, KallsymsAddrs{
+				Names: addr("kallsyms_names"), NumSyms: addr("kallsyms_num_syms"),
+				TokenTable: addr("kallsyms_token_table"), TokenIndex: addr("kallsyms_token_index"),
+				Offsets: addr("kallsyms_offsets"), RelativeBase: addr("kallsyms_relative_base"),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ks.Len() < 50000 {
+				t.Fatalf("kallsyms decoded only %d symbols", ks.Len())
+			}
+			mismatch := 0
+			for _, sym := range ks.All() {
+				addrs := sysmap[sym.Name]
+				found := false
+				for _, a := range addrs {
+					found = found || a == sym.Addr
+				}
+				if !found {
+					if mismatch < 10 {
+						t.Errorf("kallsyms %c %s @ %#x: System.map has %x", sym.Type, sym.Name, sym.Addr, addrs)
+					}
+					mismatch++
+				}
+			}
+			if mismatch > 0 {
+				t.Errorf("%d of %d kallsyms symbols disagree with System.map", mismatch, ks.Len())
+			}
+			// A per-cpu symbol keeps its small absolute address (runqueues: per-cpu in
+			// every kernel; current_task moved into pcpu_hot in 6.2).
+			if rq, ok := ks.Lookup("runqueues"); !ok || rq.Addr >= startKernelMap {
+				t.Errorf("per-cpu runqueues: %#x (found %v), want a per-cpu offset", rq.Addr, ok)
+			}
+			if name := ks.String(addr("start_kernel") + 5); name != "start_kernel+0x5" {
+				t.Errorf("symbolize start_kernel+5: %q", name)
+			}
+			t.Logf("%s: %d kallsyms symbols, %d in .symtab", s.Manifest.ID, ks.Len(), elfTab.Len())
+		})
+	}
+}
+
+func TestFromELFRelocates(t *testing.T) {
+	sets := fixtures.All(t)
+	fh, err := os.Open(sets[0].Manifest.Vmlinux.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	plain, err := FromELF(fh, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const off = 0x1a000000
+	moved, err := FromELF(fh, off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := plain.Lookup("init_task")
+	b, _ := moved.Lookup("init_task")
+	if b.Addr != a.Addr+off {
+		t.Errorf("init_task relocated to %#x, want %#x", b.Addr, a.Addr+off)
+	}
+	c, _ := plain.Lookup("runqueues")
+	d, _ := moved.Lookup("runqueues")
+	if c.Addr != d.Addr || c.Addr >= startKernelMap {
+		t.Errorf("per-cpu runqueues moved from %#x to %#x", c.Addr, d.Addr)
+	}
+}
