@@ -1,0 +1,472 @@
+// Package object gives typed access to the crashed kernel's memory, in the
+// spirit of drgn's Object: look a variable up, follow members and pointers,
+// read values.
+//
+//	task := prog.Var("init_task")
+//	pid, err := task.Member("pid").Int()
+//	comm, err := task.Member("comm").CString()
+//	mm := task.Member("mm").Deref()
+//
+// Errors are sticky: a chain of Member/Deref/Index calls carries the first
+// failure to the final read, and the error names the path that failed
+// ("init_task.mm->mmap: read virt 0x…: page excluded from dump").
+package object
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/vmcore-report/vmcore-report/kernel/ktype"
+)
+
+// Memory reads the crashed kernel's virtual address space.
+type Memory interface {
+	ReadVirtAt(p []byte, va uint64) (int, error)
+}
+
+// Symbols resolves a kernel symbol to its (runtime) address.
+type Symbols interface {
+	Addr(name string) (uint64, error)
+}
+
+// VarTypes gives the type of a global variable (DWARF has them; BTF only
+// for per-cpu variables).
+type VarTypes interface {
+	VarType(name string) (ktype.Type, error)
+}
+
+// Program is the crashed kernel as typed memory.
+type Program struct {
+	Mem   Memory
+	Types ktype.Source
+	Syms  Symbols
+	// Vars is consulted by Var; nil when no source of variable types exists
+	// (then use VarAs with the type spelled out).
+	Vars VarTypes
+}
+
+// Object is a value of a C type in the crashed kernel: an lvalue at an
+// address, or an rvalue (a pointer computed by Address or ContainerOf).
+type Object struct {
+	prog *Program
+	typ  ktype.Type
+	addr uint64
+	// rvalue objects have no address; val holds their value.
+	rvalue bool
+	val    uint64
+	// bitfields: position and width within the bytes at addr.
+	bitOff, bitSize uint64
+	path            string
+	err             error
+}
+
+// Err is the object's sticky error, nil when it is valid.
+func (o Object) Err() error { return o.err }
+
+// Type is the object's type.
+func (o Object) Type() ktype.Type { return o.typ }
+
+// Path is the expression that produced the object, for messages.
+func (o Object) Path() string { return o.path }
+
+// Address is where the object lives; ok is false for an rvalue.
+func (o Object) Address() (uint64, bool) { return o.addr, !o.rvalue && o.err == nil }
+
+// Prog is the program the object belongs to.
+func (o Object) Prog() *Program { return o.prog }
+
+func (o Object) fail(err error) Object {
+	if o.err != nil {
+		return o
+	}
+	o.err = fmt.Errorf("%s: %w", o.path, err)
+	return o
+}
+
+// Errorf makes an invalid object carrying the formatted error.
+func (p *Program) Errorf(path, format string, args ...any) Object {
+	return Object{prog: p, path: path, err: fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...))}
+}
+
+// Object makes an lvalue of type t at addr.
+func (p *Program) Object(t ktype.Type, addr uint64, path string) Object {
+	if path == "" {
+		path = fmt.Sprintf("*(%s *)%#x", ktype.String(t), addr)
+	}
+	return Object{prog: p, typ: t, addr: addr, path: path}
+}
+
+// Var is the global variable name, typed by the program's variable-type
+// source.
+func (p *Program) Var(name string) Object {
+	if p.Vars == nil {
+		return p.Errorf(name, "no source of variable types (no DWARF): use VarAs")
+	}
+	t, err := p.Vars.VarType(name)
+	if err != nil {
+		return Object{prog: p, path: name, err: fmt.Errorf("%s: type: %w", name, err)}
+	}
+	return p.varAt(name, t)
+}
+
+// VarAs is the global variable name read as the type spelled typ
+// ("struct task_struct", "unsigned long", "struct list_head *").
+func (p *Program) VarAs(name, typ string) Object {
+	t, err := p.Type(typ)
+	if err != nil {
+		return Object{prog: p, path: name, err: fmt.Errorf("%s: %w", name, err)}
+	}
+	return p.varAt(name, t)
+}
+
+func (p *Program) varAt(name string, t ktype.Type) Object {
+	addr, err := p.Syms.Addr(name)
+	if err != nil {
+		return Object{prog: p, path: name, err: err}
+	}
+	return Object{prog: p, typ: t, addr: addr, path: name}
+}
+
+// Type parses a simple C type spelling: "struct X", "union X", "enum X", a
+// typedef or base type name ("u64", "unsigned long"), followed by any
+// number of "*".
+func (p *Program) Type(spec string) (ktype.Type, error) {
+	s := strings.TrimSpace(spec)
+	stars := 0
+	for strings.HasSuffix(s, "*") {
+		stars++
+		s = strings.TrimSpace(strings.TrimSuffix(s, "*"))
+	}
+	var t ktype.Type
+	var err error
+	switch {
+	case strings.HasPrefix(s, "struct "):
+		t, err = p.Types.StructByName(strings.TrimSpace(s[len("struct "):]))
+	case strings.HasPrefix(s, "union "):
+		t, err = p.Types.UnionByName(strings.TrimSpace(s[len("union "):]))
+	case strings.HasPrefix(s, "enum "):
+		t, err = p.Types.EnumByName(strings.TrimSpace(s[len("enum "):]))
+	case s == "void":
+		t = ktype.TheVoid
+	default:
+		t, err = p.Types.TypedefByName(s)
+		if err != nil {
+			t, err = p.Types.TypeByName(s, ktype.KindInt)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("type %q: %w", spec, err)
+	}
+	for range stars {
+		t = &ktype.Pointer{Target: t}
+	}
+	return t, nil
+}
+
+// HasMember reports whether struct or union typ (spelled as for Type) has
+// the member path; used to tell kernel versions apart by their layout.
+func (p *Program) HasMember(typ, member string) bool {
+	t, err := p.Type(typ)
+	if err != nil {
+		return false
+	}
+	_, err = ktype.FindMember(t, member)
+	return err == nil
+}
+
+// HasMember reports whether the object's struct type has the member path.
+func (o Object) HasMember(member string) bool {
+	if o.err != nil {
+		return false
+	}
+	_, err := ktype.FindMember(o.typ, member)
+	return err == nil
+}
+
+// Member is the struct or union member at path ("pid", "se.vruntime",
+// "vm_stat[3]"). A pointer to a struct is dereferenced first, as C's ->.
+func (o Object) Member(path string) Object {
+	if o.err != nil {
+		return o
+	}
+	if _, ok := ktype.As[*ktype.Pointer](o.typ); ok {
+		o = o.Deref()
+		if o.err != nil {
+			return o
+		}
+	}
+	if o.rvalue {
+		return o.fail(errors.New("member of a value with no address"))
+	}
+	m, err := ktype.FindMember(o.typ, path)
+	if err != nil {
+		return o.fail(err)
+	}
+	r := Object{prog: o.prog, typ: m.Type, path: o.path + "." + path}
+	if m.BitfieldSize != 0 {
+		r.addr = o.addr + m.Offset.Bytes()
+		r.bitOff = uint64(m.Offset) % 8
+		r.bitSize = uint64(m.BitfieldSize)
+		return r
+	}
+	if m.Offset%8 != 0 {
+		return o.fail(fmt.Errorf("member %s is not byte aligned", path))
+	}
+	r.addr = o.addr + m.Offset.Bytes()
+	return r
+}
+
+// Deref follows a pointer: the object it points to.
+func (o Object) Deref() Object {
+	if o.err != nil {
+		return o
+	}
+	ptr, ok := ktype.As[*ktype.Pointer](o.typ)
+	if !ok {
+		return o.fail(fmt.Errorf("dereference of %s, not a pointer", ktype.String(o.typ)))
+	}
+	v, err := o.Uint()
+	if err != nil {
+		return Object{prog: o.prog, path: o.path, err: err}
+	}
+	if v == 0 {
+		return o.fail(errors.New("NULL pointer dereference"))
+	}
+	return Object{prog: o.prog, typ: ptr.Target, addr: v, path: derefPath(o.path)}
+}
+
+func derefPath(p string) string { return "*" + p }
+
+// Index is element i of an array, or of the memory a pointer points to.
+func (o Object) Index(i uint64) Object {
+	if o.err != nil {
+		return o
+	}
+	var elem ktype.Type
+	base := o.addr
+	switch u := ktype.Underlying(o.typ).(type) {
+	case *ktype.Array:
+		if u.Count != 0 && i >= u.Count {
+			return o.fail(fmt.Errorf("index %d out of range [0,%d)", i, u.Count))
+		}
+		if o.rvalue {
+			return o.fail(errors.New("index of an array with no address"))
+		}
+		elem = u.Elem
+	case *ktype.Pointer:
+		v, err := o.Uint()
+		if err != nil {
+			return Object{prog: o.prog, path: o.path, err: err}
+		}
+		base, elem = v, u.Target
+	default:
+		return o.fail(fmt.Errorf("index of %s", ktype.String(o.typ)))
+	}
+	size, err := ktype.Sizeof(elem)
+	if err != nil {
+		return o.fail(err)
+	}
+	return Object{prog: o.prog, typ: elem, addr: base + i*size, path: fmt.Sprintf("%s[%d]", o.path, i)}
+}
+
+// AddressOf is a pointer to the object (C's &).
+func (o Object) AddressOf() Object {
+	if o.err != nil {
+		return o
+	}
+	if o.rvalue {
+		return o.fail(errors.New("address of a value with no address"))
+	}
+	return Object{prog: o.prog, typ: &ktype.Pointer{Target: o.typ}, rvalue: true, val: o.addr, path: "&" + o.path}
+}
+
+// Cast reinterprets the object as type t (spelled as for Program.Type).
+func (o Object) Cast(typ string) Object {
+	if o.err != nil {
+		return o
+	}
+	t, err := o.prog.Type(typ)
+	if err != nil {
+		return o.fail(err)
+	}
+	o.typ = t
+	o.path = fmt.Sprintf("((%s)%s)", typ, o.path)
+	return o
+}
+
+// ContainerOf is the object of type typ ("struct task_struct") whose member
+// path lies at ptr, as the kernel's container_of.
+func (p *Program) ContainerOf(ptr uint64, typ, member string) Object {
+	t, err := p.Type(typ)
+	if err != nil {
+		return p.Errorf("container_of", "%v", err)
+	}
+	off, err := ktype.MemberOffset(t, member)
+	if err != nil {
+		return p.Errorf("container_of", "%v", err)
+	}
+	return Object{prog: p, typ: t, addr: ptr - off, path: fmt.Sprintf("container_of(%#x, %s, %s)", ptr, typ, member)}
+}
+
+// Read fills b with the object's bytes (at most its size).
+func (o Object) Read(b []byte) error {
+	if o.err != nil {
+		return o.err
+	}
+	if o.rvalue {
+		return fmt.Errorf("%s: read of a value with no address", o.path)
+	}
+	if _, err := o.prog.Mem.ReadVirtAt(b, o.addr); err != nil {
+		return fmt.Errorf("%s: %w", o.path, err)
+	}
+	return nil
+}
+
+// Bytes reads the whole object.
+func (o Object) Bytes() ([]byte, error) {
+	if o.err != nil {
+		return nil, o.err
+	}
+	size, err := ktype.Sizeof(o.typ)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.path, err)
+	}
+	if size > 64<<20 {
+		return nil, fmt.Errorf("%s: object of %d bytes is too large to read whole", o.path, size)
+	}
+	b := make([]byte, size)
+	return b, o.Read(b)
+}
+
+// scalarSize is the size of an integer-like type (int, enum, pointer, bool).
+func scalarSize(t ktype.Type) (uint64, bool, error) {
+	switch u := ktype.Underlying(t).(type) {
+	case *ktype.Int:
+		return uint64(u.Size), u.Signed(), nil
+	case *ktype.Enum:
+		return uint64(u.Size), u.Signed, nil
+	case *ktype.Pointer:
+		return ktype.PointerSize, false, nil
+	}
+	return 0, false, fmt.Errorf("%s is not an integer or pointer", ktype.String(t))
+}
+
+// Uint reads an integer, enum or pointer (a bitfield too) as unsigned.
+func (o Object) Uint() (uint64, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	if o.rvalue {
+		return o.val, nil
+	}
+	size, _, err := scalarSize(o.typ)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", o.path, err)
+	}
+	if o.bitSize != 0 {
+		return o.readBitfield()
+	}
+	if size == 0 || size > 8 {
+		return 0, fmt.Errorf("%s: integer of %d bytes", o.path, size)
+	}
+	var b [8]byte
+	if err := o.Read(b[:size]); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+
+func (o Object) readBitfield() (uint64, error) {
+	if o.bitOff+o.bitSize > 64 {
+		return 0, fmt.Errorf("%s: bitfield of %d bits at bit %d", o.path, o.bitSize, o.bitOff)
+	}
+	n := (o.bitOff + o.bitSize + 7) / 8
+	var b [8]byte
+	if err := o.Read(b[:n]); err != nil {
+		return 0, err
+	}
+	v := binary.LittleEndian.Uint64(b[:]) >> o.bitOff
+	if o.bitSize < 64 {
+		v &= 1<<o.bitSize - 1
+	}
+	return v, nil
+}
+
+// Int reads an integer or enum, sign-extended when its type is signed.
+func (o Object) Int() (int64, error) {
+	v, err := o.Uint()
+	if err != nil {
+		return 0, err
+	}
+	size, signed, _ := scalarSize(o.typ)
+	bitsWide := size * 8
+	if o.bitSize != 0 {
+		bitsWide = o.bitSize
+	}
+	if signed && bitsWide < 64 && v&(1<<(bitsWide-1)) != 0 {
+		v |= math.MaxUint64 << bitsWide
+	}
+	return int64(v), nil
+}
+
+// Bool reads a scalar as a truth value.
+func (o Object) Bool() (bool, error) {
+	v, err := o.Uint()
+	return v != 0, err
+}
+
+// maxCString bounds strings read through a char pointer.
+const maxCString = 4096
+
+// CString reads a char array up to its first NUL, or the NUL-terminated
+// string a char pointer points to (at most 4 KiB).
+func (o Object) CString() (string, error) {
+	if o.err != nil {
+		return "", o.err
+	}
+	switch u := ktype.Underlying(o.typ).(type) {
+	case *ktype.Array:
+		b, err := o.Bytes()
+		if err != nil {
+			return "", err
+		}
+		if i := strings.IndexByte(string(b), 0); i >= 0 {
+			b = b[:i]
+		}
+		return string(b), nil
+	case *ktype.Pointer:
+		_ = u
+		v, err := o.Uint()
+		if err != nil {
+			return "", err
+		}
+		if v == 0 {
+			return "", fmt.Errorf("%s: NULL string", o.path)
+		}
+		return ReadCString(o.prog.Mem, v, maxCString)
+	}
+	return "", fmt.Errorf("%s: %s is not a string", o.path, ktype.String(o.typ))
+}
+
+// ReadCString reads a NUL-terminated string at va, at most max bytes, in
+// page-bounded pieces so that it never reads past the page that ends it.
+func ReadCString(m Memory, va uint64, max int) (string, error) {
+	var out []byte
+	for len(out) < max {
+		n := int(4096 - va%4096)
+		n = min(n, max-len(out), 256)
+		b := make([]byte, n)
+		if _, err := m.ReadVirtAt(b, va); err != nil {
+			return "", fmt.Errorf("string at %#x: %w", va, err)
+		}
+		if i := strings.IndexByte(string(b), 0); i >= 0 {
+			return string(append(out, b[:i]...)), nil
+		}
+		out = append(out, b...)
+		va += uint64(n)
+	}
+	return string(out), nil
+}
