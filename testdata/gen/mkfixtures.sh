@@ -49,12 +49,13 @@ apt_setup() {
 }
 # download SUITE PACKAGE → path of the .deb in $DEBS
 download() {
-	local suite=$1 pkg=$2 f
-	f=$(ls "$DEBS/${pkg}_"*.deb 2>/dev/null | head -1 || true)
+	local suite=$1 pkg=$2 f d=$DEBS/$1
+	mkdir -p "$d"
+	f=$(ls "$d/${pkg}_"*.deb 2>/dev/null | head -1 || true)
 	if [ -z "$f" ]; then
 		# shellcheck disable=SC2046
-		(cd "$DEBS" && apt-get $(apt_opts "$suite") -qq download "$pkg" >&2 2>/dev/null) || return 1
-		f=$(ls "$DEBS/${pkg}_"*.deb | head -1)
+		(cd "$d" && apt-get $(apt_opts "$suite") -qq download "$pkg" >&2 2>/dev/null) || return 1
+		f=$(ls "$d/${pkg}_"*.deb | head -1)
 	fi
 	echo "$f"
 }
@@ -189,6 +190,17 @@ stop_guest() {
 }
 trap '[ -n "$QEMU_PID" ] && kill "$QEMU_PID" 2>/dev/null; true' EXIT
 
+# makedumpfile_of SUITE → path of that suite's makedumpfile, unpacked (not
+# installed) from its .deb; it runs on the host's libraries.
+makedumpfile_of() {
+	local suite=$1 d=$CACHE/makedumpfile-$1
+	if [ ! -x "$d/usr/bin/makedumpfile" ] && [ ! -x "$d/usr/sbin/makedumpfile" ]; then
+		apt_setup "$suite"
+		rm -rf "$d" && dpkg-deb -x "$(download "$suite" makedumpfile)" "$d" >&2
+	fi
+	ls "$d"/usr/*bin/makedumpfile | head -1
+}
+
 # makedumpfile (1.7.2 and later) ignores e_phoff; QEMU writes its program
 # headers at 192. Copy the ELF with the headers moved to 64 (data unchanged).
 fix_phoff() {
@@ -222,7 +234,7 @@ commands/ip_addr commands/ip_route commands/free commands/uptime commands/hostna
 
 # ---------------------------------------------------------------- one kernel
 build_set() {
-	local id=$1 suite=$2 pinned=$3 extras=$4 abi work t0 mdf176 size
+	local id=$1 suite=$2 pinned=$3 extras=$4 abi work t0 size
 	local dest=$OUT/$id
 	[ -e "$dest/manifest.json" ] && { say "$id: up to date in $dest"; return 0; }
 	declare -A T
@@ -260,7 +272,14 @@ build_set() {
 	say "$id: makedumpfile variants"
 	t0=$SECONDS
 	fix_phoff "$work/qemu.elf" "$work/fixed.elf"
-	local m="makedumpfile --message-level 1"
+	# Each kernel is dumped by the makedumpfile of its own release, as its
+	# kdump service would (bookworm's 1.7.2 misreads 6.12's slab pages and
+	# drops them); zstd always by trixie's, which really writes zstd.
+	local mdf zmdf
+	mdf=$(makedumpfile_of "$suite")
+	zmdf=$(makedumpfile_of trixie)
+	MDF_VERSION=$("$mdf" -v 2>&1 | awk '/version/ {print $3; exit}')
+	local m="$mdf --message-level 1"
 	$m -l -d 31 "$work/fixed.elf" "$work/lzo-d31.kdump" >>"$work/mdf.log" 2>&1 &
 	$m -c -d 31 "$work/fixed.elf" "$work/zlib-d31.kdump" >>"$work/mdf.log" 2>&1
 	wait
@@ -272,14 +291,7 @@ build_set() {
 	wait
 	$m --split -l -d 31 "$work/fixed.elf" "$work/split-lzo-d31.1" "$work/split-lzo-d31.2" >>"$work/mdf.log" 2>&1
 	$m --dump-dmesg "$work/fixed.elf" "$work/makedumpfile-dmesg.txt" >>"$work/mdf.log" 2>&1
-	# Bookworm's makedumpfile writes raw pages for -z; trixie's 1.7.6 runs
-	# here unpacked and writes real zstd.
-	mdf176=$CACHE/makedumpfile-1.7.6
-	if [ ! -x "$mdf176/usr/bin/makedumpfile" ]; then
-		apt_setup trixie
-		rm -rf "$mdf176" && dpkg-deb -x "$(download trixie makedumpfile)" "$mdf176"
-	fi
-	"$mdf176/usr/bin/makedumpfile" --message-level 1 -z -d 31 "$work/fixed.elf" "$work/zstd-d31.kdump" >>"$work/mdf.log" 2>&1
+	"$zmdf" --message-level 1 -z -d 31 "$work/fixed.elf" "$work/zstd-d31.kdump" >>"$work/mdf.log" 2>&1
 	size=$(stat -c %s "$work/lzo-d31.kdump")
 	head -c $((size * 60 / 100)) "$work/lzo-d31.kdump" >"$work/lzo-d31-truncated.kdump"
 	rm -f "$work/fixed.elf"
@@ -301,16 +313,16 @@ build_set() {
 	FILES_JSON=()
 	add_file "$work" qemu-elf qemu.elf elf "qemu dump-guest-memory (paging=false)" none 0 true false 0
 	add_file "$work" qemu-kdump-zlib qemu-kdump-zlib.flat flattened "qemu dump-guest-memory format=kdump-zlib" zlib 1 true false 0
-	add_file "$work" lzo-d31 lzo-d31.kdump kdump "makedumpfile -l -d 31" lzo 31 true false 0
-	add_file "$work" zlib-d31 zlib-d31.kdump kdump "makedumpfile -c -d 31" zlib 31 true false 0
-	add_file "$work" zstd-d31 zstd-d31.kdump kdump "makedumpfile 1.7.6 -z -d 31" zstd 31 true false 0
-	add_file "$work" raw-d31 raw-d31.kdump kdump "makedumpfile -d 31" none 31 true false 0
-	add_file "$work" elf-d31 elf-d31.elf elf "makedumpfile -E -d 31" none 31 true false 0
-	add_file "$work" lzo-d1 lzo-d1.kdump kdump "makedumpfile -l -d 1" lzo 1 true false 0
-	add_file "$work" lzo-d31-flat lzo-d31.flat flattened "makedumpfile -F -l -d 31" lzo 31 true false 0
-	add_file "$work" split-lzo-d31 split-lzo-d31.1 kdump-split "makedumpfile --split -l -d 31" lzo 31 true false 1
-	add_file "$work" split-lzo-d31 split-lzo-d31.2 kdump-split "makedumpfile --split -l -d 31" lzo 31 true false 2
-	add_file "$work" lzo-d31-truncated lzo-d31-truncated.kdump kdump "makedumpfile -l -d 31, cut at 60 %" lzo 31 true true 0
+	add_file "$work" lzo-d31 lzo-d31.kdump kdump "makedumpfile $MDF_VERSION -l -d 31" lzo 31 true false 0
+	add_file "$work" zlib-d31 zlib-d31.kdump kdump "makedumpfile $MDF_VERSION -c -d 31" zlib 31 true false 0
+	add_file "$work" zstd-d31 zstd-d31.kdump kdump "makedumpfile (trixie) -z -d 31" zstd 31 true false 0
+	add_file "$work" raw-d31 raw-d31.kdump kdump "makedumpfile $MDF_VERSION -d 31" none 31 true false 0
+	add_file "$work" elf-d31 elf-d31.elf elf "makedumpfile $MDF_VERSION -E -d 31" none 31 true false 0
+	add_file "$work" lzo-d1 lzo-d1.kdump kdump "makedumpfile $MDF_VERSION -l -d 1" lzo 1 true false 0
+	add_file "$work" lzo-d31-flat lzo-d31.flat flattened "makedumpfile $MDF_VERSION -F -l -d 31" lzo 31 true false 0
+	add_file "$work" split-lzo-d31 split-lzo-d31.1 kdump-split "makedumpfile $MDF_VERSION --split -l -d 31" lzo 31 true false 1
+	add_file "$work" split-lzo-d31 split-lzo-d31.2 kdump-split "makedumpfile $MDF_VERSION --split -l -d 31" lzo 31 true false 2
+	add_file "$work" lzo-d31-truncated lzo-d31-truncated.kdump kdump "makedumpfile $MDF_VERSION -l -d 31, cut at 60 %" lzo 31 true true 0
 	[ "$extras" = bare ] && add_file "$work" novmcoreinfo-elf novmcoreinfo.elf elf "qemu dump-guest-memory, guest without qemu_fw_cfg" none 0 false false 0
 
 	local truth_files=() absent=() f line
