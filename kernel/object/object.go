@@ -156,6 +156,9 @@ func (p *Program) Type(spec string) (ktype.Type, error) {
 		if err != nil {
 			t, err = p.Types.TypeByName(s, ktype.KindInt)
 		}
+		if alias, ok := cIntNames[s]; ok && err != nil {
+			t, err = p.Types.TypeByName(alias, ktype.KindInt)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("type %q: %w", spec, err)
@@ -164,6 +167,18 @@ func (p *Program) Type(spec string) (ktype.Type, error) {
 		t = &ktype.Pointer{Target: t}
 	}
 	return t, nil
+}
+
+// cIntNames maps C spellings to the names compilers give base types in
+// DWARF and BTF ("unsigned long" is "long unsigned int").
+var cIntNames = map[string]string{
+	"unsigned":           "unsigned int",
+	"long":               "long int",
+	"unsigned long":      "long unsigned int",
+	"long long":          "long long int",
+	"unsigned long long": "long long unsigned int",
+	"short":              "short int",
+	"unsigned short":     "short unsigned int",
 }
 
 // HasMember reports whether struct or union typ (spelled as for Type) has

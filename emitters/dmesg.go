@@ -1,0 +1,20 @@
+package emitters
+
+import "github.com/vmcore-report/vmcore-report/kernel/linux"
+
+func init() {
+	Register(&Emitter{
+		Path:    "sos_commands/kernel/dmesg",
+		Mirrors: "dmesg: the printk ring buffer as record_print_text() formats it (kernel/printk/printk.c)",
+		Desc:    "kernel log up to the crash",
+		Tracker: Done,
+		Run: func(c *Context, _ int64, out *Output) error {
+			recs, err := linux.PrintkRecords(c.Prog)
+			if err != nil {
+				return err
+			}
+			out.WriteString(linux.FormatDmesg(recs))
+			return nil
+		},
+	})
+}

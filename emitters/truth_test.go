@@ -1,0 +1,267 @@
+package emitters
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+	"github.com/vmcore-report/vmcore-report/internal/kerneltest"
+)
+
+// check compares one emitted file with the fixture's ground truth. Each
+// rule says how close the file must be and why, next to the rule.
+type check func(t *testing.T, s *fixtures.Set, got string)
+
+// pidCheck compares one per-process file with /proc/<pid>/… of the ground
+// truth; pid is a process that existed both at the capture and the crash.
+type pidCheck func(t *testing.T, s *fixtures.Set, pid int64, got string)
+
+// pidChecks holds the rules of PerPID emitters, by path template.
+var pidChecks = map[string]pidCheck{}
+
+// checks holds the rule for every registered path; a path without a rule
+// fails TestEveryEmitterHasATruthCheck. Rules of other emitter groups are
+// added by init functions in their own _test files.
+var checks = map[string]check{
+	// Static after boot: must match byte for byte.
+	"proc/version":                    exact("proc/version"),
+	"proc/cmdline":                    exact("proc/cmdline"),
+	"proc/modules":                    exact("proc/modules"),
+	"sos_commands/kernel/uname_-a":    exact("commands/uname_-a"),
+	"sos_commands/host/hostname":      exact("commands/hostname"),
+	"sys/devices/system/cpu/possible": exact("sys/devices/system/cpu/possible"),
+	"sys/devices/system/cpu/present":  exact("sys/devices/system/cpu/present"),
+	// After a panic without kdump only the panicking CPU stays online: the
+	// dump's mask is one CPU of those the live system had.
+	"sys/devices/system/cpu/online": func(t *testing.T, s *fixtures.Set, got string) {
+		live := truth(t, s, "sys/devices/system/cpu/online")
+		if strings.TrimSpace(live) != "0-1" || (got != "0\n" && got != "1\n") {
+			t.Errorf("online %q: want one of the live system's CPUs %q", got, live)
+		}
+	},
+	// The capture ran a few seconds before the crash: every line the guest's
+	// dmesg printed must be there, in order; later lines are the capture's
+	// and the crash's own messages.
+	"sos_commands/kernel/dmesg": orderedSubset("commands/dmesg"),
+	// lsmod: the ground truth is busybox's lsmod; the fields (name, size,
+	// use count, users) must agree module by module.
+	"sos_commands/kernel/lsmod": lsmodFields,
+}
+
+func init() {
+	for _, s := range sysctls {
+		checks["proc/sys/"+s.path] = exact("proc/sys/" + s.path)
+	}
+	// panic() raises the console log level to 15 (console_verbose()), so
+	// the first field of kernel.printk is 15 in any dump of a panic; the
+	// value before it is lost. The other three fields must match.
+	checks["proc/sys/kernel/printk"] = func(t *testing.T, s *fixtures.Set, got string) {
+		want := strings.Fields(truth(t, s, "proc/sys/kernel/printk"))
+		have := strings.Fields(got)
+		if len(have) != 4 || have[0] != "15" || !slices.Equal(have[1:], want[1:]) {
+			t.Errorf("kernel.printk %q, live %q: want 15 then the live fields 2-4", got, want)
+		}
+	}
+	// sysctl -a: every line we print is a line the guest's sysctl -a printed
+	// (kernel.printk as above).
+	checks["sos_commands/kernel/sysctl_-a"] = func(t *testing.T, s *fixtures.Set, got string) {
+		live := map[string]bool{}
+		for _, l := range strings.Split(truth(t, s, "commands/sysctl_-a"), "\n") {
+			if rest, ok := strings.CutPrefix(l, "kernel.printk = "); ok {
+				_, rest, _ = strings.Cut(rest, "\t")
+				l = "kernel.printk = 15\t" + rest
+			}
+			live[l] = true
+		}
+		for _, l := range strings.Split(strings.TrimRight(got, "\n"), "\n") {
+			if !live[l] {
+				t.Errorf("line %q is not in the guest's sysctl -a", l)
+			}
+		}
+	}
+}
+
+func exact(truthPath string) check {
+	return func(t *testing.T, s *fixtures.Set, got string) {
+		want := truth(t, s, truthPath)
+		if got != want {
+			t.Errorf("differs from %s:\n%s", truthPath, lineDiff(want, got))
+		}
+	}
+}
+
+func orderedSubset(truthPath string) check {
+	return func(t *testing.T, s *fixtures.Set, got string) {
+		lines := strings.Split(got, "\n")
+		i := 0
+		for _, w := range strings.Split(strings.TrimRight(truth(t, s, truthPath), "\n"), "\n") {
+			for i < len(lines) && lines[i] != w {
+				i++
+			}
+			if i == len(lines) {
+				t.Errorf("line %q of %s missing (or out of order)", w, truthPath)
+				return
+			}
+		}
+	}
+}
+
+func lsmodFields(t *testing.T, s *fixtures.Set, got string) {
+	type row struct {
+		size, used string
+		users      []string
+	}
+	parse := func(text string) map[string]row {
+		m := map[string]row{}
+		for i, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+			f := strings.Fields(l)
+			if i == 0 || len(f) < 3 {
+				continue
+			}
+			r := row{size: f[1], used: f[2]}
+			if len(f) > 3 {
+				r.users = strings.Split(strings.TrimSuffix(f[3], ","), ",")
+				slices.Sort(r.users)
+			}
+			m[f[0]] = r
+		}
+		return m
+	}
+	want, have := parse(truth(t, s, "commands/lsmod")), parse(got)
+	if len(want) != len(have) {
+		t.Errorf("%d modules, busybox lsmod listed %d", len(have), len(want))
+	}
+	for name, w := range want {
+		h, ok := have[name]
+		if !ok || h.size != w.size || h.used != w.used || !slices.Equal(h.users, w.users) {
+			t.Errorf("module %s: have %+v, busybox lsmod %+v", name, h, w)
+		}
+	}
+}
+
+func truth(t *testing.T, s *fixtures.Set, path string) string {
+	t.Helper()
+	b, err := s.Truth(path)
+	if err != nil {
+		t.Fatalf("ground truth: %v", err)
+	}
+	return string(b)
+}
+
+// lineDiff shows the first differing lines of two texts.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(w), len(g)) && shown < 8; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n  want %q\n  have %q\n", i+1, wl, gl)
+			shown++
+		}
+	}
+	return b.String()
+}
+
+func TestEveryEmitterHasATruthCheck(t *testing.T) {
+	for _, e := range All() {
+		_, ok1 := checks[e.Path]
+		_, ok2 := pidChecks[e.Path]
+		if !ok1 && !ok2 {
+			t.Errorf("emitter %s has no ground-truth check", e.Path)
+		}
+	}
+}
+
+// TestEmittersAgainstGroundTruth runs every single-file emitter on the LZO
+// dump of each fixture kernel, with the vmlinux and from the dump alone, and
+// compares with what the guest printed before the crash.
+func TestEmittersAgainstGroundTruth(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		for _, withVmlinux := range []bool{true, false} {
+			mode := map[bool]string{true: "vmlinux", false: "dump-only"}[withVmlinux]
+			t.Run(s.Manifest.ID+"/"+mode, func(t *testing.T) {
+				c := NewContext(kerneltest.Open(t, s, "lzo-d31", withVmlinux))
+				pids := comparablePIDs(t, s)
+				for _, e := range All() {
+					if e.Each == PerPID {
+						t.Run(e.Path, func(t *testing.T) {
+							for _, pid := range pids {
+								var out Output
+								if err := e.Run(c, pid, &out); err != nil {
+									t.Errorf("pid %d: emitter failed: %v", pid, err)
+									continue
+								}
+								if r := out.PartialReasons(); len(r) > 0 && e.Tracker == Done {
+									t.Errorf("pid %d: tracked as done but partial: %v", pid, r)
+								}
+								if chk := pidChecks[e.Path]; chk != nil {
+									chk(t, s, pid, out.String())
+								}
+							}
+						})
+						continue
+					}
+					t.Run(e.Path, func(t *testing.T) {
+						var out Output
+						if err := e.Run(c, 0, &out); err != nil {
+							t.Fatalf("emitter failed: %v", err)
+						}
+						if r := out.PartialReasons(); len(r) > 0 && e.Tracker == Done {
+							t.Errorf("tracked as done but partial: %v", r)
+						}
+						if chk := checks[e.Path]; chk != nil {
+							chk(t, s, out.String())
+						}
+					})
+				}
+			})
+		}
+	}
+}
+
+// comparablePIDs are the processes whose /proc files the capture holds and
+// that lived until the crash: init, kthreadd, the fixture's own tasks and
+// the kernel threads that are children of kthreadd (ppid 2) and not
+// kworkers (whose names change with their work).
+func comparablePIDs(t *testing.T, s *fixtures.Set) []int64 {
+	t.Helper()
+	var pids []int64
+	fixture := strings.Fields(truth(t, s, "meta/fixture_pids"))
+	for _, f := range fixture {
+		var p int64
+		fmt.Sscan(f, &p)
+		pids = append(pids, p)
+	}
+	pids = append(pids, 1, 2)
+	entries, err := os.ReadDir(s.Manifest.Truth.Dir + "/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		var pid int64
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil || pid <= 2 {
+			continue
+		}
+		st, err := s.Truth("proc/" + e.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		text := string(st)
+		if strings.Contains(text, "\nPPid:\t2\n") && !strings.Contains(text, "Name:\tkworker") &&
+			!strings.Contains(text, "Name:\text4lazyinit") && !slices.Contains(pids, pid) {
+			pids = append(pids, pid)
+		}
+	}
+	slices.Sort(pids)
+	return pids
+}

@@ -1,0 +1,265 @@
+// Package kernel opens a crash dump (and, optionally, its vmlinux) as the
+// crashed kernel: the dump's physical memory, VMCOREINFO, x86_64 address
+// translation, symbols and types, assembled into an object.Program for the
+// helpers in kernel/linux and the emitters above them.
+//
+// Without a vmlinux the kernel is read from the dump alone: symbols from the
+// kallsyms tables VMCOREINFO points to (Linux >= 6.0) and types from the
+// kernel's own BTF in memory (__start_BTF … __stop_BTF).
+package kernel
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/vmcore-report/vmcore-report/kernel/btf"
+	"github.com/vmcore-report/vmcore-report/kernel/dump"
+	"github.com/vmcore-report/vmcore-report/kernel/object"
+	"github.com/vmcore-report/vmcore-report/kernel/symbols"
+	"github.com/vmcore-report/vmcore-report/kernel/vmcoreinfo"
+	"github.com/vmcore-report/vmcore-report/kernel/x86"
+)
+
+// File is one input file.
+type File struct {
+	Name string
+	R    io.ReaderAt
+	Size int64
+}
+
+// Options choose the inputs beyond the dump.
+type Options struct {
+	// Vmlinux is the matching vmlinux, or nil to read the dump alone.
+	Vmlinux *File
+}
+
+// Kernel is an opened crash dump.
+type Kernel struct {
+	Dump *dump.Dump
+	Info *vmcoreinfo.Info
+	// VMCOREINFOFrom says where VMCOREINFO came from: "dump note" or
+	// "kernel memory" (a dump made without it, e.g. QEMU without
+	// -device vmcoreinfo).
+	VMCOREINFOFrom string
+	MMU            *x86.Translator
+	Layout         x86.Layout
+	Syms           *symbols.Table
+	BTF            *btf.Spec
+	// TypesFrom and SymbolsFrom name the sources used, for the manifest.
+	TypesFrom, SymbolsFrom string
+	Prog                   *object.Program
+}
+
+// ErrMismatch is wrapped when the vmlinux is not the crashed kernel's.
+var ErrMismatch = errors.New("vmlinux does not match the dump")
+
+// Open reads the dump's headers and the kernel's identity, and prepares
+// symbols and types. Bulk data (pages, DWARF) is read later, on demand.
+func Open(parts []File, opt Options) (*Kernel, error) {
+	if len(parts) == 0 {
+		return nil, errors.New("no dump file given")
+	}
+	dp := make([]dump.Part, len(parts))
+	for i, p := range parts {
+		dp[i] = dump.Part{Name: p.Name, R: p.R, Size: p.Size}
+	}
+	d, err := dump.OpenParts(dp)
+	if err != nil {
+		return nil, err
+	}
+	k := &Kernel{Dump: d}
+	if err := k.readVMCOREINFO(); err != nil {
+		return nil, err
+	}
+	k.MMU, err = x86.NewFromVMCOREINFO(d, k.Info)
+	if err != nil {
+		return nil, fmt.Errorf("address translation: %w", err)
+	}
+	if opt.Vmlinux != nil {
+		if err := k.checkVmlinux(opt.Vmlinux); err != nil {
+			return nil, err
+		}
+		k.Syms, err = symbols.FromELF(opt.Vmlinux.R, k.Info.KernelOffset)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", opt.Vmlinux.Name, err)
+		}
+		k.SymbolsFrom = "vmlinux .symtab"
+	} else {
+		if err := k.kallsyms(); err != nil {
+			return nil, err
+		}
+	}
+	k.Layout, err = x86.ReadLayout(k.MMU, func(name string) (uint64, bool) {
+		s, ok := k.Syms.Lookup(name)
+		return s.Addr, ok
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kernel memory layout: %w", err)
+	}
+	k.MMU.SetPageOffset(k.Layout.PageOffset)
+
+	if opt.Vmlinux != nil {
+		k.BTF, err = btf.LoadSpecFromELF(opt.Vmlinux.R)
+		k.TypesFrom = "BTF (vmlinux .BTF)"
+	} else {
+		k.BTF, err = k.btfFromMemory()
+		k.TypesFrom = "BTF (kernel memory)"
+	}
+	if err != nil {
+		return nil, fmt.Errorf("types: %w", err)
+	}
+	k.Prog = &object.Program{Mem: k.MMU, Types: k.BTF, Syms: k.Syms}
+	return k, nil
+}
+
+func (k *Kernel) readVMCOREINFO() error {
+	raw := k.Dump.VMCOREINFO()
+	k.VMCOREINFOFrom = "dump note"
+	if len(raw) == 0 {
+		var ranges []vmcoreinfo.Range
+		for _, r := range k.Dump.PhysRanges() {
+			ranges = append(ranges, vmcoreinfo.Range{Start: r.Start, End: r.End})
+		}
+		var err error
+		raw, _, err = vmcoreinfo.FindInMemory(k.Dump, ranges)
+		if err != nil {
+			return fmt.Errorf("the dump has no VMCOREINFO note and none was found in its memory: %w", err)
+		}
+		k.VMCOREINFOFrom = "kernel memory"
+	}
+	info, err := vmcoreinfo.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("VMCOREINFO: %w", err)
+	}
+	k.Info = info
+	return nil
+}
+
+// kallsyms builds the symbol table from the dump alone.
+func (k *Kernel) kallsyms() error {
+	var a symbols.KallsymsAddrs
+	for _, f := range []struct {
+		name string
+		dst  *uint64
+	}{
+		{"kallsyms_names", &a.Names}, {"kallsyms_num_syms", &a.NumSyms},
+		{"kallsyms_token_table", &a.TokenTable}, {"kallsyms_token_index", &a.TokenIndex},
+		{"kallsyms_offsets", &a.Offsets}, {"kallsyms_relative_base", &a.RelativeBase},
+	} {
+		v, ok := k.Info.Symbol(f.name)
+		if !ok {
+			return fmt.Errorf("no vmlinux given and VMCOREINFO lacks SYMBOL(%s) (kernels before 6.0 need the vmlinux)", f.name)
+		}
+		*f.dst = v
+	}
+	t, err := symbols.FromKallsyms(k.MMU, a)
+	if err != nil {
+		return err
+	}
+	k.Syms = t
+	k.SymbolsFrom = "kallsyms (kernel memory)"
+	return nil
+}
+
+// virtReaderAt reads a window of kernel virtual memory as a file.
+type virtReaderAt struct {
+	mem  *x86.Translator
+	base uint64
+}
+
+func (v virtReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	return v.mem.ReadVirtAt(p, v.base+uint64(off))
+}
+
+// maxBTFBytes bounds the in-memory BTF blob (a few MB in practice).
+const maxBTFBytes = 64 << 20
+
+func (k *Kernel) btfFromMemory() (*btf.Spec, error) {
+	start, err1 := k.Syms.Addr("__start_BTF")
+	stop, err2 := k.Syms.Addr("__stop_BTF")
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("no vmlinux given and the kernel has no BTF (CONFIG_DEBUG_INFO_BTF): %v", errors.Join(err1, err2))
+	}
+	if stop <= start || stop-start > maxBTFBytes {
+		return nil, fmt.Errorf("kernel BTF spans %#x-%#x, not plausible", start, stop)
+	}
+	return btf.LoadSpec(virtReaderAt{k.MMU, start}, int64(stop-start))
+}
+
+// checkVmlinux compares the vmlinux's build-id with VMCOREINFO BUILD-ID, or,
+// for kernels that do not export it, its banner with OSRELEASE.
+func (k *Kernel) checkVmlinux(v *File) error {
+	f, err := elf.NewFile(v.R)
+	if err != nil {
+		return fmt.Errorf("%s: not an ELF file: %w", v.Name, err)
+	}
+	if f.Type != elf.ET_EXEC || f.Machine != elf.EM_X86_64 {
+		return fmt.Errorf("%s: %v %v, want an x86_64 vmlinux (ET_EXEC)", v.Name, f.Type, f.Machine)
+	}
+	id := buildID(f)
+	if k.Info.BuildID != "" && id != "" {
+		if !strings.EqualFold(k.Info.BuildID, id) {
+			return fmt.Errorf("%w: %s has build-id %s, the dump's kernel %s (release %s) has %s",
+				ErrMismatch, v.Name, id, k.Info.BuildID, k.Info.OSRelease, k.Info.BuildID)
+		}
+		return nil
+	}
+	banner := elfString(f, "linux_banner")
+	if banner == "" {
+		return fmt.Errorf("%s: no build-id and no linux_banner to compare with the dump", v.Name)
+	}
+	if !strings.HasPrefix(banner, "Linux version "+k.Info.OSRelease+" ") {
+		return fmt.Errorf("%w: %s is %q, the dump's kernel is %s", ErrMismatch, v.Name, strings.TrimSpace(banner), k.Info.OSRelease)
+	}
+	return nil
+}
+
+func buildID(f *elf.File) string {
+	s := f.Section(".note.gnu.build-id")
+	if s == nil || s.Size > 4096 {
+		return ""
+	}
+	b, err := s.Data()
+	if err != nil || len(b) < 16 {
+		return ""
+	}
+	namesz, descsz := le32(b[0:]), le32(b[4:])
+	off := 12 + (namesz+3)&^3
+	if le32(b[8:]) != 3 || uint64(off)+uint64(descsz) > uint64(len(b)) { // NT_GNU_BUILD_ID
+		return ""
+	}
+	return hex.EncodeToString(b[off : off+descsz])
+}
+
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+// elfString reads the NUL-terminated string at symbol name in the file.
+func elfString(f *elf.File, name string) string {
+	syms, err := f.Symbols()
+	if err != nil {
+		return ""
+	}
+	for _, s := range syms {
+		if s.Name != name || int(s.Section) >= len(f.Sections) {
+			continue
+		}
+		sec := f.Sections[s.Section]
+		if s.Value < sec.Addr || sec.Type == elf.SHT_NOBITS {
+			return ""
+		}
+		b := make([]byte, 512)
+		n, _ := sec.ReadAt(b, int64(s.Value-sec.Addr))
+		if i := bytes.IndexByte(b[:n], 0); i >= 0 {
+			return string(b[:i])
+		}
+		return string(b[:n])
+	}
+	return ""
+}

@@ -1,0 +1,213 @@
+package kernel_test
+
+import (
+	"bufio"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+	"github.com/vmcore-report/vmcore-report/internal/kerneltest"
+	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/kernel/linux"
+)
+
+func openRole(t *testing.T, s *fixtures.Set, role string, withVmlinux bool) *kernel.Kernel {
+	return kerneltest.Open(t, s, role, withVmlinux)
+}
+
+func truthLines(t *testing.T, s *fixtures.Set, path string) []string {
+	t.Helper()
+	b, err := s.Truth(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+}
+
+// TestUnameEveryFormat: every dump of every kernel opens, with and without
+// the vmlinux, and init_uts_ns reads back the release uname -r printed.
+func TestUnameEveryFormat(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		want := strings.TrimSpace(truthLines(t, s, "commands/uname_-r")[0])
+		roles := map[string]bool{}
+		for _, f := range s.Manifest.Files {
+			roles[f.Role] = true
+		}
+		for role := range roles {
+			if role == "lzo-d31-truncated" {
+				continue // its late pages are gone; kernel/dump tests it
+			}
+			for _, withVmlinux := range []bool{true, false} {
+				name := s.Manifest.ID + "/" + role
+				if !withVmlinux {
+					name += "/no-vmlinux"
+				}
+				t.Run(name, func(t *testing.T) {
+					k := openRole(t, s, role, withVmlinux)
+					got, err := k.Prog.VarAs("init_uts_ns", "struct uts_namespace").Member("name.release").CString()
+					if err != nil || got != want {
+						t.Errorf("init_uts_ns.name.release = %q (%v), uname -r said %q", got, err, want)
+					}
+					if k.Info.OSRelease != want {
+						t.Errorf("VMCOREINFO OSRELEASE %q, want %q", k.Info.OSRelease, want)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestTasksModulesDmesg: the task list, the module list and the kernel log
+// read from the LZO dump match what the guest printed before the crash.
+func TestTasksModulesDmesg(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		for _, withVmlinux := range []bool{true, false} {
+			t.Run(s.Manifest.ID+map[bool]string{true: "/vmlinux", false: "/dump-only"}[withVmlinux], func(t *testing.T) {
+				k := openRole(t, s, testRole, withVmlinux)
+				checkTasks(t, s, k)
+				checkModules(t, s, k)
+				checkDmesg(t, s, k)
+			})
+		}
+	}
+}
+
+var testRole = "lzo-d31"
+
+func checkTasks(t *testing.T, s *fixtures.Set, k *kernel.Kernel) {
+	type task struct {
+		comm string
+		ppid int64
+	}
+	got := map[int64]task{}
+	for tk, err := range linux.ForEachProcess(k.Prog) {
+		if err != nil {
+			t.Fatalf("task list: %v", err)
+		}
+		pid, err1 := tk.Member("pid").Int()
+		comm, err2 := tk.Member("comm").CString()
+		ppid, err3 := linux.TaskPPID(tk)
+		if err1 != nil || err2 != nil || err3 != nil {
+			t.Fatalf("task: %v %v %v", err1, err2, err3)
+		}
+		got[pid] = task{comm, ppid}
+	}
+	// Every process in the capture that was not the capture's own (ps,
+	// the shell's children) must be in the dump with its name and parent.
+	fixturePids := map[int64]bool{}
+	for _, f := range strings.Fields(truthLines(t, s, "meta/fixture_pids")[0]) {
+		p, _ := strconv.ParseInt(f, 10, 64)
+		fixturePids[p] = true
+	}
+	entries, err := os.ReadDir(s.Manifest.Truth.Dir + "/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	var goneKthreads []string
+	for _, e := range entries {
+		pid, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil {
+			continue
+		}
+		status := statusFields(t, s, e.Name())
+		if status == nil {
+			continue
+		}
+		ppid, _ := strconv.ParseInt(status["PPid"], 10, 64)
+		if status["Tgid"] != e.Name() {
+			continue
+		}
+		g, ok := got[pid]
+		// The fixture's own tasks, init and kthreadd must be there. The
+		// capture's short-lived shells are gone, and a kernel thread may
+		// have finished its job (ext4lazyinit does) between capture and crash.
+		if !ok {
+			switch {
+			case pid == 2 || pid == 1 || fixturePids[pid]:
+				t.Errorf("pid %d (%s) missing from the dump's task list", pid, status["Name"])
+			case ppid == 2:
+				goneKthreads = append(goneKthreads, status["Name"])
+			}
+			continue
+		}
+		checked++
+		if g.ppid != ppid {
+			t.Errorf("pid %d: ppid %d, /proc said %d", pid, g.ppid, ppid)
+		}
+		// kworker names change with their current work item; /proc shows a
+		// kernel thread's full name where comm keeps 15 bytes.
+		if g.comm != status["Name"] && !strings.HasPrefix(status["Name"], "kworker") &&
+			!(len(g.comm) == 15 && strings.HasPrefix(status["Name"], g.comm)) {
+			t.Errorf("pid %d: comm %q, /proc said %q", pid, g.comm, status["Name"])
+		}
+	}
+	if checked < 40 {
+		t.Errorf("only %d processes compared", checked)
+	}
+	if len(goneKthreads) > 3 {
+		t.Errorf("kernel threads missing from the dump: %v", goneKthreads)
+	}
+}
+
+func statusFields(t *testing.T, s *fixtures.Set, pid string) map[string]string {
+	b, err := s.Truth("proc/" + pid + "/status")
+	if err != nil {
+		return nil
+	}
+	m := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(string(b)))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok {
+			m[k] = strings.TrimSpace(v)
+		}
+	}
+	return m
+}
+
+func checkModules(t *testing.T, s *fixtures.Set, k *kernel.Kernel) {
+	var got []string
+	for m, err := range linux.ForEachModule(k.Prog) {
+		if err != nil {
+			t.Fatalf("module list: %v", err)
+		}
+		name, err := m.Member("name").CString()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, name)
+	}
+	var want []string
+	for _, l := range truthLines(t, s, "proc/modules") {
+		want = append(want, strings.Fields(l)[0])
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("modules %v, /proc/modules %v", got, want)
+	}
+}
+
+func checkDmesg(t *testing.T, s *fixtures.Set, k *kernel.Kernel) {
+	recs, err := linux.PrintkRecords(k.Prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(linux.FormatDmesg(recs), "\n")
+	// The captured dmesg is a prefix-ordered subset: every line in order.
+	i := 0
+	for _, want := range truthLines(t, s, "commands/dmesg") {
+		for i < len(got) && got[i] != want {
+			i++
+		}
+		if i == len(got) {
+			t.Errorf("dmesg line %q not found in order in the dump's log", want)
+			return
+		}
+	}
+	if !strings.Contains(linux.FormatDmesg(recs), "sysrq: Trigger a crash") {
+		t.Errorf("the dump's log lacks the sysrq crash message")
+	}
+}
