@@ -223,3 +223,51 @@ func TestAs(t *testing.T) {
 		t.Error("Kind.String")
 	}
 }
+
+// TestKinds ties each concrete type to its Kind, name and String method.
+func TestKinds(t *testing.T) {
+	lh := listHead()
+	for _, tc := range []struct {
+		t    Type
+		kind Kind
+		name string
+		str  string
+	}{
+		{TheVoid, KindVoid, "", "void"},
+		{tInt, KindInt, "int", "int"},
+		{&Float{Name: "double", Size: 8}, KindFloat, "double", "double"},
+		{&Pointer{Target: lh}, KindPointer, "", "struct list_head *"},
+		{&Array{Elem: tInt, Count: 2}, KindArray, "", "int [2]"},
+		{lh, KindStruct, "list_head", "struct list_head"},
+		{&Union{Name: "u"}, KindUnion, "u", "union u"},
+		{&Enum{Name: "e"}, KindEnum, "e", "enum e"},
+		{&Fwd{Name: "f", Of: FwdUnion}, KindFwd, "f", "union f"},
+		{tU8, KindTypedef, "u8", "u8"},
+		{&Const{Type: tInt}, KindConst, "", "const int"},
+		{&Volatile{Type: tInt}, KindVolatile, "", "volatile int"},
+		{&Restrict{Type: &Pointer{Target: tInt}}, KindRestrict, "", "int *restrict"},
+		{&TypeTag{Value: "rcu", Type: tInt}, KindTypeTag, "", "int"},
+		{&Func{Name: "f", Proto: &FuncProto{Return: tInt}}, KindFunc, "f", "int f(void)"},
+		{&FuncProto{Return: TheVoid}, KindFuncProto, "", "void (void)"},
+		{&Var{Name: "v", Type: tInt}, KindVar, "v", "int v"},
+		{&Datasec{Name: ".data..percpu"}, KindDatasec, ".data..percpu", "section .data..percpu"},
+		{&DeclTag{Value: "x", Type: lh, Index: -1}, KindDeclTag, "", "struct list_head"},
+	} {
+		if tc.t.Kind() != tc.kind || tc.t.TypeName() != tc.name || tc.t.String() != tc.str {
+			t.Errorf("%T: Kind %v TypeName %q String %q; want %v %q %q",
+				tc.t, tc.t.Kind(), tc.t.TypeName(), tc.t.String(), tc.kind, tc.name, tc.str)
+		}
+	}
+	if !tInt.Signed() || tUint.Signed() {
+		t.Error("Int.Signed")
+	}
+	if c, ok := As[Composite](lh); !ok || c.ByteSize() != 16 || len(c.MemberList()) != 2 {
+		t.Error("Struct as Composite")
+	}
+	if c := Composite(&Union{Size: 4}); c.ByteSize() != 4 {
+		t.Error("Union.ByteSize")
+	}
+	if GlobalLinkage.String() != "global" || Linkage(9).String() != "Linkage(9)" || FwdStruct.String() != "struct" {
+		t.Error("Linkage/FwdKind String")
+	}
+}

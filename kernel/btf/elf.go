@@ -1,0 +1,110 @@
+package btf
+
+import (
+	"bytes"
+	"compress/zlib"
+	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// ErrNoBTF is wrapped by LoadSpecFromELF when the file has no .BTF section
+// (a kernel built without CONFIG_DEBUG_INFO_BTF).
+var ErrNoBTF = errors.New("no .BTF section")
+
+// LoadSpecFromELF loads the .BTF section of an ELF file such as vmlinux. Only
+// the ELF headers and that section are read: the section by LoadSpec's three
+// reads, or, when it is marked SHF_COMPRESSED (zlib or zstd), by one read of
+// the compressed bytes, decompressed into a buffer of the declared size.
+func LoadSpecFromELF(r io.ReaderAt) (*Spec, error) {
+	f, err := elf.NewFile(r)
+	if err != nil {
+		return nil, fmt.Errorf("btf: %w", err)
+	}
+	sec := f.Section(".BTF")
+	if sec == nil || sec.Type == elf.SHT_NOBITS {
+		return nil, fmt.Errorf("btf: %w", ErrNoBTF)
+	}
+	if sec.Flags&elf.SHF_COMPRESSED == 0 {
+		// Section.ReaderAt reads the file directly; Data() would grow a
+		// buffer by appending instead.
+		return LoadSpec(sec.ReaderAt, int64(sec.FileSize))
+	}
+	blob, err := decompressSection(r, f, sec)
+	if err != nil {
+		return nil, fmt.Errorf("btf: .BTF: %w", err)
+	}
+	return LoadSpec(bytes.NewReader(blob), int64(len(blob)))
+}
+
+// decompressSection reads a SHF_COMPRESSED section: an Elf64_Chdr (or
+// Elf32_Chdr) giving the algorithm and the uncompressed size, then the
+// compressed stream.
+func decompressSection(r io.ReaderAt, f *elf.File, sec *elf.Section) ([]byte, error) {
+	if sec.FileSize > maxBlobSize {
+		return nil, fmt.Errorf("compressed size %d exceeds the %d-byte limit", sec.FileSize, maxBlobSize)
+	}
+	raw := make([]byte, sec.FileSize)
+	if _, err := r.ReadAt(raw, int64(sec.Offset)); err != nil {
+		return nil, fmt.Errorf("read %d bytes at %#x: %w", sec.FileSize, sec.Offset, err)
+	}
+	var (
+		algo    elf.CompressionType
+		size    uint64
+		hdrSize int
+	)
+	switch f.Class {
+	case elf.ELFCLASS64:
+		var ch elf.Chdr64
+		hdrSize = binary.Size(ch)
+		if len(raw) < hdrSize {
+			return nil, fmt.Errorf("compression header truncated")
+		}
+		algo, size = elf.CompressionType(f.ByteOrder.Uint32(raw)), f.ByteOrder.Uint64(raw[8:])
+	case elf.ELFCLASS32:
+		var ch elf.Chdr32
+		hdrSize = binary.Size(ch)
+		if len(raw) < hdrSize {
+			return nil, fmt.Errorf("compression header truncated")
+		}
+		algo, size = elf.CompressionType(f.ByteOrder.Uint32(raw)), uint64(f.ByteOrder.Uint32(raw[4:]))
+	default:
+		return nil, fmt.Errorf("unknown ELF class %v", f.Class)
+	}
+	if size > maxBlobSize {
+		return nil, fmt.Errorf("uncompressed size %d exceeds the %d-byte limit", size, maxBlobSize)
+	}
+	stream := raw[hdrSize:]
+	out := make([]byte, size)
+	switch algo {
+	case elf.COMPRESS_ZLIB:
+		zr, err := zlib.NewReader(bytes.NewReader(stream))
+		if err != nil {
+			return nil, fmt.Errorf("zlib: %w", err)
+		}
+		if _, err := io.ReadFull(zr, out); err != nil {
+			return nil, fmt.Errorf("zlib: %w", err)
+		}
+	case elf.COMPRESS_ZSTD:
+		zr, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxBlobSize))
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		defer zr.Close()
+		got, err := zr.DecodeAll(stream, out[:0])
+		if err != nil {
+			return nil, fmt.Errorf("zstd: %w", err)
+		}
+		if uint64(len(got)) != size {
+			return nil, fmt.Errorf("zstd: got %d bytes, header says %d", len(got), size)
+		}
+		out = got
+	default:
+		return nil, fmt.Errorf("unsupported compression %v", algo)
+	}
+	return out, nil
+}
