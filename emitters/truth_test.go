@@ -64,6 +64,32 @@ var checks = map[string]check{
 	"proc/partitions": exact("proc/partitions"),
 	// Device majors are registered at boot and module load.
 	"proc/devices": exact("proc/devices"),
+	// Disk counters only grow, and after the capture the guest wrote the
+	// ground-truth tar to vdb and synced: every counter must be at least
+	// the captured one; devices, numbers and names must match exactly.
+	// Field 9 (I/Os in progress) moves both ways and is not compared.
+	"proc/diskstats": func(t *testing.T, s *fixtures.Set, got string) {
+		want := strings.Split(strings.TrimRight(truth(t, s, "proc/diskstats"), "\n"), "\n")
+		have := strings.Split(strings.TrimRight(got, "\n"), "\n")
+		if len(want) != len(have) {
+			t.Fatalf("%d lines, live %d:\n%s", len(have), len(want), got)
+		}
+		for i := range want {
+			w, h := strings.Fields(want[i]), strings.Fields(have[i])
+			if len(w) != len(h) || !slices.Equal(w[:3], h[:3]) {
+				t.Errorf("line %d: %q, live %q", i+1, have[i], want[i])
+				continue
+			}
+			for f := 3; f < len(w); f++ {
+				var wv, hv uint64
+				fmt.Sscan(w[f], &wv)
+				fmt.Sscan(h[f], &hv)
+				if f != 11 && hv < wv {
+					t.Errorf("%s field %d: %d, live %d: counters only grow", w[2], f+1, hv, wv)
+				}
+			}
+		}
+	},
 }
 
 func init() {

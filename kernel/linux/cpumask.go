@@ -125,3 +125,16 @@ func PerCPU(p *object.Program, symbol, typ string, cpu int) object.Object {
 	}
 	return p.Object(t, addr+off, fmt.Sprintf("per_cpu(%s, %d)", symbol, cpu))
 }
+
+// HZ is the kernel's tick rate, from tick_nsec (TICK_NSEC is
+// (NSEC_PER_SEC + HZ/2) / HZ): no variable holds HZ itself.
+func HZ(p *object.Program) (uint64, error) {
+	tickNsec, err := p.VarAs("tick_nsec", "unsigned long").Uint()
+	if err != nil {
+		return 0, err
+	}
+	if tickNsec < 100_000 || tickNsec > 100_000_000 {
+		return 0, fmt.Errorf("tick_nsec = %d, not plausible", tickNsec)
+	}
+	return (1_000_000_000 + tickNsec/2) / tickNsec, nil
+}
