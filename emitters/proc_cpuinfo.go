@@ -61,11 +61,10 @@ func procCpuinfo(c *Context, _ int64, out *Output) error {
 	if err != nil {
 		return err
 	}
-	tickNsec, err := p.VarAs("tick_nsec", "unsigned long").Uint()
-	if err != nil || tickNsec == 0 {
-		return fmt.Errorf("tick_nsec (for HZ): %v", err)
+	hz, err := linux.HZ(p)
+	if err != nil {
+		return err
 	}
-	hz := (1_000_000_000 + tickNsec/2) / tickNsec
 	// The topology fields moved into c->topo in 6.9.
 	topo := map[string]string{"pkg": "phys_proc_id", "core": "cpu_core_id", "apic": "apicid", "iapic": "initial_apicid"}
 	if p.HasMember("struct cpuinfo_x86", "topo.pkg_id") {
