@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/kernel/dump"
+	"github.com/vmcore-report/vmcore-report/kernel/vmcoreinfo"
+	"github.com/vmcore-report/vmcore-report/report"
+)
+
+// inputs describe the files for the manifest.
+type inputs struct {
+	vmlinux *report.FileInput
+	// unreadable is why the kernel's memory cannot be read when the dump
+	// itself can (see report.OpenKernel).
+	unreadable error
+}
+
+// openInputs opens the dump parts and the vmlinux (as io.ReaderAt: they
+// are never read whole) and the crashed kernel in them. The returned
+// function closes the files.
+func openInputs(cfg *config) (*kernel.Kernel, inputs, func(), error) {
+	var files []*os.File
+	closeAll := func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	var (
+		parts []kernel.File
+		opt   kernel.Options
+		in    inputs
+	)
+	for _, p := range cfg.dumps {
+		f, size, err := openInput(p)
+		if err != nil {
+			closeAll()
+			return nil, in, nil, fail(exitNoReport, "cannot read the dump file %s: %v", p, err)
+		}
+		files = append(files, f)
+		// The base name only: the manifest holds nothing about the
+		// machine doing the analysis.
+		parts = append(parts, kernel.File{Name: filepath.Base(p), R: f, Size: size})
+	}
+	if cfg.vmlinux != "" {
+		f, size, err := openInput(cfg.vmlinux)
+		if err != nil {
+			closeAll()
+			return nil, in, nil, fail(exitNoReport, "cannot read the vmlinux %s: %v", cfg.vmlinux, err)
+		}
+		files = append(files, f)
+		if _, err := elf.NewFile(f); err != nil {
+			closeAll()
+			return nil, in, nil, fail(exitNoReport, "--vmlinux %s is not an ELF file (%v): give the uncompressed vmlinux with debug info "+
+				"(e.g. /usr/lib/debug/boot/vmlinux-<release> from the kernel's -dbg or -debuginfo package), not the compressed vmlinuz", cfg.vmlinux, err)
+		}
+		opt.Vmlinux = &kernel.File{Name: filepath.Base(cfg.vmlinux), R: f, Size: size}
+		in.vmlinux = &report.FileInput{Name: filepath.Base(cfg.vmlinux), Size: size}
+	}
+	k, unreadable, err := report.OpenKernel(parts, opt)
+	if err != nil {
+		err = explainOpenError(cfg, parts, opt.Vmlinux, err)
+		closeAll()
+		return nil, in, nil, err
+	}
+	in.unreadable = unreadable
+	return k, in, closeAll, nil
+}
+
+// openInput opens a regular file for reading at random offsets.
+func openInput(p string) (*os.File, int64, error) {
+	if p == "-" {
+		return nil, 0, errors.New("standard input cannot be read at random offsets: give a file")
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w (check the path and your permission to read it)", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	switch {
+	case fi.IsDir():
+		f.Close()
+		return nil, 0, errors.New("it is a directory: name the file inside (often vmcore)")
+	case fi.Size() == 0 && fi.Mode().IsRegular():
+		f.Close()
+		return nil, 0, errors.New("the file is empty (was the dump saved completely?)")
+	case !fi.Mode().IsRegular():
+		f.Close()
+		return nil, 0, errors.New("not a regular file: copy the dump to a file first")
+	}
+	return f, fi.Size(), nil
+}
+
+// explainOpenError turns kernel.Open's error into what went wrong with
+// which file and what to do.
+func explainOpenError(cfg *config, parts []kernel.File, vmlinux *kernel.File, err error) error {
+	dumpNames := strings.Join(cfg.dumps, ", ")
+	switch {
+	case errors.Is(err, kernel.ErrMismatch):
+		dRel, dID := dumpIdentity(parts)
+		vRel, vID := vmlinuxIdentity(vmlinux.R)
+		return fail(exitNoReport, "the vmlinux does not belong to the crashed kernel (%v):\n"+
+			"  dump    %s: release %s, build-id %s\n"+
+			"  vmlinux %s: release %s, build-id %s\n"+
+			"Give the vmlinux of release %s (e.g. Debian's linux-image-%s-dbg package, /usr/lib/debug/boot/vmlinux-%s), "+
+			"or leave out --vmlinux to read symbols and types from the dump itself.",
+			err, dumpNames, orUnknown(dRel), orUnknown(dID), cfg.vmlinux, orUnknown(vRel), orUnknown(vID),
+			orUnknown(dRel), orUnknown(dRel), orUnknown(dRel))
+	case errors.Is(err, dump.ErrNotThisFormat):
+		return fail(exitNoReport, "%s: not a crash dump vmcore-report can read (%v). It reads ELF cores (kdump's /proc/vmcore, "+
+			"QEMU dump-guest-memory, makedumpfile -E), kdump-compressed files, flattened streams (makedumpfile -F) and the "+
+			"parts of makedumpfile --split (give them all); decompress .gz, .xz or .zst copies first", dumpNames, err)
+	}
+	hint := "check that the dump is complete and from an x86_64 kernel"
+	if vmlinux == nil {
+		hint += "; if the dump alone is not enough, give the crashed kernel's vmlinux with --vmlinux"
+	} else {
+		hint += ", and that the vmlinux is the crashed kernel's"
+	}
+	return fail(exitNoReport, "cannot read the crashed kernel from %s: %v (%s)", dumpNames, err, hint)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// dumpIdentity reads OSRELEASE and BUILD-ID from the dump's VMCOREINFO,
+// for an error message.
+func dumpIdentity(parts []kernel.File) (release, buildID string) {
+	dp := make([]dump.Part, len(parts))
+	for i, p := range parts {
+		dp[i] = dump.Part{Name: p.Name, R: p.R, Size: p.Size}
+	}
+	d, err := dump.OpenParts(dp)
+	if err != nil {
+		return "", ""
+	}
+	defer d.Close()
+	raw := d.VMCOREINFO()
+	if len(raw) == 0 {
+		var ranges []vmcoreinfo.Range
+		for _, r := range d.PhysRanges() {
+			ranges = append(ranges, vmcoreinfo.Range{Start: r.Start, End: r.End})
+		}
+		raw, _, _ = vmcoreinfo.FindInMemory(d, ranges)
+	}
+	info, err := vmcoreinfo.Parse(raw)
+	if err != nil {
+		return "", ""
+	}
+	return info.OSRelease, info.BuildID
+}
+
+// vmlinuxIdentity reads a vmlinux's release (from linux_banner) and
+// build-id, for an error message.
+func vmlinuxIdentity(r io.ReaderAt) (release, buildID string) {
+	f, err := elf.NewFile(r)
+	if err != nil {
+		return "", ""
+	}
+	buildID = elfBuildID(f)
+	syms, err := f.Symbols()
+	if err != nil {
+		return "", buildID
+	}
+	for _, s := range syms {
+		if s.Name != "linux_banner" || int(s.Section) >= len(f.Sections) {
+			continue
+		}
+		sec := f.Sections[s.Section]
+		if s.Value < sec.Addr || sec.Type == elf.SHT_NOBITS {
+			break
+		}
+		b := make([]byte, 256)
+		n, _ := sec.ReadAt(b, int64(s.Value-sec.Addr))
+		b = b[:n]
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			b = b[:i]
+		}
+		if rest, ok := strings.CutPrefix(string(b), "Linux version "); ok {
+			release, _, _ = strings.Cut(rest, " ")
+		}
+		break
+	}
+	return release, buildID
+}
+
+// maxNoteSection bounds a note section read whole.
+const maxNoteSection = 1 << 20
+
+// elfBuildID finds the NT_GNU_BUILD_ID note in any note section: a vmlinux
+// keeps it in .notes among the kernel's other notes, not in a section of
+// its own.
+func elfBuildID(f *elf.File) string {
+	for _, s := range f.Sections {
+		if s.Type != elf.SHT_NOTE || s.Size > maxNoteSection {
+			continue
+		}
+		b, err := s.Data()
+		if err != nil {
+			continue
+		}
+		for len(b) >= 12 {
+			namesz, descsz, typ := le32(b), le32(b[4:]), le32(b[8:])
+			nameEnd := 12 + (uint64(namesz)+3)&^3
+			descEnd := nameEnd + (uint64(descsz)+3)&^3
+			if nameEnd > uint64(len(b)) || nameEnd+uint64(descsz) > uint64(len(b)) {
+				break
+			}
+			if typ == 3 && namesz == 4 && string(b[12:15]) == "GNU" { // NT_GNU_BUILD_ID
+				return hex.EncodeToString(b[nameEnd : nameEnd+uint64(descsz)])
+			}
+			if descEnd >= uint64(len(b)) {
+				break
+			}
+			b = b[descEnd:]
+		}
+	}
+	return ""
+}
+
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}

@@ -1,0 +1,210 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/kernel/linux"
+)
+
+// Identity is what names the report: the crashed machine and the time of
+// the crash, never the machine doing the analysis.
+type Identity struct {
+	Nodename      string    // init_uts_ns.name.nodename, else the kdump header's; "" if neither
+	Release       string    // VMCOREINFO OSRELEASE
+	BuildID       string    // VMCOREINFO BUILD-ID
+	CrashTime     time.Time // UTC; the Unix epoch when unknown
+	CrashTimeFrom string    // "VMCOREINFO CRASHTIME", "kernel timekeeper", "kdump header" or "unknown"
+	// NodenameErr is why init_uts_ns could not be read, if it could not.
+	NodenameErr error
+}
+
+// Identify reads the crashed kernel's nodename, release and crash time. It
+// is cheap (one string read) and never fails: what is missing is recorded.
+func Identify(k *kernel.Kernel) Identity {
+	id := Identity{CrashTime: time.Unix(0, 0).UTC(), CrashTimeFrom: "unknown"}
+	if k.Info != nil {
+		id.Release, id.BuildID = k.Info.OSRelease, k.Info.BuildID
+		if k.Info.HasCrashTime {
+			id.CrashTime, id.CrashTimeFrom = time.Unix(k.Info.CrashTime, 0).UTC(), "VMCOREINFO CRASHTIME"
+		}
+	}
+	var hdr struct {
+		node string
+		ts   time.Time
+	}
+	if k.Dump != nil {
+		info := k.Dump.Info()
+		hdr.node, hdr.ts = info.Utsname.Nodename, info.Timestamp
+	}
+	if id.CrashTimeFrom == "unknown" && k.Prog != nil {
+		var sec int64
+		r := isolate(context.Background(), kernelFactDeadline, func() error {
+			var err error
+			sec, err = wallClock(k)
+			return err
+		})
+		if r.err() == nil && sec > 0 {
+			id.CrashTime, id.CrashTimeFrom = time.Unix(sec, 0).UTC(), "kernel timekeeper"
+		}
+	}
+	if id.CrashTimeFrom == "unknown" && !hdr.ts.IsZero() && hdr.ts.Unix() > 0 {
+		id.CrashTime, id.CrashTimeFrom = hdr.ts.UTC().Truncate(time.Second), "kdump header"
+	}
+	if k.Prog == nil {
+		id.NodenameErr = errors.New("no kernel program")
+	} else {
+		r := isolate(context.Background(), kernelFactDeadline, func() error {
+			var err error
+			id.Nodename, err = k.Prog.VarAs("init_uts_ns", "struct uts_namespace").Member("name.nodename").CString()
+			return err
+		})
+		id.NodenameErr = r.err()
+	}
+	if id.NodenameErr != nil {
+		id.Nodename = hdr.node
+	}
+	return id
+}
+
+// wallClock is the kernel's wall-clock seconds at its last timekeeping
+// update, a tick or so before the crash: timekeeper.xtime_sec
+// (kernel/time/timekeeping.c). Dumps not taken by kdump have no
+// VMCOREINFO CRASHTIME (crash_save_vmcoreinfo() adds it in
+// __crash_kexec()), and the kdump header's time is when the dump file was
+// written, which may be long after.
+func wallClock(k *kernel.Kernel) (int64, error) {
+	// Since v6.13 ("timekeeping: Move shadow_timekeeper into tk_core")
+	// the timekeepers live in the named struct tk_data tk_core; before,
+	// tk_core is an anonymous struct and shadow_timekeeper is the copy
+	// timekeeping_advance() updates before publishing it.
+	if sec, err := k.Prog.VarAs("tk_core", "struct tk_data").Member("timekeeper.xtime_sec").Int(); err == nil {
+		return sec, nil
+	}
+	return k.Prog.VarAs("shadow_timekeeper", "struct timekeeper").Member("xtime_sec").Int()
+}
+
+// TopDir is the archive's top folder: sosvmcore-<nodename>-<crash date>.
+func (id Identity) TopDir() string {
+	return "sosvmcore-" + fileNamePart(id.Nodename) + "-" + id.CrashTime.Format("2006-01-02")
+}
+
+// fileNamePart makes a nodename safe as part of a file name: it keeps
+// letters, digits, '.', '_' and '-' and replaces anything else with '_'.
+func fileNamePart(s string) string {
+	if s == "" || s == "." || s == ".." {
+		return "unknown"
+	}
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+// kernelFactDeadline bounds each read of the manifest's kernel facts.
+const kernelFactDeadline = 10 * time.Second
+
+// crashedKernel fills the manifest's kernel section. Each fact is read in
+// isolation; one that cannot be read is left empty and explained.
+func crashedKernel(k *kernel.Kernel, id Identity) Crashed {
+	c := Crashed{
+		Release: id.Release, BuildID: id.BuildID, Nodename: id.Nodename,
+		CrashTimeFrom: id.CrashTimeFrom, Unreadable: map[string]string{},
+	}
+	if id.CrashTimeFrom != "unknown" {
+		c.CrashTime = id.CrashTime.Format(time.RFC3339)
+	} else {
+		c.Unreadable["crash_time"] = "VMCOREINFO has no CRASHTIME and the dump header no time stamp"
+	}
+	if id.NodenameErr != nil {
+		what := "init_uts_ns: " + id.NodenameErr.Error()
+		if c.Nodename != "" {
+			what += " (nodename taken from the kdump header)"
+		}
+		c.Unreadable["nodename"] = what
+	}
+	if k.Prog == nil {
+		c.Unreadable["panic_message"] = "no kernel program"
+		c.Unreadable["taint"] = "no kernel program"
+		return c
+	}
+	r := isolate(context.Background(), kernelFactDeadline, func() error {
+		var err error
+		c.PanicMessage, err = panicMessage(k)
+		return err
+	})
+	if err := r.err(); err != nil {
+		c.Unreadable["panic_message"] = err.Error()
+	}
+	r = isolate(context.Background(), kernelFactDeadline, func() error {
+		mask, err := k.Prog.VarAs("tainted_mask", "unsigned long").Uint()
+		if err == nil {
+			c.Taint = &Taint{Mask: mask, Letters: taintLetters(mask)}
+		}
+		return err
+	})
+	if err := r.err(); err != nil {
+		c.Unreadable["taint"] = "tainted_mask: " + err.Error()
+	}
+	return c
+}
+
+const panicPrefix = "Kernel panic - not syncing: "
+
+// panicMessage is the text of the last "Kernel panic - not syncing:"
+// record in the kernel log (printed by panic() in kernel/panic.c).
+func panicMessage(k *kernel.Kernel) (string, error) {
+	recs, err := linux.PrintkRecords(k.Prog)
+	if err != nil {
+		return "", fmt.Errorf("kernel log: %w", err)
+	}
+	// panic() prints the message first as its own record, and last inside
+	// "---[ end Kernel panic - not syncing: … ]---".
+	for i := len(recs) - 1; i >= 0; i-- {
+		if msg, ok := strings.CutPrefix(recs[i].Text, panicPrefix); ok {
+			msg, _, _ = strings.Cut(msg, "\n")
+			return strings.TrimSpace(msg), nil
+		}
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		if _, msg, ok := strings.Cut(recs[i].Text, "---[ end "+panicPrefix); ok {
+			msg, _, _ = strings.Cut(msg, "\n")
+			return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(msg), "]---")), nil
+		}
+	}
+	return "", errors.New("no \"" + strings.TrimSpace(panicPrefix) + "\" line in the kernel log (the crash may not have been a panic)")
+}
+
+// taintFlagLetters are the letters of the taint bits, TAINT_* in
+// include/linux/panic.h and taint_flags[] in kernel/panic.c (documented in
+// Documentation/admin-guide/tainted-kernels.rst).
+var taintFlagLetters = [...]byte{
+	'P', 'F', 'S', 'R', 'M', 'B', 'U', 'D', 'A', 'W',
+	'C', 'I', 'O', 'E', 'L', 'K', 'X', 'T', 'N',
+}
+
+// taintLetters lists the letters of the set bits; a bit this table does
+// not know is written as "(bit N)".
+func taintLetters(mask uint64) string {
+	var b strings.Builder
+	for bit := range 64 {
+		if mask&(1<<bit) == 0 {
+			continue
+		}
+		if bit < len(taintFlagLetters) {
+			b.WriteByte(taintFlagLetters[bit])
+		} else {
+			fmt.Fprintf(&b, "(bit %d)", bit)
+		}
+	}
+	return b.String()
+}

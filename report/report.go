@@ -1,0 +1,513 @@
+// Package report runs the emitters of the registry over an opened crash
+// dump and writes their files, with a manifest and a log, into a
+// sosreport-style archive.
+//
+// The archive has one top folder, sosvmcore-<nodename>-<crash date>, named
+// after the crashed machine. Inside are the emitters' files in path order
+// (numbers compared by value: proc/2 before proc/10), then the tool's own
+// files: sos_logs/vmcore-report.log, sos_reports/manifest.json and
+// version.txt. The manifest comes last because it describes everything
+// before it; writing files as they are produced keeps memory bounded.
+// Entries are deterministic: the same inputs give the same entries, modes,
+// times and data; only the manifest's timing fields and the log's times
+// differ between runs.
+//
+// Each emitter runs isolated: a panic, an error or a run past its deadline
+// is recorded in the manifest and the run goes on. See isolate for what a
+// deadline can and cannot stop.
+//
+// The package does no file I/O (the browser worker uses it as is) apart
+// from DirSink, which is native only.
+package report
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vmcore-report/vmcore-report/emitters"
+	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/kernel/linux"
+)
+
+// Defaults for the zero Options.
+const (
+	DefaultEmitterDeadline = 20 * time.Second
+	DefaultDeadline        = 30 * time.Minute
+)
+
+// The tool's own files, written after the emitters' files.
+const (
+	LogPath      = "sos_logs/vmcore-report.log"
+	ManifestPath = "sos_reports/manifest.json"
+	VersionPath  = "version.txt"
+)
+
+// File modes in the archive.
+const (
+	fileMode fs.FileMode = 0o644
+)
+
+// Options configure a run. The zero value runs every registered emitter
+// with the default deadlines.
+type Options struct {
+	Filter
+	// EmitterDeadline bounds each emitter call (one per item for PerPID
+	// emitters); 0 means DefaultEmitterDeadline.
+	EmitterDeadline time.Duration
+	// Deadline bounds the whole run; emitters not started by then are
+	// recorded as failed. 0 means DefaultDeadline, < 0 no limit.
+	Deadline time.Duration
+	// ToolVersion goes into the manifest and version.txt.
+	ToolVersion string
+	// Vmlinux describes the vmlinux given, nil when the dump is read alone.
+	Vmlinux *FileInput
+	// Emitters to run; nil means emitters.All().
+	Emitters []*emitters.Emitter
+	// Progress, when set, is called synchronously as the run advances.
+	Progress func(Progress)
+	// KernelUnreadable is OpenKernel's reason for a degraded kernel: no
+	// emitter runs, each output is recorded failed with this reason.
+	KernelUnreadable error
+}
+
+// Progress is a report's advance, for a progress bar.
+type Progress struct {
+	Stage string // StageKernel, StageEnumerate, StageEmit, StageFinish, StageDone
+	Done  int    // outputs finished
+	Total int    // outputs planned (known from StageEmit on)
+	Path  string // the output being written, during StageEmit
+}
+
+// Stages of a run, in order.
+const (
+	StageKernel    = "kernel"    // reading the crashed kernel's identity
+	StageEnumerate = "enumerate" // computing the process list
+	StageEmit      = "emit"      // running emitters
+	StageFinish    = "finish"    // writing the log and manifest
+	StageDone      = "done"
+)
+
+// job is one output to produce.
+type job struct {
+	e    *emitters.Emitter
+	item int64
+	path string
+	pre  *Output // set when the output failed before running
+}
+
+// Run writes the report of k into sink and returns its manifest. It fails
+// only when the sink fails or ctx ends; everything an emitter does wrong
+// is recorded in the manifest instead. Run does not close the sink.
+func Run(ctx context.Context, k *kernel.Kernel, opts Options, sink Sink) (*Manifest, error) {
+	start := time.Now()
+	if opts.EmitterDeadline <= 0 {
+		opts.EmitterDeadline = DefaultEmitterDeadline
+	}
+	if opts.Deadline == 0 {
+		opts.Deadline = DefaultDeadline
+	}
+	list := opts.Emitters
+	if list == nil {
+		list = emitters.All()
+	}
+	if err := opts.Filter.Validate(); err != nil {
+		return nil, err
+	}
+	r := &runner{ctx: ctx, k: k, opts: opts, sink: sink, start: start}
+	r.progress(Progress{Stage: StageKernel})
+	id := Identify(k)
+	r.top = id.TopDir()
+	r.logf("vmcore-report %s: %s", opts.ToolVersion, r.top)
+	m := &Manifest{
+		Schema: SchemaVersion,
+		Tool:   Tool{Name: "vmcore-report", Version: opts.ToolVersion},
+		Run: RunInfo{
+			Started:           start.UTC().Format(time.RFC3339),
+			EmitterDeadlineMS: opts.EmitterDeadline.Milliseconds(),
+			DeadlineMS:        max(opts.Deadline.Milliseconds(), -1),
+			Only:              nonNil(opts.Only),
+			Skip:              nonNil(opts.Skip),
+		},
+		Inputs: Inputs{Vmlinux: opts.Vmlinux, Dump: DumpInput{
+			CompressionsSeen: []string{}, Parts: []Part{}, Warnings: []string{},
+		}},
+		Kernel:       crashedKernel(k, id),
+		Debug:        debugInfo(k, opts.Vmlinux != nil || strings.Contains(k.SymbolsFrom+k.TypesFrom, "vmlinux")),
+		Enumerations: map[string]Enumeration{},
+		Outputs:      []Output{},
+		Skipped:      []string{},
+	}
+	if ku := opts.KernelUnreadable; ku != nil {
+		m.Kernel.Unreadable["memory"] = ku.Error()
+	}
+	r.logKernel(m)
+
+	r.progress(Progress{Stage: StageEnumerate})
+	c := emitters.NewContext(k)
+	jobs := r.plan(c, list, m)
+	m.Summary.Emitters = len(list) - len(m.Skipped)
+
+	total := len(jobs)
+	done := 0
+	for _, j := range jobs {
+		r.progress(Progress{Stage: StageEmit, Done: done, Total: total, Path: j.path})
+		if j.pre != nil {
+			r.record(m, *j.pre)
+			done++
+			continue
+		}
+		o, data, err := r.runJob(c, j, m)
+		if err != nil {
+			return m, err
+		}
+		if data != nil {
+			if err := sink.AddFile(r.top+"/"+j.path, data, fileMode); err != nil {
+				return m, fmt.Errorf("write %s: %w", j.path, err)
+			}
+			o.Size, o.SHA256 = int64(len(data)), sha256Hex(data)
+			m.Summary.FilesWritten++
+			m.Summary.BytesWritten += o.Size
+		}
+		r.record(m, o)
+		done++
+	}
+	r.progress(Progress{Stage: StageFinish, Done: done, Total: total})
+	if k.Dump != nil {
+		m.Inputs.Dump = dumpInput(k)
+	}
+	m.Summary.Outputs = len(m.Outputs)
+	m.Run.DurationMS = ms(time.Since(start))
+	r.logf("done: %d outputs, %d files written (%d ok, %d partial, %d failed, %d not applicable)",
+		m.Summary.Outputs, m.Summary.FilesWritten, m.Summary.OK, m.Summary.Partial, m.Summary.Failed, m.Summary.NotApplicable)
+
+	man, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return m, fmt.Errorf("manifest: %w", err)
+	}
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{
+		{LogPath, r.log.Bytes()},
+		{ManifestPath, append(man, '\n')},
+		{VersionPath, []byte("vmcore-report: " + opts.ToolVersion + "\n")},
+	} {
+		if err := sink.AddFile(r.top+"/"+f.path, f.data, fileMode); err != nil {
+			return m, fmt.Errorf("write %s: %w", f.path, err)
+		}
+	}
+	r.progress(Progress{Stage: StageDone, Done: done, Total: total})
+	return m, nil
+}
+
+// TopDir is the archive top folder Run would use for k.
+func TopDir(k *kernel.Kernel) string { return Identify(k).TopDir() }
+
+type runner struct {
+	ctx   context.Context
+	k     *kernel.Kernel
+	opts  Options
+	sink  Sink
+	start time.Time
+	top   string
+	log   bytes.Buffer
+	// overtime is set once the global deadline has passed.
+	overtime bool
+}
+
+func (r *runner) progress(p Progress) {
+	if r.opts.Progress != nil {
+		r.opts.Progress(p)
+	}
+}
+
+// logf appends a line to the log, stamped with the time since the start
+// (the only part of the log that changes between runs).
+func (r *runner) logf(format string, args ...any) {
+	fmt.Fprintf(&r.log, "[%8.3fs] ", time.Since(r.start).Seconds())
+	fmt.Fprintf(&r.log, format, args...)
+	r.log.WriteByte('\n')
+}
+
+func (r *runner) logKernel(m *Manifest) {
+	kc := m.Kernel
+	r.logf("kernel %s build-id %s nodename %q crash time %s (%s)", kc.Release, kc.BuildID, kc.Nodename, kc.CrashTime, kc.CrashTimeFrom)
+	r.logf("types from %s, symbols from %s, VMCOREINFO from %s", m.Debug.Types, m.Debug.Symbols, m.Debug.VMCOREINFO)
+	for _, f := range sortedKeys(kc.Unreadable) {
+		r.logf("kernel %s unreadable: %s", f, kc.Unreadable[f])
+	}
+}
+
+// plan expands the emitters into jobs in archive order, applying the
+// filter. A job whose output fails before running (no process list, a bad
+// registry entry) carries that output in pre.
+func (r *runner) plan(c *emitters.Context, list []*emitters.Emitter, m *Manifest) []job {
+	var (
+		jobs    []job
+		pids    []int64
+		pidErr  error
+		pidDone bool
+	)
+	reserved := map[string]bool{LogPath: true, ManifestPath: true, VersionPath: true}
+	for _, e := range list {
+		preFail := func(status, reason string) {
+			jobs = append(jobs, job{e: e, path: e.Path, pre: &Output{
+				Path: e.Path, Emitter: e.Path, Status: status, Reasons: []string{reason},
+			}})
+		}
+		selected := r.opts.Selects(e.Path, e.Path)
+		if ku := r.opts.KernelUnreadable; ku != nil {
+			if selected {
+				preFail(StatusFailed, "the crashed kernel's memory cannot be read: "+ku.Error())
+			} else {
+				m.Skipped = append(m.Skipped, e.Path)
+			}
+			continue
+		}
+		switch e.Each {
+		case emitters.Single:
+			switch {
+			case !selected:
+				m.Skipped = append(m.Skipped, e.Path)
+			case !validPath(e.Path) || e.Run == nil || reserved[e.Path]:
+				preFail(StatusFailed, "bad registry entry: the path must be clean, relative and not one of the report's own files, and Run set")
+			default:
+				jobs = append(jobs, job{e: e, path: e.Path})
+			}
+		case emitters.PerPID:
+			if !pidDone {
+				pidDone = true
+				pids, pidErr = r.processList(c)
+				en := Enumeration{Count: len(pids)}
+				if pidErr != nil {
+					en.Error = pidErr.Error()
+					r.logf("process list: %d processes, then: %v", len(pids), pidErr)
+				} else {
+					r.logf("process list: %d processes", len(pids))
+				}
+				m.Enumerations["pid"] = en
+			}
+			var sel []job
+			for _, pid := range pids {
+				if p := e.Expand(pid); r.opts.Selects(p, e.Path) {
+					sel = append(sel, job{e: e, item: pid, path: p})
+				}
+			}
+			bad := !strings.Contains(e.Path, "{pid}") || !validPath(e.Expand(1)) || e.Run == nil
+			switch {
+			case len(sel) > 0 && bad:
+				preFail(StatusFailed, "bad registry entry: a per-process path must hold {pid} and be clean and relative, and Run set")
+			case len(sel) > 0:
+				jobs = append(jobs, sel...)
+			case !selected:
+				m.Skipped = append(m.Skipped, e.Path)
+			case pidErr != nil:
+				preFail(StatusFailed, "process list: "+pidErr.Error())
+			case len(pids) == 0:
+				preFail(StatusNotApplicable, "the task list holds no process")
+			default:
+				m.Skipped = append(m.Skipped, e.Path)
+			}
+		default:
+			if selected {
+				preFail(StatusFailed, fmt.Sprintf("bad registry entry: unknown enumeration %q", e.Each))
+			} else {
+				m.Skipped = append(m.Skipped, e.Path)
+			}
+		}
+	}
+	sort.SliceStable(jobs, func(i, j int) bool { return pathLess(jobs[i].path, jobs[j].path) })
+	// A path two emitters write: the later one in registry order fails.
+	seen := map[string]bool{}
+	for i := range jobs {
+		j := &jobs[i]
+		if j.pre == nil && seen[j.path] {
+			j.pre = &Output{Path: j.path, Emitter: j.e.Path, Status: StatusFailed,
+				Reasons: []string{"bad registry entry: another emitter writes the same path"}}
+		}
+		seen[j.path] = true
+	}
+	return jobs
+}
+
+// pidsKey is the emitters.Once key under which the run shares the sorted
+// thread-group leader pids ([]int64) with emitters.
+const pidsKey = "report/tgids"
+
+// processList lists the thread-group leaders' pids (tgids), sorted, once
+// per run. A walk that breaks off keeps the pids found before.
+func (r *runner) processList(c *emitters.Context) ([]int64, error) {
+	if r.k.Prog == nil {
+		return nil, errors.New("no kernel program")
+	}
+	var found []int64
+	o := isolate(r.ctx, r.opts.EmitterDeadline, func() error {
+		for task, err := range linux.ForEachProcess(r.k.Prog) {
+			if err != nil {
+				return err
+			}
+			tgid, err := task.Member("tgid").Int()
+			if err != nil {
+				return err
+			}
+			found = append(found, tgid)
+		}
+		return nil
+	})
+	if o.TimedOut || o.Canceled != nil {
+		found = nil // the walk may still be appending
+	}
+	slices.Sort(found)
+	found = slices.Compact(found)
+	err := o.err()
+	if err != nil {
+		err = fmt.Errorf("task list (init_task.tasks): %w", err)
+	}
+	emitters.Once(c, pidsKey, func() ([]int64, error) { return found, err })
+	return found, err
+}
+
+// runJob runs one emitter call in isolation. It returns the data to write
+// (nil when nothing is written) and an error only when the run must stop.
+func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (Output, []byte, error) {
+	o := Output{Path: j.path, Emitter: j.e.Path, Reasons: []string{}}
+	if err := r.ctx.Err(); err != nil {
+		return o, nil, fmt.Errorf("report interrupted at %s: %w", j.path, context.Cause(r.ctx))
+	}
+	deadline := r.opts.EmitterDeadline
+	if r.opts.Deadline > 0 {
+		left := r.opts.Deadline - time.Since(r.start)
+		if left <= 0 {
+			if !r.overtime {
+				r.overtime = true
+				m.Run.DeadlineExceeded = true
+				r.logf("run deadline of %v exceeded: the remaining outputs are not run", r.opts.Deadline)
+			}
+			o.Status, o.Reasons = StatusFailed, []string{fmt.Sprintf("not run: the run's deadline of %v was exceeded", r.opts.Deadline)}
+			return o, nil, nil
+		}
+		deadline = min(deadline, left)
+	}
+	out := new(emitters.Output)
+	t0 := time.Now()
+	res := isolate(r.ctx, deadline, func() error { return j.e.Run(c, j.item, out) })
+	o.DurationMS = ms(time.Since(t0))
+	if res.Canceled != nil {
+		return o, nil, fmt.Errorf("report interrupted at %s: %w", j.path, res.Canceled)
+	}
+	switch err := res.err(); {
+	case err == nil:
+		reasons := out.PartialReasons()
+		if len(reasons) == 0 {
+			o.Status = StatusOK
+		} else {
+			o.Status, o.Reasons = StatusPartial, slices.Clone(reasons)
+		}
+		data := out.Bytes()
+		if data == nil {
+			data = []byte{} // an empty file is still a file
+		}
+		return o, data, nil
+	case notApplicable(err):
+		o.Status, o.Reasons = StatusNotApplicable, []string{err.Error()}
+	case res.TimedOut:
+		o.Status, o.Reasons = StatusFailed, []string{fmt.Sprintf("deadline exceeded (%v); the emitter was abandoned", deadline)}
+	default:
+		o.Status, o.Reasons = StatusFailed, []string{err.Error()}
+		if res.Stack != "" {
+			r.logf("%s: %v\n%s", j.path, err, strings.TrimRight(res.Stack, "\n"))
+		}
+	}
+	return o, nil, nil
+}
+
+// notApplicable says whether an emitter's error means "nothing to write on
+// this kernel" (a subsystem not built in, a module not loaded). An error
+// says so with a method NotApplicable() bool, which errors.As finds
+// through wrapping; emitters can define one such error type.
+func notApplicable(err error) bool {
+	var na interface{ NotApplicable() bool }
+	return errors.As(err, &na) && na.NotApplicable()
+}
+
+// record adds an output to the manifest, its counts and the log.
+func (r *runner) record(m *Manifest, o Output) {
+	if o.Reasons == nil {
+		o.Reasons = []string{}
+	}
+	switch o.Status {
+	case StatusOK:
+		m.Summary.OK++
+	case StatusPartial:
+		m.Summary.Partial++
+	case StatusFailed:
+		m.Summary.Failed++
+	case StatusNotApplicable:
+		m.Summary.NotApplicable++
+	}
+	if o.Status != StatusOK {
+		r.logf("%s: %s: %s", o.Path, o.Status, strings.Join(o.Reasons, "; "))
+	}
+	m.Outputs = append(m.Outputs, o)
+}
+
+func debugInfo(k *kernel.Kernel, withVmlinux bool) DebugInfo {
+	d := DebugInfo{Mode: "dump-only", Types: k.TypesFrom, Symbols: k.SymbolsFrom, VMCOREINFO: k.VMCOREINFOFrom}
+	if withVmlinux {
+		d.Mode = "vmlinux"
+	}
+	return d
+}
+
+func dumpInput(k *kernel.Kernel) DumpInput {
+	info := k.Dump.Info()
+	d := DumpInput{
+		Format: info.Format, Inner: info.Inner,
+		Compression: info.Compression, CompressionsSeen: nonNil(slices.Sorted(slices.Values(info.CompressionsSeen))),
+		DumpLevel: info.DumpLevel, Incomplete: info.Incomplete, Truncated: info.Truncated,
+		DumpedPages: info.DumpedPages, PageSize: info.PageSize, HeaderVersion: info.HeaderVersion,
+		Machine: info.Machine, NrCPUs: info.NrCPUs, Split: info.Split,
+		Parts: []Part{}, Warnings: nonNil(info.Warnings),
+	}
+	if !info.Timestamp.IsZero() && info.Timestamp.Unix() > 0 {
+		d.Timestamp = info.Timestamp.UTC().Format(time.RFC3339)
+	}
+	for _, p := range info.Parts {
+		d.Parts = append(d.Parts, Part{
+			Name: p.Name, Size: p.Size, StartPFN: p.StartPFN, EndPFN: p.EndPFN,
+			Split: p.Split, Flattened: p.Flattened, Truncated: p.Truncated,
+		})
+	}
+	return d
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func sortedKeys(m map[string]string) []string {
+	return slices.Sorted(func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+}
+
+// ms is d in milliseconds, to the microsecond.
+func ms(d time.Duration) float64 {
+	return math.Round(float64(d.Microseconds())) / 1000
+}

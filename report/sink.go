@@ -1,0 +1,179 @@
+package report
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/ulikunitz/xz"
+)
+
+// Sink receives the report's files as they are produced, in archive
+// order. Names are slash-separated and start with the archive's top
+// folder; parent directories are implied.
+type Sink interface {
+	AddFile(name string, data []byte, mode fs.FileMode) error
+	// Close finishes the report (the tar trailer, the compressor's end).
+	// It does not close the writer the sink was made with.
+	Close() error
+}
+
+// Compression of a tar sink.
+type Compression int
+
+// Archive formats.
+const (
+	TarXZ    Compression = iota // .tar.xz, sos's default
+	TarGzip                     // .tar.gz
+	TarPlain                    // .tar
+)
+
+// Ext is the usual file name suffix.
+func (c Compression) Ext() string {
+	switch c {
+	case TarGzip:
+		return ".tar.gz"
+	case TarPlain:
+		return ".tar"
+	}
+	return ".tar.xz"
+}
+
+// CompressionFor picks the format from an output name's suffix.
+func CompressionFor(name string) (Compression, bool) {
+	switch n := strings.ToLower(name); {
+	case strings.HasSuffix(n, ".tar.xz"), strings.HasSuffix(n, ".txz"):
+		return TarXZ, true
+	case strings.HasSuffix(n, ".tar.gz"), strings.HasSuffix(n, ".tgz"):
+		return TarGzip, true
+	case strings.HasSuffix(n, ".tar"):
+		return TarPlain, true
+	}
+	return 0, false
+}
+
+// TarSink writes a tar stream, optionally compressed, entry by entry: only
+// the current file is in memory. Entries are deterministic: directories
+// 0755 and files as given (0644), owner root:root (0/0), the same
+// modification time for every entry, no access or change times; the gzip
+// header has no name and a zero time; the xz stream uses fixed settings.
+type TarSink struct {
+	tw      *tar.Writer
+	comp    io.WriteCloser // nil for a plain tar
+	modTime time.Time
+	dirs    map[string]bool
+	files   map[string]bool
+	err     error
+}
+
+// NewTarSink writes the archive to w. modTime is every entry's time (the
+// crash time).
+func NewTarSink(w io.Writer, c Compression, modTime time.Time) (*TarSink, error) {
+	s := &TarSink{modTime: modTime.UTC().Truncate(time.Second), dirs: map[string]bool{}, files: map[string]bool{}}
+	switch c {
+	case TarXZ:
+		xw, err := xz.WriterConfig{}.NewWriter(w)
+		if err != nil {
+			return nil, fmt.Errorf("xz: %w", err)
+		}
+		s.comp = xw
+	case TarGzip:
+		gw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		s.comp = gw
+	case TarPlain:
+	default:
+		return nil, fmt.Errorf("unknown archive format %d", c)
+	}
+	if s.comp != nil {
+		s.tw = tar.NewWriter(s.comp)
+	} else {
+		s.tw = tar.NewWriter(w)
+	}
+	return s, nil
+}
+
+func (s *TarSink) header(name string, typ byte, mode fs.FileMode, size int64) *tar.Header {
+	return &tar.Header{
+		Typeflag: typ, Name: name, Mode: int64(mode.Perm()), Size: size,
+		ModTime: s.modTime, Uname: "root", Gname: "root",
+	}
+}
+
+// AddFile writes one file entry, after the entries of any parent
+// directory not written yet.
+func (s *TarSink) AddFile(name string, data []byte, mode fs.FileMode) error {
+	if s.err != nil {
+		return s.err
+	}
+	if !validPath(name) {
+		return fmt.Errorf("archive entry %q: not a clean relative path", name)
+	}
+	if s.files[name] || s.dirs[name] {
+		return fmt.Errorf("archive entry %q written twice", name)
+	}
+	if err := s.addParents(path.Dir(name)); err != nil {
+		s.err = err
+		return err
+	}
+	s.files[name] = true
+	if err := s.tw.WriteHeader(s.header(name, tar.TypeReg, mode, int64(len(data)))); err != nil {
+		s.err = fmt.Errorf("archive entry %s: %w", name, err)
+		return s.err
+	}
+	if _, err := s.tw.Write(data); err != nil {
+		s.err = fmt.Errorf("archive entry %s: %w", name, err)
+	}
+	return s.err
+}
+
+func (s *TarSink) addParents(dir string) error {
+	if dir == "." || s.dirs[dir] {
+		return nil
+	}
+	if s.files[dir] {
+		return fmt.Errorf("archive entry %q is a file and a directory", dir)
+	}
+	if err := s.addParents(path.Dir(dir)); err != nil {
+		return err
+	}
+	s.dirs[dir] = true
+	if err := s.tw.WriteHeader(s.header(dir+"/", tar.TypeDir, 0o755, 0)); err != nil {
+		return fmt.Errorf("archive entry %s/: %w", dir, err)
+	}
+	return nil
+}
+
+// Close writes the tar trailer and ends the compressed stream.
+func (s *TarSink) Close() error {
+	err := s.tw.Close()
+	if s.comp != nil {
+		err = errors.Join(err, s.comp.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("finish archive: %w", err)
+	}
+	return s.err
+}
+
+// Sidecar is the <archive>.sha256 line sos writes: the archive's SHA-256
+// in hex, two spaces and the archive's base name.
+func Sidecar(sum []byte, archiveName string) string {
+	return hex.EncodeToString(sum) + "  " + path.Base(strings.ReplaceAll(archiveName, "\\", "/")) + "\n"
+}
+
+// sha256Hex is the hex SHA-256 of b.
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

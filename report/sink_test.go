@@ -1,0 +1,168 @@
+package report
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ulikunitz/xz"
+)
+
+var crashTime = time.Date(2026, 11, 25, 18, 31, 5, 0, time.UTC)
+
+func writeTar(t *testing.T, c Compression, files [][2]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	s, err := NewTarSink(&buf, c, crashTime.Add(300*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if err := s.AddFile(f[0], []byte(f[1]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// readTar decompresses and lists an archive.
+func readTar(t *testing.T, c Compression, b []byte) []*tar.Header {
+	t.Helper()
+	var r io.Reader = bytes.NewReader(b)
+	switch c {
+	case TarGzip:
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if zr.Name != "" || !zr.ModTime.IsZero() {
+			t.Errorf("gzip header carries name %q, time %v", zr.Name, zr.ModTime)
+		}
+		r = zr
+	case TarXZ:
+		xr, err := xz.NewReader(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = xr
+	}
+	tr := tar.NewReader(r)
+	var hs []*tar.Header
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return hs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, h)
+	}
+}
+
+func TestTarSink(t *testing.T) {
+	files := [][2]string{
+		{"top/proc/1/status", "Name:\tinit\n"},
+		{"top/proc/meminfo", "MemTotal: 1 kB\n"},
+		{"top/sos_commands/kernel/dmesg", ""},
+		{"top/version.txt", "vmcore-report: test\n"},
+	}
+	wantNames := []string{"top/", "top/proc/", "top/proc/1/", "top/proc/1/status", "top/proc/meminfo",
+		"top/sos_commands/", "top/sos_commands/kernel/", "top/sos_commands/kernel/dmesg", "top/version.txt"}
+	for _, c := range []Compression{TarPlain, TarGzip, TarXZ} {
+		t.Run(c.Ext(), func(t *testing.T) {
+			a, b := writeTar(t, c, files), writeTar(t, c, files)
+			if !bytes.Equal(a, b) {
+				t.Errorf("two archives of the same files differ")
+			}
+			hs := readTar(t, c, a)
+			if len(hs) != len(wantNames) {
+				t.Fatalf("%d entries, want %d", len(hs), len(wantNames))
+			}
+			for i, h := range hs {
+				wantMode, wantType := int64(0o644), byte(tar.TypeReg)
+				if h.Name[len(h.Name)-1] == '/' {
+					wantMode, wantType = 0o755, tar.TypeDir
+				}
+				if h.Name != wantNames[i] || h.Mode != wantMode || h.Typeflag != wantType || !h.ModTime.Equal(crashTime) ||
+					h.Uid != 0 || h.Gid != 0 || h.Uname != "root" || h.Gname != "root" || !h.AccessTime.IsZero() {
+					t.Errorf("entry %d: %+v, want %s mode %o at %v owned by root", i, h, wantNames[i], wantMode, crashTime)
+				}
+			}
+		})
+	}
+}
+
+func TestTarSinkRejects(t *testing.T) {
+	s, err := NewTarSink(io.Discard, TarPlain, crashTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddFile("top/a", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"top/a", "/abs", "top/../x", "top//x", "top/a/b"} {
+		if err := s.AddFile(bad, nil, 0o644); err == nil {
+			t.Errorf("AddFile(%q) accepted", bad)
+		}
+	}
+}
+
+func TestCompressionFor(t *testing.T) {
+	for name, want := range map[string]Compression{"a.tar.xz": TarXZ, "a.TXZ": TarXZ, "b.tar.gz": TarGzip, "b.tgz": TarGzip, "c.tar": TarPlain} {
+		if c, ok := CompressionFor(name); !ok || c != want {
+			t.Errorf("CompressionFor(%q) = %v, %v", name, c, ok)
+		}
+	}
+	for _, name := range []string{"a.zip", "a", "a.xz"} {
+		if _, ok := CompressionFor(name); ok {
+			t.Errorf("CompressionFor(%q) accepted", name)
+		}
+	}
+	if got := Sidecar([]byte{0xab, 0xcd}, "/tmp/x/report.tar.xz"); got != "abcd  report.tar.xz\n" {
+		t.Errorf("sidecar %q", got)
+	}
+}
+
+func TestDirSink(t *testing.T) {
+	root := t.TempDir()
+	s, err := NewDirSink(root, crashTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range [][2]string{{"top/proc/1/status", "x\n"}, {"top/version.txt", "v\n"}} {
+		if err := s.AddFile(f[0], []byte(f[1]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AddFile("../escape", nil, 0o644); err == nil {
+		t.Errorf("a path leaving the root was accepted")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"top", "top/proc", "top/proc/1", "top/proc/1/status", "top/version.txt"} {
+		fi, err := os.Stat(filepath.Join(root, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := os.FileMode(0o644)
+		if fi.IsDir() {
+			want = 0o755 | os.ModeDir
+		}
+		if fi.Mode() != want || !fi.ModTime().Equal(crashTime) {
+			t.Errorf("%s: mode %v time %v, want %v at %v", p, fi.Mode(), fi.ModTime(), want, crashTime)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "top/proc/1/status")); string(b) != "x\n" {
+		t.Errorf("content %q", b)
+	}
+}
