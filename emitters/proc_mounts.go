@@ -62,7 +62,7 @@ func showMounts(c *Context, pid int64, out *Output, info bool) error {
 		return err
 	}
 	if nsproxy == 0 {
-		return fmt.Errorf("pid %d has exited (no namespaces): the kernel refuses the file too", pid)
+		return &NotApplicable{fmt.Sprintf("pid %d has exited (no namespaces): the kernel refuses the file too", pid)}
 	}
 	ns := task.Member("nsproxy").Member("mnt_ns").Deref()
 	rootMnt, err1 := task.Member("fs").Member("root.mnt").Uint()

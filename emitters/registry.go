@@ -50,7 +50,7 @@ type Emitter struct {
 	Desc    string  // one line for --list and the tracker
 	Tracker Tracker // coverage status
 	Note    string  // what is missing, for Partial
-	// Run writes the file for one item (pid for PerPID, 0 for Once).
+	// Run writes the file for one item (pid for PerPID, 0 for Single).
 	Run func(c *Context, item int64, out *Output) error
 }
 
@@ -135,3 +135,13 @@ type onceResult[T any] struct {
 	v   T
 	err error
 }
+
+// NotApplicable is returned (wrapped or not) by an emitter whose file does
+// not exist for this kernel or item — a zombie's mountinfo, a feature the
+// kernel lacks; the report records "not-applicable" instead of "failed".
+type NotApplicable struct{ Reason string }
+
+func (e *NotApplicable) Error() string { return e.Reason }
+
+// NotApplicable marks the error for the report (see report's isolate.go).
+func (e *NotApplicable) NotApplicable() bool { return true }

@@ -53,6 +53,8 @@ type Kernel struct {
 	// TypesFrom and SymbolsFrom name the sources used, for the manifest.
 	TypesFrom, SymbolsFrom string
 	Prog                   *object.Program
+	// Warnings are problems Open worked around (for the manifest and log).
+	Warnings []string
 }
 
 // ErrMismatch is wrapped when the vmlinux is not the crashed kernel's.
@@ -99,7 +101,15 @@ func Open(parts []File, opt Options) (*Kernel, error) {
 		return s.Addr, ok
 	})
 	if err != nil {
-		return nil, fmt.Errorf("kernel memory layout: %w", err)
+		// page_offset_base itself may be lost (a truncated dump): find the
+		// direct map from the page tables, or do without the fast path.
+		if base, ferr := k.MMU.FindPageOffset(); ferr == nil {
+			k.Layout.PageOffset = base
+			k.Warnings = append(k.Warnings, fmt.Sprintf("%v; page_offset_base found from the page tables", err))
+		} else {
+			k.Layout.PageOffset = 0
+			k.Warnings = append(k.Warnings, fmt.Sprintf("%v; direct map unknown (%v): every read walks the page tables", err, ferr))
+		}
 	}
 	k.MMU.SetPageOffset(k.Layout.PageOffset)
 
@@ -204,8 +214,8 @@ func (k *Kernel) checkVmlinux(v *File) error {
 	id := buildID(f)
 	if k.Info.BuildID != "" && id != "" {
 		if !strings.EqualFold(k.Info.BuildID, id) {
-			return fmt.Errorf("%w: %s has build-id %s, the dump's kernel %s (release %s) has %s",
-				ErrMismatch, v.Name, id, k.Info.BuildID, k.Info.OSRelease, k.Info.BuildID)
+			return fmt.Errorf("%w: %s has build-id %s, the dump's kernel (release %s) has build-id %s: give the vmlinux of %s, or none to read the dump alone",
+				ErrMismatch, v.Name, id, k.Info.OSRelease, k.Info.BuildID, k.Info.OSRelease)
 		}
 		return nil
 	}
@@ -219,21 +229,34 @@ func (k *Kernel) checkVmlinux(v *File) error {
 	return nil
 }
 
+// buildID finds the NT_GNU_BUILD_ID note in any note section (Debian's
+// vmlinux keeps it in .notes, others in .note.gnu.build-id).
 func buildID(f *elf.File) string {
-	s := f.Section(".note.gnu.build-id")
-	if s == nil || s.Size > 4096 {
-		return ""
+	for _, sec := range f.Sections {
+		if sec.Type != elf.SHT_NOTE || sec.Size > 1<<20 {
+			continue
+		}
+		b, err := sec.Data()
+		if err != nil {
+			continue
+		}
+		for len(b) >= 12 {
+			namesz, descsz, typ := le32(b[0:]), le32(b[4:]), le32(b[8:])
+			nameEnd := 12 + uint64(namesz+3)&^3
+			descEnd := nameEnd + uint64(descsz+3)&^3
+			if nameEnd > uint64(len(b)) || nameEnd+uint64(descsz) > uint64(len(b)) {
+				break
+			}
+			if typ == 3 && namesz == 4 && string(b[12:15]) == "GNU" {
+				return hex.EncodeToString(b[nameEnd : nameEnd+uint64(descsz)])
+			}
+			if descEnd > uint64(len(b)) {
+				break
+			}
+			b = b[descEnd:]
+		}
 	}
-	b, err := s.Data()
-	if err != nil || len(b) < 16 {
-		return ""
-	}
-	namesz, descsz := le32(b[0:]), le32(b[4:])
-	off := 12 + (namesz+3)&^3
-	if le32(b[8:]) != 3 || uint64(off)+uint64(descsz) > uint64(len(b)) { // NT_GNU_BUILD_ID
-		return ""
-	}
-	return hex.EncodeToString(b[off : off+descsz])
+	return ""
 }
 
 func le32(b []byte) uint32 {

@@ -2,6 +2,7 @@ package kernel_test
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
 	"github.com/vmcore-report/vmcore-report/internal/kerneltest"
 	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/kernel/dump"
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
 )
 
@@ -209,5 +211,70 @@ func checkDmesg(t *testing.T, s *fixtures.Set, k *kernel.Kernel) {
 	}
 	if !strings.Contains(linux.FormatDmesg(recs), "sysrq: Trigger a crash") {
 		t.Errorf("the dump's log lacks the sysrq crash message")
+	}
+}
+
+// TestWrongVmlinux: each kernel's dump with the other kernel's vmlinux is
+// refused by build-id before anything is read.
+func TestWrongVmlinux(t *testing.T) {
+	sets := fixtures.All(t)
+	if len(sets) < 2 {
+		t.Skip("needs two kernels")
+	}
+	for i, s := range sets {
+		other := sets[(i+1)%len(sets)]
+		f := s.Role("lzo-d31")
+		fh, err := os.Open(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vh, err := os.Open(other.Manifest.Vmlinux.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = kernel.Open([]kernel.File{{Name: f.Name, R: fh, Size: f.Size}},
+			kernel.Options{Vmlinux: &kernel.File{Name: "vmlinux", R: vh, Size: other.Manifest.Vmlinux.Size}})
+		fh.Close()
+		vh.Close()
+		if !errors.Is(err, kernel.ErrMismatch) || !strings.Contains(err.Error(), other.Manifest.BuildID) ||
+			!strings.Contains(err.Error(), s.Manifest.BuildID) {
+			t.Errorf("%s dump with %s vmlinux: %v; want ErrMismatch naming both build-ids", s.Manifest.ID, other.Manifest.ID, err)
+		}
+	}
+}
+
+// TestTruncatedDump: a dump cut at 60 % (a full disk during kdump) opens
+// with the vmlinux; every read gives the right bytes or fails with the
+// dump's truncation error, never zeros. From the dump alone, Open succeeds
+// or says the pages it needed were cut off.
+func TestTruncatedDump(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		k := openRole(t, s, "lzo-d31-truncated", true)
+		rel, err := k.Prog.VarAs("init_uts_ns", "struct uts_namespace").Member("name.release").CString()
+		if err == nil && rel != s.Manifest.KernelRelease || err != nil && !errors.Is(err, dump.ErrTruncated) {
+			t.Errorf("%s: release %q, %v: want the release or ErrTruncated", s.Manifest.ID, rel, err)
+		}
+		n := 0
+		for _, err := range linux.ForEachProcess(k.Prog) {
+			if err != nil {
+				if !errors.Is(err, dump.ErrTruncated) {
+					t.Errorf("%s: task walk: %v, want ErrTruncated", s.Manifest.ID, err)
+				}
+				break
+			}
+			n++
+		}
+		t.Logf("%s: release %q (%v); %d tasks before the cut; warnings %v", s.Manifest.ID, rel, err, n, k.Warnings)
+
+		f := s.Role("lzo-d31-truncated")
+		fh, err := os.Open(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = kernel.Open([]kernel.File{{Name: f.Name, R: fh, Size: f.Size}}, kernel.Options{})
+		fh.Close()
+		if err != nil && !errors.Is(err, dump.ErrTruncated) {
+			t.Errorf("%s without vmlinux: %v; want success or ErrTruncated", s.Manifest.ID, err)
+		}
 	}
 }

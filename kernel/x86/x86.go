@@ -152,9 +152,9 @@ func New(r PhysReader, c Config) (*Translator, error) {
 	}
 	t.directMapSize.Store(defaultDirectMapSize)
 	t.pageOffset.Store(c.PageOffset)
-	if _, err := t.tables.entry(c.PGD, 0); err != nil {
-		return nil, fmt.Errorf("x86: read page table root at phys %#x: %w", c.PGD, err)
-	}
+	// An unreadable root is not fatal: in a truncated dump the kernel text
+	// (via phys_base) and the direct map (once page_offset_base is known)
+	// still translate without tables; walks fail with the root's error.
 	return t, nil
 }
 

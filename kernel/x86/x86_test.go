@@ -261,8 +261,17 @@ func TestTranslateTableReadError(t *testing.T) {
 	if fe.Level != "pte" || fe.PA != 0x4000+idx(va4k, 0)*8 {
 		t.Errorf("fault %+v; want pte entry at %#x", fe, 0x4000+idx(va4k, 0)*8)
 	}
-	if _, err := New(m, Config{PGD: 0x9000}); !errors.Is(err, errNoPage) {
-		t.Errorf("New with unreadable root: %v", err)
+	// An unreadable root still gives a translator (truncated dumps keep
+	// their text and direct-map fast paths); walks report the root's fault.
+	tr2, err := New(m, Config{PGD: 0x9000, PhysBase: 0})
+	if err != nil {
+		t.Fatalf("New with unreadable root: %v", err)
+	}
+	if _, _, err := tr2.Translate(va4k); !errors.Is(err, errNoPage) {
+		t.Errorf("walk from an unreadable root: %v", err)
+	}
+	if pa, _, err := tr2.Translate(StartKernelMap + 0x1000); err != nil || pa != 0x1000 {
+		t.Errorf("text fast path with unreadable root: %#x, %v", pa, err)
 	}
 	if _, err := New(m, Config{PGD: 0x9008}); err == nil {
 		t.Errorf("New with unaligned root succeeded")
