@@ -3,7 +3,7 @@
 GO ?= go
 export GOFLAGS ?= -mod=readonly
 
-.PHONY: all build test unit fixtures bench wasm run web vet fmt clean
+.PHONY: all build test unit fixtures bench wasm run web vet fmt clean coverage
 
 all: build
 
@@ -28,7 +28,11 @@ vet:
 
 # The core must stay buildable for the browser.
 wasm:
-	GOOS=js GOARCH=wasm $(GO) build ./kernel/... ./internal/...
+	GOOS=js GOARCH=wasm $(GO) build ./kernel/... ./internal/... ./emitters/ ./report/
+
+# docs/coverage.md is generated from the emitter registry (a test fails when stale).
+coverage:
+	$(GO) generate ./report
 
 bench: fixtures
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 60m ./kernel/...

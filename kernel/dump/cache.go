@@ -1,0 +1,248 @@
+package dump
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// lru is a byte-budgeted least-recently-used map of buffers. It is not
+// safe for concurrent use; its owner holds a lock.
+type lru[K comparable] struct {
+	max, used int64
+	items     map[K]*lruItem[K]
+	root      lruItem[K] // sentinel: root.next is the most recent
+	onEvict   func([]byte)
+}
+
+type lruItem[K comparable] struct {
+	key        K
+	val        []byte
+	prev, next *lruItem[K]
+}
+
+func newLRU[K comparable](maxBytes int64) *lru[K] {
+	c := &lru[K]{max: maxBytes, items: make(map[K]*lruItem[K])}
+	c.root.next, c.root.prev = &c.root, &c.root
+	return c
+}
+
+func (c *lru[K]) unlink(it *lruItem[K]) {
+	it.prev.next, it.next.prev = it.next, it.prev
+}
+
+func (c *lru[K]) pushFront(it *lruItem[K]) {
+	it.prev, it.next = &c.root, c.root.next
+	c.root.next.prev = it
+	c.root.next = it
+}
+
+func (c *lru[K]) get(k K) ([]byte, bool) {
+	it, ok := c.items[k]
+	if !ok {
+		return nil, false
+	}
+	c.unlink(it)
+	c.pushFront(it)
+	return it.val, true
+}
+
+// add stores v under k, evicting the oldest entries beyond the budget. An
+// entry larger than the whole budget is not kept.
+func (c *lru[K]) add(k K, v []byte) {
+	if it, ok := c.items[k]; ok {
+		c.used -= int64(len(it.val))
+		c.unlink(it)
+		delete(c.items, k)
+	}
+	if int64(len(v)) > c.max {
+		return
+	}
+	it := &lruItem[K]{key: k, val: v}
+	c.items[k] = it
+	c.pushFront(it)
+	c.used += int64(len(v))
+	c.shrink()
+}
+
+func (c *lru[K]) shrink() {
+	for c.used > c.max && c.root.prev != &c.root {
+		old := c.root.prev
+		c.unlink(old)
+		delete(c.items, old.key)
+		c.used -= int64(len(old.val))
+		if c.onEvict != nil {
+			c.onEvict(old.val)
+		}
+	}
+}
+
+func (c *lru[K]) setMax(maxBytes int64) {
+	c.max = maxBytes
+	c.shrink()
+}
+
+func (c *lru[K]) len() int { return len(c.items) }
+
+// CachedReaderAt serves small reads from large aligned chunks of an
+// underlying io.ReaderAt, keeping recently used chunks in a byte-bounded LRU
+// and reading further ahead while access is sequential. It is meant to sit
+// on top of readers whose cost is per call rather than per byte, such as a
+// browser File read from a worker (~1 ms per read whatever its size).
+// Reads of at least two chunks bypass the cache. Safe for concurrent use.
+type CachedReaderAt struct {
+	mu       sync.Mutex
+	r        io.ReaderAt
+	size     int64
+	chunk    int64
+	cache    *lru[int64]
+	lastMiss int64 // chunk index of the previous miss, for read-ahead
+	ahead    int64 // chunks fetched per miss; doubles while sequential
+	stats    CacheStats
+}
+
+// CacheStats counts what a CachedReaderAt did.
+type CacheStats struct {
+	Reads      int64 // ReadAt calls served
+	Hits       int64 // chunk lookups found in the cache
+	Misses     int64 // chunk lookups that went to the underlying reader
+	Underlying int64 // ReadAt calls made on the underlying reader
+	BytesRead  int64 // bytes read from the underlying reader
+}
+
+const maxReadAhead = 8 // chunks
+
+// NewCachedReaderAt wraps r (size bytes long). chunk is the read unit
+// (e.g. 1 MiB; values below 4 KiB are raised to 4 KiB) and maxBytes bounds
+// the memory held in cached chunks (at least one read-ahead window is kept).
+func NewCachedReaderAt(r io.ReaderAt, size int64, chunk int, maxBytes int64) *CachedReaderAt {
+	if chunk < 4096 {
+		chunk = 4096
+	}
+	if maxBytes < int64(chunk) {
+		maxBytes = int64(chunk)
+	}
+	return &CachedReaderAt{
+		r:        r,
+		size:     size,
+		chunk:    int64(chunk),
+		cache:    newLRU[int64](maxBytes),
+		lastMiss: -2,
+		ahead:    1,
+	}
+}
+
+// Size is the size given to NewCachedReaderAt.
+func (c *CachedReaderAt) Size() int64 { return c.size }
+
+// Stats returns a copy of the counters.
+func (c *CachedReaderAt) Stats() CacheStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+// ReadAt implements io.ReaderAt.
+func (c *CachedReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("cached reader: negative offset %d", off)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stats.Reads++
+	if off >= c.size {
+		return 0, io.EOF
+	}
+	want := p
+	if rest := c.size - off; int64(len(want)) > rest {
+		want = want[:rest]
+	}
+	if int64(len(want)) >= 2*c.chunk {
+		c.stats.Underlying++
+		n, err := c.r.ReadAt(want, off)
+		c.stats.BytesRead += int64(n)
+		if n == len(want) {
+			err = nil
+		} else if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		if err == nil && len(want) < len(p) {
+			err = io.EOF
+		}
+		return n, err
+	}
+	n := 0
+	for n < len(want) {
+		pos := off + int64(n)
+		idx := pos / c.chunk
+		data, err := c.chunkAt(idx)
+		in := pos - idx*c.chunk
+		if in < int64(len(data)) {
+			n += copy(want[n:], data[in:])
+		}
+		if err != nil {
+			return n, err
+		}
+		if in >= int64(len(data)) {
+			return n, io.ErrUnexpectedEOF
+		}
+	}
+	if len(want) < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// chunkAt returns chunk idx, reading it (and, when access is sequential,
+// the chunks after it) on a miss. A short chunk comes with an error unless
+// it is the file's last.
+func (c *CachedReaderAt) chunkAt(idx int64) ([]byte, error) {
+	if b, ok := c.cache.get(idx); ok {
+		c.stats.Hits++
+		return b, nil
+	}
+	c.stats.Misses++
+	if idx == c.lastMiss+1 {
+		c.ahead = min(c.ahead*2, maxReadAhead)
+	} else {
+		c.ahead = 1
+	}
+	nChunks := c.ahead
+	if maxChunks := c.cache.max / c.chunk; nChunks > maxChunks {
+		nChunks = max(maxChunks, 1)
+	}
+	c.lastMiss = idx + nChunks - 1
+	start := idx * c.chunk
+	end := min(start+nChunks*c.chunk, c.size)
+	buf := make([]byte, end-start)
+	c.stats.Underlying++
+	n, err := c.r.ReadAt(buf, start)
+	c.stats.BytesRead += int64(n)
+	if n == len(buf) {
+		err = nil
+	} else if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF // size promised more
+	}
+	// Keep only whole chunks (or the file's last, short one) that were read.
+	var first []byte
+	for i := int64(0); ; i++ {
+		cs := start + i*c.chunk
+		if cs >= start+int64(n) {
+			break
+		}
+		ce := min(cs+c.chunk, end)
+		if ce > start+int64(n) {
+			if i == 0 {
+				first = buf[:n]
+			}
+			break
+		}
+		b := buf[cs-start : ce-start : ce-start]
+		c.cache.add(idx+i, b)
+		if i == 0 {
+			first = b
+		}
+	}
+	return first, err
+}

@@ -1,0 +1,303 @@
+package dump
+
+// Tests on the real dumps of internal/fixtures: every role of every set
+// opens, agrees with its manifest, and reads the same bytes for the same
+// physical page whatever the format.
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+)
+
+// openRole opens every file of role (several for --split) in set s.
+func openRole(tb testing.TB, s *fixtures.Set, role string) *Dump {
+	tb.Helper()
+	files := s.Parts(role)
+	if len(files) == 0 {
+		tb.Skipf("%s: no %s dump in this set", s.Manifest.ID, role)
+	}
+	var parts []Part
+	for _, f := range files {
+		fh, err := os.Open(f.Path)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { fh.Close() })
+		parts = append(parts, Part{Name: f.Name, R: fh, Size: f.Size})
+	}
+	d, err := OpenParts(parts)
+	if err != nil {
+		tb.Fatalf("%s/%s: %v", s.Manifest.ID, role, err)
+	}
+	tb.Cleanup(func() { d.Close() })
+	return d
+}
+
+func roles(s *fixtures.Set) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range s.Manifest.Files {
+		if !seen[f.Role] {
+			seen[f.Role] = true
+			out = append(out, f.Role)
+		}
+	}
+	return out
+}
+
+func TestRealOpen(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		for _, role := range roles(s) {
+			t.Run(s.Manifest.ID+"/"+role, func(t *testing.T) {
+				f := s.Role(role)
+				d := openRole(t, s, role)
+				info := d.Info()
+				if info.Format != f.Format {
+					t.Errorf("format %q, manifest says %q", info.Format, f.Format)
+				}
+				if info.Format != "elf" && info.Inner != "elf" {
+					if info.Compression != f.Compression {
+						t.Errorf("compression %q, manifest says %q", info.Compression, f.Compression)
+					}
+					if info.DumpLevel != f.DumpLevel {
+						t.Errorf("dump level %d, manifest says %d", info.DumpLevel, f.DumpLevel)
+					}
+				}
+				if info.Truncated != f.Truncated {
+					t.Errorf("truncated %v, manifest says %v", info.Truncated, f.Truncated)
+				}
+				if info.PageSize != 4096 || info.MaxPFN == 0 {
+					t.Errorf("page size %d, max pfn %#x", info.PageSize, info.MaxPFN)
+				}
+				vmci := d.VMCOREINFO()
+				if (vmci != nil) != f.VMCOREINFO {
+					t.Fatalf("VMCOREINFO present %v, manifest says %v", vmci != nil, f.VMCOREINFO)
+				}
+				if vmci != nil {
+					if !bytes.Contains(vmci, []byte("OSRELEASE="+s.Manifest.KernelRelease+"\n")) {
+						t.Errorf("VMCOREINFO lacks OSRELEASE=%s", s.Manifest.KernelRelease)
+					}
+					if id := vmcoreinfoValue(vmci, "BUILD-ID"); id == "" || !strings.HasPrefix(s.Manifest.BuildID, id) && !strings.HasPrefix(id, s.Manifest.BuildID) {
+						t.Errorf("BUILD-ID %q, vmlinux has %q", id, s.Manifest.BuildID)
+					}
+				}
+				if info.Format != "elf" && info.Format != "flattened" || info.Inner == "kdump" {
+					if info.Machine != "x86_64" {
+						t.Errorf("machine %q", info.Machine)
+					}
+				}
+				// QEMU writes one NT_PRSTATUS and one QEMU note per vCPU; makedumpfile copies them.
+				if prs := d.PRStatus(); len(prs) == 0 || len(d.QEMUCPUStates()) != len(prs) {
+					t.Errorf("%d PRSTATUS, %d QEMU notes", len(prs), len(d.QEMUCPUStates()))
+				}
+				for _, q := range d.QEMUCPUStates() {
+					if q.CR[3] == 0 {
+						t.Errorf("vCPU %d: cr3 0", q.Index)
+					}
+				}
+				if rs := d.PhysRanges(); len(rs) == 0 || rs[0].Start != 0 {
+					t.Errorf("ranges %x", rs)
+				}
+			})
+		}
+	}
+}
+
+// presentPages lists up to n random PFNs that read without error in d.
+func presentPages(tb testing.TB, d *Dump, n int) []uint64 {
+	tb.Helper()
+	var all []uint64
+	buf := make([]byte, 8)
+	info := d.Info()
+	for pfn := uint64(0); pfn < info.MaxPFN; pfn++ {
+		if _, err := d.ReadPhysAt(buf, pfn*uint64(info.PageSize)); err == nil {
+			all = append(all, pfn)
+		}
+	}
+	r := rand.New(rand.NewPCG(42, 1))
+	r.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	return all[:min(n, len(all))]
+}
+
+func TestRealSamePages(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		t.Run(s.Manifest.ID, func(t *testing.T) {
+			ref := openRole(t, s, "lzo-d31")
+			pfns := presentPages(t, ref, 2000)
+			if len(pfns) < 2000 {
+				t.Fatalf("only %d pages in lzo-d31", len(pfns))
+			}
+			want := make(map[uint64][]byte)
+			for _, pfn := range pfns {
+				b := make([]byte, 4096)
+				if _, err := ref.ReadPhysAt(b, pfn*4096); err != nil {
+					t.Fatal(err)
+				}
+				want[pfn] = b
+			}
+			zero := make([]byte, 4096)
+			for _, role := range []string{"qemu-elf", "qemu-kdump-zlib", "raw-d31", "zstd-d31", "zlib-d31", "lzo-d31-flat", "split-lzo-d31", "elf-d31", "lzo-d1"} {
+				if s.Role(role) == nil {
+					continue
+				}
+				d := openRole(t, s, role)
+				got := make([]byte, 4096)
+				for _, pfn := range pfns {
+					_, err := d.ReadPhysAt(got, pfn*4096)
+					if role == "elf-d31" && errors.Is(err, ErrExcluded) && bytes.Equal(want[pfn], zero) {
+						continue // makedumpfile -E drops long runs of zero pages
+					}
+					if err != nil || !bytes.Equal(got, want[pfn]) {
+						t.Fatalf("%s: pfn %#x differs from lzo-d31 (err %v)", role, pfn, err)
+					}
+				}
+			}
+
+			// Pages lzo-d31 excluded: the other -d 31 dumps exclude them too,
+			// -d 1 and QEMU's dumps have them, with the same bytes.
+			var excluded []uint64
+			buf := make([]byte, 8)
+			for pfn := uint64(0); pfn < ref.Info().MaxPFN && len(excluded) < 500; pfn += 37 {
+				if _, err := ref.ReadPhysAt(buf, pfn*4096); errors.Is(err, ErrExcluded) {
+					excluded = append(excluded, pfn)
+				}
+			}
+			for _, role := range []string{"raw-d31", "zstd-d31", "zlib-d31", "lzo-d31-flat", "split-lzo-d31"} {
+				if s.Role(role) == nil {
+					continue
+				}
+				d := openRole(t, s, role)
+				for _, pfn := range excluded {
+					if _, err := d.ReadPhysAt(buf, pfn*4096); !errors.Is(err, ErrExcluded) {
+						t.Fatalf("%s: excluded pfn %#x: %v", role, pfn, err)
+					}
+				}
+			}
+			d1, qe := openRole(t, s, "lzo-d1"), openRole(t, s, "qemu-elf")
+			a, b := make([]byte, 4096), make([]byte, 4096)
+			for _, pfn := range excluded {
+				_, err1 := d1.ReadPhysAt(a, pfn*4096)
+				_, err2 := qe.ReadPhysAt(b, pfn*4096)
+				if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+					t.Fatalf("excluded pfn %#x: lzo-d1 %v, qemu-elf %v, equal %v", pfn, err1, err2, bytes.Equal(a, b))
+				}
+			}
+		})
+	}
+}
+
+func TestRealTruncated(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		t.Run(s.Manifest.ID, func(t *testing.T) {
+			ref := openRole(t, s, "lzo-d31")
+			d := openRole(t, s, "lzo-d31-truncated")
+			if !d.Info().Truncated || d.VMCOREINFO() == nil {
+				t.Fatalf("info %+v", d.Info())
+			}
+			a, b := make([]byte, 4096), make([]byte, 4096)
+			zero := make([]byte, 4096)
+			var served, missing, zeroAfterCut int
+			firstMissing := ^uint64(0)
+			for pfn := uint64(0); pfn < ref.Info().MaxPFN; pfn++ {
+				_, errRef := ref.ReadPhysAt(a, pfn*4096)
+				_, err := d.ReadPhysAt(b, pfn*4096)
+				switch {
+				case errRef != nil:
+					if !errors.Is(err, ErrExcluded) && !errors.Is(err, ErrNoMemory) {
+						t.Fatalf("pfn %#x: %v, reference %v", pfn, err, errRef)
+					}
+				case err == nil:
+					if !bytes.Equal(a, b) {
+						t.Fatalf("pfn %#x: served bytes differ", pfn)
+					}
+					served++
+					if pfn > firstMissing {
+						// Only the shared zero page, written before all
+						// other data, survives past the cut.
+						if !bytes.Equal(b, zero) {
+							t.Fatalf("pfn %#x after the cut served non-zero data", pfn)
+						}
+						zeroAfterCut++
+					}
+				default:
+					if !errors.Is(err, ErrTruncated) {
+						t.Fatalf("pfn %#x: %v, want ErrTruncated", pfn, err)
+					}
+					missing++
+					firstMissing = min(firstMissing, pfn)
+				}
+			}
+			if served == 0 || missing == 0 {
+				t.Errorf("served %d, missing %d", served, missing)
+			}
+			t.Logf("truncated dump: %d pages served (%d zero pages past pfn %#x, the first missing), %d missing",
+				served, zeroAfterCut, firstMissing, missing)
+		})
+	}
+}
+
+func TestRealNotesAgree(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		t.Run(s.Manifest.ID, func(t *testing.T) {
+			e, k := openRole(t, s, "qemu-elf"), openRole(t, s, "lzo-d31")
+			pe, pk := e.PRStatus(), k.PRStatus()
+			if len(pe) != len(pk) {
+				t.Fatalf("%d vs %d PRSTATUS", len(pe), len(pk))
+			}
+			for i := range pe {
+				if pe[i] != pk[i] {
+					t.Errorf("PRSTATUS %d differs", i)
+				}
+				if pe[i].Pid != int32(i+1) {
+					t.Errorf("QEMU pr_pid %d for vCPU %d", pe[i].Pid, i)
+				}
+			}
+			if !bytes.Equal(e.VMCOREINFO(), k.VMCOREINFO()) {
+				t.Error("VMCOREINFO differs")
+			}
+		})
+	}
+}
+
+// TestRealReadCounts measures what the browser pays for: underlying reads
+// through a CachedReaderAt (1 MiB chunks, 64 MiB) to open a dump and to
+// read 500 random present pages.
+func TestRealReadCounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads hundreds of MiB")
+	}
+	s := fixtures.All(t)[0]
+	for _, role := range []string{"lzo-d31", "zstd-d31", "qemu-kdump-zlib", "lzo-d31-flat", "qemu-elf"} {
+		f := s.Role(role)
+		if f == nil {
+			continue
+		}
+		c := NewCachedReaderAt(mustOpen(t, f.Path), f.Size, 1<<20, 64<<20)
+		d, err := Open(f.Name, c, f.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opened := c.Stats()
+		pfns := presentPages(t, openRole(t, s, role), 500)
+		before := c.Stats()
+		buf := make([]byte, 4096)
+		for _, pfn := range pfns {
+			if _, err := d.ReadPhysAt(buf, pfn*4096); err != nil {
+				t.Fatal(err)
+			}
+		}
+		after := c.Stats()
+		t.Logf("%-16s open: %3d reads, %6.1f MiB; 500 random pages: %3d reads, %6.1f MiB",
+			role, opened.Underlying, float64(opened.BytesRead)/(1<<20),
+			after.Underlying-before.Underlying, float64(after.BytesRead-before.BytesRead)/(1<<20))
+		if role != "qemu-kdump-zlib" && role != "lzo-d31-flat" && opened.Underlying > 8 {
+			t.Errorf("%s: open took %d reads", role, opened.Underlying)
+		}
+	}
+}
