@@ -46,9 +46,9 @@ var taskStateArray = [...]string{
 
 // TaskStateIndex mirrors __task_state_index(): the index into
 // task_state_array of what /proc shows for task. frozenIsD applies the rule
-// that reports TASK_FROZEN tasks as D: 6.12's __task_state_index has it,
-// 6.1's does not, and no layout change marks it, so the caller decides from
-// the release.
+// that reports TASK_FROZEN tasks as D, which both fixture kernels have
+// (Debian's 6.1.192 and 6.12) but older kernels lack; no layout change marks
+// it, so the caller decides.
 func TaskStateIndex(task object.Object, frozenIsD bool) (int, error) {
 	member := "__state" // renamed from "state" in 5.14 (commit 2f064a59a11f)
 	if !task.HasMember(member) {

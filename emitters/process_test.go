@@ -1,0 +1,224 @@
+package emitters
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+	"github.com/vmcore-report/vmcore-report/internal/kerneltest"
+)
+
+// Ground-truth rules of the per-process files. The capture read them a few
+// seconds before the crash; what moved in between, and why, is stated next
+// to each rule. comparablePIDs (truth_test.go) leaves out the kworkers,
+// whose names carry the workqueue of their last work item.
+
+func init() {
+	pidChecks["proc/{pid}/status"] = checkStatus
+	pidChecks["proc/{pid}/stat"] = checkStat
+	pidChecks["proc/{pid}/statm"] = checkStatm
+	pidChecks["proc/{pid}/comm"] = exactPID("comm")
+	pidChecks["proc/{pid}/limits"] = exactPID("limits")
+	// The harness dump (lzo-d31) has no user pages: user processes get an
+	// empty file (and a partial reason, TestCmdlineNeedsUserPages); kernel
+	// threads and zombies have an empty command line in any dump. The
+	// content is compared byte for byte on the lzo-d1 dump by
+	// TestCmdlineFromUserPages.
+	pidChecks["proc/{pid}/cmdline"] = func(t *testing.T, s *fixtures.Set, pid int64, got string) {
+		if want := truth(t, s, fmt.Sprintf("proc/%d/cmdline", pid)); got != "" && got != want {
+			t.Errorf("pid %d cmdline %q, want %q (or empty without user pages)", pid, got, want)
+		}
+	}
+}
+
+func exactPID(file string) pidCheck {
+	return func(t *testing.T, s *fixtures.Set, pid int64, got string) {
+		want := truth(t, s, fmt.Sprintf("proc/%d/%s", pid, file))
+		if got != want {
+			t.Errorf("pid %d %s differs:\n%s", pid, file, lineDiff(want, got))
+		}
+	}
+}
+
+// isKthread tells a kernel thread by the ground truth's status (PPid 2, or
+// kthreadd itself).
+func isKthread(t *testing.T, s *fixtures.Set, pid int64) bool {
+	st := truth(t, s, fmt.Sprintf("proc/%d/status", pid))
+	return pid == 2 || strings.Contains(st, "\nPPid:\t2\n")
+}
+
+// within reports whether have is within frac (0.10 = 10 %) of want.
+func within(have, want string, frac float64) bool {
+	h, err1 := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(have), "kB")), 64)
+	w, err2 := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(want), "kB")), 64)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return h >= w*(1-frac) && h <= w*(1+frac)
+}
+
+// notLess reports whether the counter have has not gone below want.
+func notLess(have, want string) bool {
+	h, err1 := strconv.ParseUint(strings.TrimSpace(have), 10, 64)
+	w, err2 := strconv.ParseUint(strings.TrimSpace(want), 10, 64)
+	return err1 == nil && err2 == nil && h >= w
+}
+
+func checkStatus(t *testing.T, s *fixtures.Set, pid int64, got string) {
+	want := truth(t, s, fmt.Sprintf("proc/%d/status", pid))
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	if len(wl) != len(gl) {
+		t.Errorf("pid %d status: %d lines, want %d:\n%s", pid, len(gl), len(wl), lineDiff(want, got))
+		return
+	}
+	kthread := isKthread(t, s, pid)
+	for i := range wl {
+		wk, wv, _ := strings.Cut(wl[i], ":")
+		gk, gv, _ := strings.Cut(gl[i], ":")
+		switch {
+		case wk != gk:
+			t.Errorf("pid %d status line %d is %q, want field %q", pid, i+1, gl[i], wk)
+		case wv == gv:
+		// Context switch counts only grow: the tasks kept being scheduled.
+		case (wk == "voluntary_ctxt_switches" || wk == "nonvoluntary_ctxt_switches") && notLess(gv, wv):
+		// Kernel threads wake and sleep between the capture and the crash
+		// (6.12's rcu_preempt was running on the CPU the panic stopped).
+		case wk == "State" && kthread:
+		// pid 1 is the shell that wrote to /proc/sysrq-trigger: it is the
+		// running task of the panicking CPU, and it kept forking and
+		// allocating after the capture: its memory moves by a few pages.
+		case pid == 1 && wk == "State" && strings.HasPrefix(strings.TrimSpace(gv), "R"):
+		case pid == 1 && (strings.HasPrefix(wk, "Vm") || strings.HasPrefix(wk, "Rss")) && within(gv, wv, 0.10):
+		default:
+			t.Errorf("pid %d status %s: %q, want %q", pid, wk, strings.TrimSpace(gv), strings.TrimSpace(wv))
+		}
+	}
+}
+
+// statFields splits a stat line into its 52 fields, the name (which may
+// hold spaces) kept whole.
+func statFields(line string) []string {
+	open, close := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
+	if open < 0 || close < open {
+		return nil
+	}
+	return append([]string{strings.TrimSpace(line[:open]), line[open+1 : close]}, strings.Fields(line[close+1:])...)
+}
+
+// statMoving are the stat fields (1-based, proc(5) numbering) that may
+// only grow between capture and crash: fault counts, CPU times of the task
+// and its reaped children, block I/O delay and guest times.
+var statMoving = []int{10, 11, 12, 13, 14, 15, 16, 17, 42, 43, 44}
+
+func checkStat(t *testing.T, s *fixtures.Set, pid int64, got string) {
+	want := statFields(truth(t, s, fmt.Sprintf("proc/%d/stat", pid)))
+	have := statFields(strings.TrimSuffix(got, "\n"))
+	if len(have) != 52 || len(want) != 52 || !strings.HasSuffix(got, "\n") {
+		t.Errorf("pid %d stat: %d fields, want 52 (%q)", pid, len(have), got)
+		return
+	}
+	kthread := isKthread(t, s, pid)
+	ranAtCrash := pid == 1 || kthread
+	for i := range want {
+		f := i + 1
+		switch w, h := want[i], have[i]; {
+		case w == h:
+		case slices.Contains(statMoving, f) && notLess(h, w):
+		// State and wchan (0 while running) of the tasks that run between
+		// capture and crash: kernel threads and pid 1 (see checkStatus).
+		case (f == 3 || f == 35) && ranAtCrash:
+		// The CPU a task last ran on changes whenever it runs.
+		case f == 39 && (h == "0" || h == "1"):
+		// pid 1's resident set moves by a few pages (see checkStatus).
+		case f == 24 && pid == 1 && within(h, w, 0.10):
+		default:
+			t.Errorf("pid %d stat field %d: %s, want %s", pid, f, h, w)
+		}
+	}
+}
+
+func checkStatm(t *testing.T, s *fixtures.Set, pid int64, got string) {
+	want := truth(t, s, fmt.Sprintf("proc/%d/statm", pid))
+	if got == want {
+		return
+	}
+	// pid 1's resident and shared pages move (see checkStatus).
+	w, h := strings.Fields(want), strings.Fields(got)
+	if pid != 1 || len(w) != 7 || len(h) != 7 {
+		t.Errorf("pid %d statm %q, want %q", pid, got, want)
+		return
+	}
+	for i := range w {
+		if w[i] != h[i] && !within(h[i], w[i], 0.10) {
+			t.Errorf("pid 1 statm field %d: %s, want %s (±10 %%)", i+1, h[i], w[i])
+		}
+	}
+}
+
+// runPID runs the per-process emitter at path for pid.
+func runPID(t *testing.T, c *Context, path string, pid int64) Output {
+	t.Helper()
+	for _, e := range All() {
+		if e.Path == path {
+			var out Output
+			if err := e.Run(c, pid, &out); err != nil {
+				t.Fatalf("%s pid %d: %v", path, pid, err)
+			}
+			return out
+		}
+	}
+	t.Fatalf("no emitter %s", path)
+	return Output{}
+}
+
+// TestCmdlineFromUserPages reads command lines from the user pages of the
+// dump made with makedumpfile -d 1, which keeps them: byte for byte what
+// the guest's /proc/PID/cmdline held, for every comparable process (empty
+// for kernel threads).
+func TestCmdlineFromUserPages(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		t.Run(s.Manifest.ID, func(t *testing.T) {
+			c := NewContext(kerneltest.Open(t, s, "lzo-d1", true))
+			for _, pid := range comparablePIDs(t, s) {
+				out := runPID(t, c, "proc/{pid}/cmdline", pid)
+				want := truth(t, s, fmt.Sprintf("proc/%d/cmdline", pid))
+				if out.String() != want || len(out.PartialReasons()) > 0 {
+					t.Errorf("pid %d: %q %v, want %q", pid, out.String(), out.PartialReasons(), want)
+				}
+			}
+			// ps shows the same command lines, NULs as spaces.
+			var ps Output
+			if err := psAux(c, 0, &ps); err != nil {
+				t.Fatal(err)
+			}
+			if r := ps.PartialReasons(); len(r) > 0 {
+				t.Errorf("ps auxwww partial with user pages present: %v", r)
+			}
+			if !strings.Contains(ps.String(), " /lived hold /mnt/data/locks\n") {
+				t.Errorf("ps auxwww lacks the fixture's command line:\n%s", ps.String())
+			}
+		})
+	}
+}
+
+// TestCmdlineNeedsUserPages: without user pages (-d 31) a user process's
+// command line is empty and the file says why; a kernel thread's is empty
+// and complete.
+func TestCmdlineNeedsUserPages(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		t.Run(s.Manifest.ID, func(t *testing.T) {
+			c := NewContext(kerneltest.Open(t, s, "lzo-d31", false))
+			out := runPID(t, c, "proc/{pid}/cmdline", 1)
+			if out.String() != "" || !slices.Equal(out.PartialReasons(), []string{"user pages not in this dump (dump level 31)"}) {
+				t.Errorf("pid 1: %q %v", out.String(), out.PartialReasons())
+			}
+			out = runPID(t, c, "proc/{pid}/cmdline", 2)
+			if out.String() != "" || len(out.PartialReasons()) != 0 {
+				t.Errorf("kthreadd: %q %v", out.String(), out.PartialReasons())
+			}
+		})
+	}
+}

@@ -1,0 +1,188 @@
+package linux
+
+import (
+	"fmt"
+	"iter"
+
+	"github.com/vmcore-report/vmcore-report/kernel/ktype"
+	"github.com/vmcore-report/vmcore-report/kernel/object"
+)
+
+// NrIrqs is nr_irqs (kernel/irq/irqdesc.c): one past the highest irq number
+// in use, the bound /proc/interrupts and /proc/stat count up to.
+func NrIrqs(p *object.Program) (int, error) {
+	n, err := p.VarAs("nr_irqs", "int").Int()
+	if err != nil {
+		return 0, err
+	}
+	if n <= 0 || n > 1<<20 {
+		return 0, fmt.Errorf("nr_irqs = %d, not plausible", n)
+	}
+	return int(n), nil
+}
+
+// IrqDesc is one allocated interrupt: its number and struct irq_desc.
+type IrqDesc struct {
+	Irq  int
+	Desc object.Object
+}
+
+// ForEachIrqDesc yields the allocated interrupt descriptors in irq order,
+// as for_each_irq_desc() does: with CONFIG_SPARSE_IRQ they live in the
+// maple tree sparse_irqs in 6.12 ("genirq: Use a maple tree for interrupt
+// descriptor management") and in the radix tree irq_desc_tree in 6.1;
+// without it, in the static array irq_desc[NR_IRQS]. The symbol present
+// decides.
+func ForEachIrqDesc(p *object.Program) iter.Seq2[IrqDesc, error] {
+	return func(yield func(IrqDesc, error) bool) {
+		descT, err := p.Type("struct irq_desc")
+		if err != nil {
+			yield(IrqDesc{}, err)
+			return
+		}
+		desc := func(irq uint64, addr uint64) IrqDesc {
+			return IrqDesc{int(irq), p.Object(descT, addr, fmt.Sprintf("irq_to_desc(%d)", irq))}
+		}
+		switch {
+		case hasSymbol(p, "sparse_irqs"):
+			for e, err := range MtForEach(p.VarAs("sparse_irqs", "struct maple_tree")) {
+				if err != nil {
+					yield(IrqDesc{}, err)
+					return
+				}
+				if e.First != e.Last || e.First > 1<<20 {
+					continue // each descriptor is stored at its own index
+				}
+				if !yield(desc(e.First, e.Entry), nil) {
+					return
+				}
+			}
+		case hasSymbol(p, "irq_desc_tree"):
+			for e, err := range XArrayForEach(p.VarAs("irq_desc_tree", "struct xarray")) {
+				if err != nil {
+					yield(IrqDesc{}, err)
+					return
+				}
+				if !yield(desc(e.Index, e.Entry), nil) {
+					return
+				}
+			}
+		default:
+			arr := p.VarAs("irq_desc", "struct irq_desc")
+			base, ok := arr.Address()
+			if !ok {
+				yield(IrqDesc{}, fmt.Errorf("no irq descriptors: %w", errOrNoAddr(arr)))
+				return
+			}
+			n, err := NrIrqs(p)
+			if err != nil {
+				yield(IrqDesc{}, err)
+				return
+			}
+			size, err := ktype.Sizeof(descT)
+			if err != nil {
+				yield(IrqDesc{}, err)
+				return
+			}
+			for i := 0; i < n; i++ {
+				if !yield(desc(uint64(i), base+uint64(i)*size), nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func hasSymbol(p *object.Program, name string) bool {
+	_, err := p.Syms.Addr(name)
+	return err == nil
+}
+
+// irqSetting tests a bit of desc->status_use_accessors by its IRQ_* name
+// (the enum in include/linux/irq.h, as kernel/irq/settings.h does).
+func irqSetting(desc object.Object, name string) (bool, error) {
+	bit, err := desc.Prog().Types.EnumValue(name)
+	if err != nil {
+		return false, err
+	}
+	v, err := desc.Member("status_use_accessors").Uint()
+	return v&uint64(bit) != 0, err
+}
+
+// IrqSettingsIsHidden mirrors irq_settings_is_hidden(): IRQ_HIDDEN set.
+func IrqSettingsIsHidden(desc object.Object) (bool, error) {
+	return irqSetting(desc, "IRQ_HIDDEN")
+}
+
+// IrqDescIsChained mirrors irq_desc_is_chained() in kernel/irq/internals.h:
+// the descriptor's action is the placeholder chained_action.
+func IrqDescIsChained(desc object.Object) (bool, error) {
+	action, err := desc.Member("action").Uint()
+	if err != nil || action == 0 {
+		return false, err
+	}
+	chained, err := desc.Prog().Syms.Addr("chained_action")
+	if err != nil {
+		return false, nil // no chained handlers in this kernel
+	}
+	return action == chained, nil
+}
+
+// KstatIrqsCPU mirrors per_cpu(desc->kstat_irqs, cpu): the count of the
+// interrupt on one CPU. In 6.12 kstat_irqs points to struct irqstat
+// (its cnt), in 6.1 to a plain unsigned int: the count is first in both.
+func KstatIrqsCPU(desc object.Object, cpu int) (uint64, error) {
+	ptr, err := desc.Member("kstat_irqs").Uint()
+	if err != nil || ptr == 0 {
+		return 0, err
+	}
+	off, err := PerCPUOffset(desc.Prog(), cpu)
+	if err != nil {
+		return 0, err
+	}
+	t, err := desc.Prog().Type("unsigned int") // irqstat.cnt is its first member
+	if err != nil {
+		return 0, err
+	}
+	return desc.Prog().Object(t, ptr+off, fmt.Sprintf("per_cpu(%s.kstat_irqs, %d)", desc.Path(), cpu)).Uint()
+}
+
+// KstatIrqsUsr mirrors kstat_irqs_usr() in kernel/irq/irqdesc.c: the
+// interrupt's total, desc->tot_count for ordinary interrupts, the per-CPU
+// counts summed over cpus (the kernel uses the possible CPUs) for per-CPU
+// and NMI ones.
+func KstatIrqsUsr(desc object.Object, cpus []int) (uint64, error) {
+	ptr, err := desc.Member("kstat_irqs").Uint()
+	if err != nil || ptr == 0 {
+		return 0, err
+	}
+	perCPU, err := irqSetting(desc, "IRQ_PER_CPU")
+	if err != nil {
+		return 0, err
+	}
+	devid, err := irqSetting(desc, "IRQ_PER_CPU_DEVID")
+	if err != nil {
+		return 0, err
+	}
+	nmiBit, err := desc.Prog().Types.EnumValue("IRQS_NMI")
+	if err != nil {
+		return 0, err
+	}
+	// istate is a #define for this member (kernel/irq/internals.h).
+	istate, err := desc.Member("core_internal_state__do_not_mess_with_it").Uint()
+	if err != nil {
+		return 0, err
+	}
+	if !perCPU && !devid && istate&uint64(nmiBit) == 0 {
+		return desc.Member("tot_count").Uint()
+	}
+	var sum uint64
+	for _, cpu := range cpus {
+		v, err := KstatIrqsCPU(desc, cpu)
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return uint64(uint32(sum)), nil
+}

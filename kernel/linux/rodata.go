@@ -1,0 +1,65 @@
+package linux
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/vmcore-report/vmcore-report/kernel/object"
+)
+
+// maxRodata bounds the read-only data scanned (a distribution kernel has
+// 5-15 MiB).
+const maxRodata = 64 << 20
+
+// RodataContains reports which of needles occur in the kernel's read-only
+// data (__start_rodata to __end_rodata), read in 1 MiB pieces. It tells
+// whether the kernel carries a format string at all: some lines of /proc
+// files were added without any change of layout a type or symbol would
+// show (the "Kthread:\t%c\n" line of /proc/PID/status, added between 6.1
+// and 6.12), and the kernel prints a line exactly when its format string is
+// in .rodata.
+func RodataContains(p *object.Program, needles ...string) (map[string]bool, error) {
+	start, err := p.Syms.Addr("__start_rodata")
+	if err != nil {
+		return nil, err
+	}
+	end, err := p.Syms.Addr("__end_rodata")
+	if err != nil {
+		return nil, err
+	}
+	if end <= start || end-start > maxRodata {
+		return nil, fmt.Errorf("rodata %#x-%#x, not plausible", start, end)
+	}
+	longest := 0
+	for _, n := range needles {
+		longest = max(longest, len(n))
+	}
+	found := map[string]bool{}
+	if longest == 0 {
+		return found, nil
+	}
+	const chunk = 1 << 20
+	buf := make([]byte, chunk+longest)
+	keep := 0 // bytes carried over from the previous piece
+	for addr := start; addr < end; addr += chunk {
+		n := uint64(chunk)
+		if end-addr < n {
+			n = end - addr
+		}
+		if _, err := p.Mem.ReadVirtAt(buf[keep:keep+int(n)], addr); err != nil {
+			return nil, fmt.Errorf("kernel rodata: %w", err)
+		}
+		data := buf[:keep+int(n)]
+		for _, s := range needles {
+			if !found[s] && bytes.Contains(data, []byte(s)) {
+				found[s] = true
+			}
+		}
+		if len(found) == len(needles) {
+			break
+		}
+		keep = min(longest-1, len(data))
+		copy(buf, data[len(data)-keep:])
+	}
+	return found, nil
+}
