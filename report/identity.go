@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -155,7 +156,40 @@ func crashedKernel(k *kernel.Kernel, id Identity) Crashed {
 	if err := r.err(); err != nil {
 		c.Unreadable["taint"] = "tainted_mask: " + err.Error()
 	}
+	r = isolate(context.Background(), kernelFactDeadline, func() error {
+		var err error
+		c.CPUs, err = crashCPUs(k)
+		return err
+	})
+	if err := r.err(); err != nil {
+		c.Unreadable["cpus"] = err.Error()
+	}
 	return c
+}
+
+// crashCPUs reads panic_cpu (atomic_t, PANIC_CPU_INVALID = -1) and the
+// online and active masks: a CPU still active but no longer online was
+// stopped by panic() (see linux.CPUsRunningBeforePanic).
+func crashCPUs(k *kernel.Kernel) (*CPUs, error) {
+	online, err := linux.CPUMask(k.Prog, "__cpu_online_mask")
+	if err != nil {
+		return nil, err
+	}
+	running, err := linux.CPUsRunningBeforePanic(k.Prog)
+	if err != nil {
+		return nil, err
+	}
+	var stopped []int
+	for _, c := range running {
+		if !slices.Contains(online, c) {
+			stopped = append(stopped, c)
+		}
+	}
+	cpus := &CPUs{OnlineInDump: linux.BitmapList(online), RunningBeforePanic: linux.BitmapList(running), StoppedByPanic: linux.BitmapList(stopped)}
+	if v, err := k.Prog.VarAs("panic_cpu", "int").Int(); err == nil && v >= 0 {
+		cpus.PanicCPU = &v
+	}
+	return cpus, nil
 }
 
 const panicPrefix = "Kernel panic - not syncing: "

@@ -109,8 +109,20 @@ type Crashed struct {
 	CrashTimeFrom string `json:"crash_time_from"` // VMCOREINFO CRASHTIME, kernel timekeeper, kdump header, unknown
 	PanicMessage  string `json:"panic_message"`   // text after "Kernel panic - not syncing: "
 	Taint         *Taint `json:"taint"`           // null when tainted_mask could not be read
+	// CPUs: the panicking CPU and which CPUs panic() stopped. Without kdump
+	// the stopped CPUs leave cpu_online_mask, so sys/devices/system/cpu/online
+	// shows the dump's mask while per-CPU files list every CPU that ran.
+	CPUs *CPUs `json:"cpus"`
 	// Unreadable maps a field left empty above to why it could not be read.
 	Unreadable map[string]string `json:"unreadable"`
+}
+
+// CPUs describes the CPUs at the crash, as cpumask lists ("0-1").
+type CPUs struct {
+	PanicCPU           *int64 `json:"panic_cpu"` // null when panic_cpu was unset (no panic()) or unreadable
+	OnlineInDump       string `json:"online_in_dump"`
+	RunningBeforePanic string `json:"running_before_panic"`
+	StoppedByPanic     string `json:"stopped_by_panic"`
 }
 
 // Taint is the kernel's tainted_mask and its letters, as print_tainted()

@@ -89,6 +89,13 @@ func TestRealKernel(t *testing.T) {
 			if kc.Taint == nil || kc.Taint.Mask != wantTaint || len(kc.Unreadable) != 0 {
 				t.Errorf("taint %+v, /proc/sys/kernel/tainted said %d; unreadable %v", kc.Taint, wantTaint, kc.Unreadable)
 			}
+			// The live system had CPUs 0-1 online; after panic() only the
+			// panicking one is, and the other was stopped.
+			live := truthLine(t, s, "sys/devices/system/cpu/online")
+			if c := kc.CPUs; c == nil || c.PanicCPU == nil || c.RunningBeforePanic != live ||
+				c.OnlineInDump != fmt.Sprint(*c.PanicCPU) || c.StoppedByPanic != fmt.Sprint(1-*c.PanicCPU) {
+				t.Errorf("cpus %+v; live online %q", kc.CPUs, live)
+			}
 			top := "sosvmcore-" + host + "-" + ct.Format("2006-01-02") + "/"
 			if TopDir(k)+"/" != top {
 				t.Errorf("top folder %q, want %q", TopDir(k), top)
