@@ -181,10 +181,10 @@ func coreSiblings(c *Context, cpu int) (int, error) {
 		return 0, err
 	}
 	m := linux.PerCPU(p, "cpu_core_map", "struct cpumask *", cpu)
-	if v, err := c.K.BTF.VarByName("cpu_core_map"); err == nil {
-		if _, isPtr := ktype.As[*ktype.Pointer](v.Type); !isPtr {
+	if vt, err := c.K.VarType("cpu_core_map"); err == nil {
+		if _, isPtr := ktype.As[*ktype.Pointer](vt); !isPtr {
 			a, _ := m.Address()
-			m = p.Object(v.Type, a, "cpu_core_map").Cast("struct cpumask").AddressOf()
+			m = p.Object(vt, a, "cpu_core_map").Cast("struct cpumask").AddressOf()
 		}
 	}
 	words := make([]byte, (n+63)/64*8)

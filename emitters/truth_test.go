@@ -235,15 +235,14 @@ func TestEveryEmitterHasATruthCheck(t *testing.T) {
 	}
 }
 
-// TestEmittersAgainstGroundTruth runs every single-file emitter on the LZO
-// dump of each fixture kernel, with the vmlinux and from the dump alone, and
+// TestEmittersAgainstGroundTruth runs every emitter on the LZO dump of each
+// fixture kernel in every mode (vmlinux BTF, vmlinux DWARF, dump alone) and
 // compares with what the guest printed before the crash.
 func TestEmittersAgainstGroundTruth(t *testing.T) {
 	for _, s := range fixtures.All(t) {
-		for _, withVmlinux := range []bool{true, false} {
-			mode := map[bool]string{true: "vmlinux", false: "dump-only"}[withVmlinux]
-			t.Run(s.Manifest.ID+"/"+mode, func(t *testing.T) {
-				c := NewContext(kerneltest.Open(t, s, "lzo-d31", withVmlinux))
+		for _, mode := range kerneltest.Modes {
+			t.Run(s.Manifest.ID+"/"+string(mode), func(t *testing.T) {
+				c := NewContext(kerneltest.OpenMode(t, s, "lzo-d31", mode))
 				pids := comparablePIDs(t, s)
 				for _, e := range All() {
 					if e.Each == PerPID {

@@ -16,9 +16,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/vmcore-report/vmcore-report/kernel/btf"
 	"github.com/vmcore-report/vmcore-report/kernel/dump"
+	"github.com/vmcore-report/vmcore-report/kernel/kdwarf"
+	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 	"github.com/vmcore-report/vmcore-report/kernel/symbols"
 	"github.com/vmcore-report/vmcore-report/kernel/vmcoreinfo"
@@ -36,7 +39,21 @@ type File struct {
 type Options struct {
 	// Vmlinux is the matching vmlinux, or nil to read the dump alone.
 	Vmlinux *File
+	// Types chooses the type source when a vmlinux is given.
+	Types TypeSource
 }
+
+// TypeSource chooses where types come from.
+type TypeSource int
+
+const (
+	// TypesAuto: the vmlinux's BTF (a few MB, fast), DWARF when it has none;
+	// from the dump alone, the kernel's BTF in memory.
+	TypesAuto TypeSource = iota
+	// TypesDWARF: the vmlinux's DWARF only, for kernels without BTF and to
+	// check one source against the other.
+	TypesDWARF
+)
 
 // Kernel is an opened crash dump.
 type Kernel struct {
@@ -50,6 +67,9 @@ type Kernel struct {
 	Layout         x86.Layout
 	Syms           *symbols.Table
 	BTF            *btf.Spec
+	// DWARF is the vmlinux's DWARF, opened on demand for variable types
+	// (BTF has none) or as the type source; nil without a vmlinux.
+	DWARF *kdwarf.Data
 	// TypesFrom and SymbolsFrom name the sources used, for the manifest.
 	TypesFrom, SymbolsFrom string
 	Prog                   *object.Program
@@ -113,18 +133,53 @@ func Open(parts []File, opt Options) (*Kernel, error) {
 	}
 	k.MMU.SetPageOffset(k.Layout.PageOffset)
 
-	if opt.Vmlinux != nil {
-		k.BTF, err = btf.LoadSpecFromELF(opt.Vmlinux.R)
-		k.TypesFrom = "BTF (vmlinux .BTF)"
-	} else {
+	var types ktype.Source
+	var vars object.VarTypes
+	switch {
+	case opt.Vmlinux == nil:
 		k.BTF, err = k.btfFromMemory()
-		k.TypesFrom = "BTF (kernel memory)"
+		types, k.TypesFrom = k.BTF, "BTF (kernel memory)"
+	case opt.Types == TypesDWARF:
+		k.DWARF, err = kdwarf.Open(opt.Vmlinux.R)
+		types, vars, k.TypesFrom = k.DWARF, k.DWARF, "DWARF (vmlinux)"
+	default:
+		k.BTF, err = btf.LoadSpecFromELF(opt.Vmlinux.R)
+		types, k.TypesFrom = k.BTF, "BTF (vmlinux .BTF)"
+		if errors.Is(err, btf.ErrNoBTF) {
+			k.DWARF, err = kdwarf.Open(opt.Vmlinux.R)
+			types, k.TypesFrom = k.DWARF, "DWARF (vmlinux has no BTF)"
+		}
+		if err == nil {
+			vars = &lazyDWARF{k: k, r: opt.Vmlinux.R}
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("types: %w", err)
 	}
-	k.Prog = &object.Program{Mem: k.MMU, Types: k.BTF, Syms: k.Syms}
+	k.Prog = &object.Program{Mem: k.MMU, Types: types, Syms: k.Syms, Vars: vars}
 	return k, nil
+}
+
+// lazyDWARF opens the vmlinux's DWARF the first time a variable's type is
+// asked for: BTF carries no types for ordinary globals, and most reports
+// never need one.
+type lazyDWARF struct {
+	k    *Kernel
+	r    io.ReaderAt
+	once sync.Once
+	err  error
+}
+
+func (l *lazyDWARF) VarType(name string) (ktype.Type, error) {
+	l.once.Do(func() {
+		if l.k.DWARF == nil {
+			l.k.DWARF, l.err = kdwarf.Open(l.r)
+		}
+	})
+	if l.err != nil {
+		return nil, fmt.Errorf("type of %s: %w", name, l.err)
+	}
+	return l.k.DWARF.VarType(name)
 }
 
 func (k *Kernel) readVMCOREINFO() error {
@@ -285,4 +340,22 @@ func elfString(f *elf.File, name string) string {
 		return string(b[:n])
 	}
 	return ""
+}
+
+// VarType is the type of a global or per-cpu variable: from DWARF when a
+// vmlinux is given, else from BTF, which has the per-cpu ones.
+func (k *Kernel) VarType(name string) (ktype.Type, error) {
+	if k.Prog != nil && k.Prog.Vars != nil {
+		if t, err := k.Prog.Vars.VarType(name); err == nil {
+			return t, nil
+		}
+	}
+	if k.BTF != nil {
+		v, err := k.BTF.VarByName(name)
+		if err != nil {
+			return nil, err
+		}
+		return v.Type, nil
+	}
+	return nil, fmt.Errorf("type of %s: no BTF or DWARF", name)
 }

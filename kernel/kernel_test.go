@@ -66,9 +66,9 @@ func TestUnameEveryFormat(t *testing.T) {
 // read from the LZO dump match what the guest printed before the crash.
 func TestTasksModulesDmesg(t *testing.T) {
 	for _, s := range fixtures.All(t) {
-		for _, withVmlinux := range []bool{true, false} {
-			t.Run(s.Manifest.ID+map[bool]string{true: "/vmlinux", false: "/dump-only"}[withVmlinux], func(t *testing.T) {
-				k := openRole(t, s, testRole, withVmlinux)
+		for _, mode := range kerneltest.Modes {
+			t.Run(s.Manifest.ID+"/"+string(mode), func(t *testing.T) {
+				k := kerneltest.OpenMode(t, s, testRole, mode)
 				checkTasks(t, s, k)
 				checkModules(t, s, k)
 				checkDmesg(t, s, k)

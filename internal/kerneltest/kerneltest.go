@@ -9,11 +9,35 @@ import (
 	"github.com/vmcore-report/vmcore-report/kernel"
 )
 
+// Mode is how a test opens a dump.
+type Mode string
+
+// The three ways to read a kernel: types from the vmlinux's BTF, from its
+// DWARF only, or everything from the dump alone (kallsyms + in-memory BTF).
+const (
+	BTF      Mode = "vmlinux-btf"
+	DWARF    Mode = "vmlinux-dwarf"
+	DumpOnly Mode = "dump-only"
+)
+
+// Modes lists every mode, for tests that run under each.
+var Modes = []Mode{BTF, DWARF, DumpOnly}
+
 // Open opens the dump of set s with the given role (every part of a split
-// dump), with the set's vmlinux or from the dump alone. Files close when
-// the test ends.
+// dump), with the set's vmlinux (BTF types) or from the dump alone. Files
+// close when the test ends.
 func Open(tb testing.TB, s *fixtures.Set, role string, withVmlinux bool) *kernel.Kernel {
 	tb.Helper()
+	if withVmlinux {
+		return OpenMode(tb, s, role, BTF)
+	}
+	return OpenMode(tb, s, role, DumpOnly)
+}
+
+// OpenMode opens the dump of set s with the given role in mode m.
+func OpenMode(tb testing.TB, s *fixtures.Set, role string, m Mode) *kernel.Kernel {
+	tb.Helper()
+	withVmlinux := m != DumpOnly
 	var parts []kernel.File
 	for _, f := range s.Parts(role) {
 		fh, err := os.Open(f.Path)
@@ -34,10 +58,13 @@ func Open(tb testing.TB, s *fixtures.Set, role string, withVmlinux bool) *kernel
 		}
 		tb.Cleanup(func() { fh.Close() })
 		opt.Vmlinux = &kernel.File{Name: "vmlinux", R: fh, Size: s.Manifest.Vmlinux.Size}
+		if m == DWARF {
+			opt.Types = kernel.TypesDWARF
+		}
 	}
 	k, err := kernel.Open(parts, opt)
 	if err != nil {
-		tb.Fatalf("%s %s (vmlinux %v): %v", s.Manifest.ID, role, withVmlinux, err)
+		tb.Fatalf("%s %s (%s): %v", s.Manifest.ID, role, m, err)
 	}
 	return k
 }
