@@ -64,6 +64,9 @@ func openInputs(cfg *config) (*kernel.Kernel, inputs, func(), error) {
 				"(e.g. /usr/lib/debug/boot/vmlinux-<release> from the kernel's -dbg or -debuginfo package), not the compressed vmlinuz", cfg.vmlinux, err)
 		}
 		opt.Vmlinux = &kernel.File{Name: filepath.Base(cfg.vmlinux), R: f, Size: size}
+		if cfg.dwarf {
+			opt.Types = kernel.TypesDWARF
+		}
 		in.vmlinux = &report.FileInput{Name: filepath.Base(cfg.vmlinux), Size: size}
 	}
 	k, unreadable, err := report.OpenKernel(parts, opt)

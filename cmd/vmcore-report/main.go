@@ -33,7 +33,7 @@ import (
 // version is set at link time: -ldflags "-X main.version=v1.2.3".
 var version = "devel"
 
-const usage = `usage: vmcore-report [--vmlinux FILE] [-o OUT] [--only PATHS] [--skip PATHS] [--list] VMCORE...
+const usage = `usage: vmcore-report [--vmlinux FILE [--dwarf]] [-o OUT] [--only PATHS] [--skip PATHS] [--list] VMCORE...
 
 Rebuilds /proc, /sys and command outputs of a crashed Linux kernel from its
 crash dump into a sosreport-style archive.
@@ -43,6 +43,7 @@ crash dump into a sosreport-style archive.
   --vmlinux FILE  the crashed kernel's vmlinux with debug info; without it,
                   symbols and types come from the dump itself (kallsyms and
                   BTF, Linux >= 6.0)
+  --dwarf         take types from the vmlinux's DWARF instead of its BTF
   -o OUT          NAME.tar.xz (the default format), NAME.tar.gz, NAME.tar, or a
                   directory (ending in / or existing) that receives the
                   report's top folder; by default
@@ -81,6 +82,7 @@ type config struct {
 	out        string
 	only, skip []string
 	list       bool
+	dwarf      bool
 	dumps      []string
 
 	// Set by tests only.
@@ -132,6 +134,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.Func("only", "", func(s string) error { c.only = append(c.only, splitList(s)...); return nil })
 	fs.Func("skip", "", func(s string) error { c.skip = append(c.skip, splitList(s)...); return nil })
 	fs.BoolVar(&c.list, "list", false, "")
+	fs.BoolVar(&c.dwarf, "dwarf", false, "")
 	// Flags may follow the dump names: parse, take one name, parse on.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -164,6 +167,9 @@ func parseArgs(args []string) (*config, error) {
 		if _, ok := report.CompressionFor(c.out); !ok {
 			return nil, fail(exitUsage, "-o %s: unknown output format: name it .tar.xz, .tar.gz or .tar, or give a directory (ending in /)", c.out)
 		}
+	}
+	if c.dwarf && c.vmlinux == "" {
+		return nil, fail(exitUsage, "--dwarf needs --vmlinux: DWARF comes from the vmlinux")
 	}
 	if c.vmlinux == "" && flagSet(fs, "vmlinux") {
 		return nil, fail(exitUsage, "--vmlinux needs a file name")

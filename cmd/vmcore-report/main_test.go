@@ -514,3 +514,43 @@ func TestArgsAfterDump(t *testing.T) {
 		t.Errorf("parsed %+v", cfg)
 	}
 }
+
+// TestDWARFTypes: --dwarf reads types from the vmlinux's DWARF and gives the
+// same data files as BTF.
+func TestDWARFTypes(t *testing.T) {
+	s := fixtures.All(t)[0]
+	files := map[string]map[string]string{}
+	for _, mode := range []string{"btf", "dwarf"} {
+		out := filepath.Join(t.TempDir(), "r.tar")
+		args := []string{"-o", out, "--vmlinux", s.Manifest.Vmlinux.Path}
+		if mode == "dwarf" {
+			args = append(args, "--dwarf")
+		}
+		args = append(args, dumpArgs(s, "lzo-d31")...)
+		if code, _, stderr := runCLI(t, args...); code != exitOK {
+			t.Fatalf("%s: exit %d:\n%s", mode, code, stderr)
+		}
+		es := readReport(t, out)
+		m := manifestOf(t, es)
+		if got := strings.HasPrefix(m.Debug.Types, "DWARF"); got != (mode == "dwarf") {
+			t.Errorf("%s: types from %q", mode, m.Debug.Types)
+		}
+		files[mode] = map[string]string{}
+		for _, e := range es {
+			if !strings.Contains(e.name, "sos_reports/") && !strings.Contains(e.name, "sos_logs/") {
+				files[mode][e.name] = string(e.data)
+			}
+		}
+	}
+	if len(files["btf"]) != len(files["dwarf"]) {
+		t.Errorf("%d files with BTF, %d with DWARF", len(files["btf"]), len(files["dwarf"]))
+	}
+	for name, b := range files["btf"] {
+		if d, ok := files["dwarf"][name]; !ok || d != b {
+			t.Errorf("%s differs between BTF and DWARF types", name)
+		}
+	}
+	if code, _, _ := runCLI(t, "--dwarf", dumpArgs(s, "lzo-d31")[0]); code != exitUsage {
+		t.Errorf("--dwarf without --vmlinux: exit %d, want %d", code, exitUsage)
+	}
+}
