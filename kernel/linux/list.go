@@ -121,3 +121,38 @@ func errOrNoAddr(o object.Object) error {
 	}
 	return errors.New("no address")
 }
+
+// LlistForEachEntry yields the entries of a lock-less list (struct
+// llist_head object head), as llist_for_each_entry() in
+// include/linux/llist.h: first, then ->next until NULL.
+func LlistForEachEntry(head object.Object, typ, member string) iter.Seq2[object.Object, error] {
+	return func(yield func(object.Object, error) bool) {
+		p := head.Prog()
+		nodeType, err := p.Type("struct llist_node")
+		if err != nil {
+			yield(object.Object{}, fmt.Errorf("llist %s: %w", head.Path(), err))
+			return
+		}
+		node, err := head.Member("first").Uint()
+		seen := map[uint64]struct{}{}
+		for n := 0; node != 0 || err != nil; n++ {
+			if err != nil {
+				yield(object.Object{}, fmt.Errorf("llist %s after %d nodes: %w", head.Path(), n, err))
+				return
+			}
+			if _, dup := seen[node]; dup {
+				yield(object.Object{}, fmt.Errorf("llist %s: node %#x again: %w", head.Path(), node, ErrCycle))
+				return
+			}
+			if n >= MaxListNodes {
+				yield(object.Object{}, fmt.Errorf("llist %s: %w", head.Path(), ErrTooLong))
+				return
+			}
+			seen[node] = struct{}{}
+			if !yield(p.ContainerOf(node, typ, member), nil) {
+				return
+			}
+			node, err = p.Object(nodeType, node, "").Member("next").Uint()
+		}
+	}
+}
