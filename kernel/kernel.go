@@ -342,20 +342,17 @@ func elfString(f *elf.File, name string) string {
 	return ""
 }
 
-// VarType is the type of a global or per-cpu variable: from DWARF when a
-// vmlinux is given, else from BTF, which has the per-cpu ones.
+// VarType is the type of a global or per-cpu variable: from BTF first (it
+// has the per-cpu ones, and costs nothing more), then from DWARF, which is
+// opened on demand and is expensive to index in a browser.
 func (k *Kernel) VarType(name string) (ktype.Type, error) {
-	if k.Prog != nil && k.Prog.Vars != nil {
-		if t, err := k.Prog.Vars.VarType(name); err == nil {
-			return t, nil
-		}
-	}
 	if k.BTF != nil {
-		v, err := k.BTF.VarByName(name)
-		if err != nil {
-			return nil, err
+		if v, err := k.BTF.VarByName(name); err == nil {
+			return v.Type, nil
 		}
-		return v.Type, nil
 	}
-	return nil, fmt.Errorf("type of %s: no BTF or DWARF", name)
+	if k.Prog != nil && k.Prog.Vars != nil {
+		return k.Prog.Vars.VarType(name)
+	}
+	return nil, fmt.Errorf("type of %s: not in BTF, and no DWARF", name)
 }
