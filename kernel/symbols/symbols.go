@@ -5,8 +5,10 @@
 package symbols
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -32,11 +34,11 @@ type Table struct {
 }
 
 func newTable(syms []Symbol, source string) *Table {
-	sort.SliceStable(syms, func(i, j int) bool {
-		if syms[i].Addr != syms[j].Addr {
-			return syms[i].Addr < syms[j].Addr
+	slices.SortFunc(syms, func(a, b Symbol) int {
+		if c := cmp.Compare(a.Addr, b.Addr); c != 0 {
+			return c
 		}
-		return syms[i].Name < syms[j].Name
+		return strings.Compare(a.Name, b.Name)
 	})
 	t := &Table{byAddr: syms, byName: make(map[string]int32, len(syms)), source: source}
 	for i, s := range syms {
