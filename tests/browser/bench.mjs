@@ -1,0 +1,78 @@
+// Benchmark (not a test): time to a finished report and peak wasm memory in
+// Debian's chromium, on the 6.1 fixture: LZO -d 31 dump + vmlinux with types
+// from the vmlinux's BTF, the same with types from its DWARF only
+// (?types=dwarf), and the dump alone.
+//
+//	make web && node tests/browser/bench.mjs [runs]
+//
+// Each run loads the page afresh (a new worker and wasm instance), gives it
+// the files through the file input and waits for data-state="done". Time is
+// measured from handing over the files to "done" (the page's own clock, so
+// Playwright's overhead is left out); memory is the worker's
+// instance.exports.mem.buffer.byteLength at the end (it never shrinks, so
+// it is the peak).
+import { cleanup, ensureDist, fixtures, launch, startServer } from './lib.mjs';
+
+const runs = Number(process.argv[2] || 5);
+
+function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
+const mib = (n) => (n / (1 << 20)).toFixed(0);
+
+async function main() {
+  ensureDist();
+  const sets = await fixtures();
+  if (!sets) throw new Error('fixtures not built: run `make fixtures`');
+  const s = sets.find((x) => x.id === 'bookworm-6.1') || sets[0];
+  const dump = s.roles['lzo-d31'][0];
+  const server = await startServer();
+  const ctx = await launch();
+  const cases = [
+    { name: `${s.id} lzo-d31 + vmlinux (BTF)`, files: [dump, s.vmlinux], query: '' },
+    { name: `${s.id} lzo-d31 + vmlinux (DWARF only)`, files: [dump, s.vmlinux], query: '?types=dwarf' },
+    { name: `${s.id} lzo-d31 alone (kallsyms + kernel BTF)`, files: [dump], query: '' },
+  ];
+  try {
+    for (const c of cases) {
+      const results = [];
+      for (let i = 0; i < runs; i++) {
+        const page = await ctx.newPage();
+        await page.goto(server.url + c.query);
+        await page.waitForSelector('body[data-state="idle"]', { timeout: 60000 });
+        await page.evaluate(() => {
+          window.benchStart = 0;
+          document.getElementById('files').addEventListener('change', () => { window.benchStart = performance.now(); }, { capture: true, once: true });
+          new MutationObserver(() => {
+            if (document.body.dataset.state === 'done' && !window.benchEnd) window.benchEnd = performance.now();
+          }).observe(document.body, { attributes: true, attributeFilter: ['data-state'] });
+        });
+        await page.setInputFiles('#files', c.files);
+        await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 300000 });
+        if (await page.getAttribute('body', 'data-state') !== 'done') {
+          throw new Error(`${c.name}: ${await page.textContent('#error-message')}`);
+        }
+        const r = await page.evaluate(() => ({
+          ms: window.benchEnd - window.benchStart,
+          goMs: Number(document.body.dataset.elapsedMs),
+          mem: Number(document.body.dataset.wasmMemory),
+          stages: document.body.dataset.stages,
+          reads: Number(document.body.dataset.reads),
+          bytes: Number(document.body.dataset.bytesRead),
+          debug: [...document.querySelectorAll('#summary dd')].map((dd) => dd.textContent).find((t) => t.startsWith('types from')),
+        }));
+        results.push(r);
+        console.log(`  ${c.name} run ${i + 1}: ${r.ms.toFixed(0)} ms to done (Go ${r.goMs} ms; stages ${r.stages}), ` +
+          `peak wasm memory ${mib(r.mem)} MiB, ${r.reads} reads, ${mib(r.bytes)} MiB read; ${r.debug}`);
+        await page.close();
+      }
+      console.log(`${c.name}: median ${median(results.map((r) => r.ms)).toFixed(0)} ms to done, ` +
+        `min ${Math.min(...results.map((r) => r.ms)).toFixed(0)} ms; peak wasm memory ${mib(Math.max(...results.map((r) => r.mem)))} MiB ` +
+        `(${runs} runs)`);
+    }
+  } finally {
+    await ctx.close();
+    server.stop();
+    cleanup();
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -1,0 +1,425 @@
+//go:build js && wasm
+
+// Command wasm is the browser analyzer's engine: built with GOOS=js
+// GOARCH=wasm, it runs inside the dedicated worker of web/worker.js, reads
+// the dropped files through that worker and runs the same report pipeline
+// as the CLI.
+//
+// The worker defines, before starting this program:
+//
+//	vmcrRead(index, offset, ptr, n) number  copy bytes [offset, offset+n) of
+//	    file index into wasm memory at ptr; return the count, or -1 (then
+//	    vmcrReadError() says why)
+//	vmcrPost(message, blob?)               post a message to the page
+//
+// and this program defines vmcr.{start, preview, archive, cancel} for the
+// worker's message handler. Reads use FileReaderSync in the worker and a
+// copy straight into wasm memory: handing Uint8Arrays back to Go for
+// js.CopyBytesToGo would keep every one alive in wasm_exec's value table
+// (see docs/browser.md of the project notes).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"syscall/js"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/report"
+)
+
+// memoryLimit makes the Go GC work harder before the wasm memory grows
+// (it never shrinks): the report needs some tens of MB beyond its caches.
+const memoryLimit = 384 << 20
+
+func main() {
+	debug.SetMemoryLimit(memoryLimit)
+	a := &app{}
+	api := js.Global().Get("Object").New()
+	api.Set("start", js.FuncOf(a.start))
+	api.Set("preview", js.FuncOf(a.preview))
+	api.Set("archive", js.FuncOf(a.archive))
+	api.Set("cancel", js.FuncOf(a.cancel))
+	js.Global().Set("vmcr", api)
+	rows, _ := json.Marshal(report.Coverage(nil))
+	post(map[string]any{"type": "ready", "version": toolVersion(), "coverage": json.RawMessage(rows)}, js.Undefined())
+	select {}
+}
+
+// app holds the one run a worker does at a time and its result.
+type app struct {
+	mu      sync.Mutex
+	running bool
+	cancelF context.CancelFunc
+	result  *Result
+}
+
+// post sends a message to the page through the worker. payload is turned
+// into JSON and parsed on the JS side: simpler and cheaper than building
+// nested js.Values, and it keeps no js.Value alive in Go.
+func post(payload map[string]any, blob js.Value) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		b = []byte(fmt.Sprintf(`{"type":"error","kind":"internal","message":%q}`, "cannot encode a message: "+err.Error()))
+	}
+	js.Global().Call("vmcrPost", string(b), blob)
+}
+
+// jsFile reads a File the worker holds, by index.
+type jsFile struct {
+	idx  int
+	name string
+	size int64
+}
+
+var (
+	readFn     = js.Global().Get("vmcrRead")
+	readErrFn  = js.Global().Get("vmcrReadError")
+	scratchMu  sync.Mutex
+	scratch    []byte // heap memory JS copies into; a stack buffer could move
+	readsDone  int64
+	bytesDone  int64
+	maxPerRead = 8 << 20
+	// afterRead, when set, reports progress and yields: reads are the
+	// only sign of life while the kernel is being opened.
+	afterRead func()
+	// readCtx ends the reads of a cancelled run, which stops kernel.Open
+	// (it takes no context) at its next read.
+	readCtx = context.Background()
+)
+
+// yieldEvery spaces the pauses that let the worker take messages: each
+// costs a few ms (a setTimeout round trip).
+const yieldEvery = 150 * time.Millisecond
+
+func (f *jsFile) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("read %s: negative offset %d", f.name, off)
+	}
+	if off >= f.size {
+		return 0, io.EOF
+	}
+	if err := readCtx.Err(); err != nil {
+		return 0, err
+	}
+	scratchMu.Lock()
+	defer scratchMu.Unlock()
+	n := 0
+	for n < len(p) && off+int64(n) < f.size {
+		want := min(len(p)-n, maxPerRead, int(f.size-off-int64(n)))
+		if len(scratch) < want {
+			scratch = make([]byte, max(want, 1<<20))
+		}
+		ptr := uintptr(unsafe.Pointer(&scratch[0]))
+		got := readFn.Invoke(f.idx, float64(off+int64(n)), float64(ptr), want).Int()
+		runtime.KeepAlive(scratch)
+		if got < 0 {
+			return n, &errFileRead{name: f.name, err: errors.New(readErrFn.Invoke().String())}
+		}
+		readsDone++
+		bytesDone += int64(got)
+		n += copy(p[n:], scratch[:got])
+		if got < want {
+			break
+		}
+	}
+	if afterRead != nil {
+		scratchMu.Unlock()
+		afterRead()
+		scratchMu.Lock()
+	}
+	if n < len(p) {
+		if off+int64(n) >= f.size {
+			return n, io.EOF
+		}
+		return n, &errFileRead{name: f.name, err: io.ErrUnexpectedEOF}
+	}
+	return n, nil
+}
+
+// fileSpec is a File the worker holds: {index, name, size}.
+func fileSpec(v js.Value) (*jsFile, error) {
+	if v.IsUndefined() || v.IsNull() {
+		return nil, nil
+	}
+	f := &jsFile{idx: v.Get("index").Int(), name: v.Get("name").String(), size: int64(v.Get("size").Float())}
+	if f.size <= 0 {
+		return nil, &UserError{Kind: KindReadFailed, Message: fmt.Sprintf("%s is empty: was it saved completely?", f.name)}
+	}
+	return f, nil
+}
+
+// start(spec) begins a run; spec is {dump: [file…], vmlinux: file|null,
+// format: "tar.xz"|"tar.gz", types: ""|"dwarf"}. It returns at once (in fact when the run
+// first yields); the run reports through messages.
+func (a *app) start(_ js.Value, args []js.Value) any {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.running {
+		post(map[string]any{"type": "error", "kind": KindInternal, "message": "An analysis is already running."}, js.Undefined())
+		return nil
+	}
+	spec := args[0]
+	var req Request
+	for i := 0; i < spec.Get("dump").Length(); i++ {
+		f, err := fileSpec(spec.Get("dump").Index(i))
+		if err != nil {
+			postError(err)
+			return nil
+		}
+		req.Dump = append(req.Dump, Input{Name: f.name, R: f, Size: f.size})
+	}
+	v, err := fileSpec(spec.Get("vmlinux"))
+	if err != nil {
+		postError(err)
+		return nil
+	}
+	if v != nil {
+		req.Vmlinux = &Input{Name: v.name, R: v, Size: v.size}
+	}
+	if t := spec.Get("types"); t.Type() == js.TypeString && t.String() == "dwarf" {
+		req.Types = kernel.TypesDWARF
+	}
+	format := compressionOf(spec.Get("format"))
+	ctx, cancel := context.WithCancel(context.Background())
+	a.running, a.cancelF, a.result = true, cancel, nil
+	go a.run(ctx, req, format)
+	return nil
+}
+
+func compressionOf(v js.Value) report.Compression {
+	if v.Type() == js.TypeString && v.String() == "tar.gz" {
+		return report.TarGzip
+	}
+	return report.TarXZ
+}
+
+func (a *app) run(ctx context.Context, req Request, format report.Compression) {
+	t0 := time.Now()
+	lastYield := t0
+	// yield sleeps, so that every goroutine is blocked and the runtime
+	// hands control back to the worker's event loop for a moment.
+	yield := func() {
+		if time.Since(lastYield) >= yieldEvery {
+			time.Sleep(time.Millisecond)
+			lastYield = time.Now()
+		}
+	}
+	readsDone, bytesDone = 0, 0
+	var (
+		pending   []Outcome
+		lastFlush time.Time
+		stage     string
+		stageAt   = map[string]int64{} // ms from the start to each stage
+	)
+	progress := func(p report.Progress, force bool) {
+		if !force && time.Since(lastFlush) < 50*time.Millisecond {
+			return
+		}
+		lastFlush = time.Now()
+		post(map[string]any{
+			"type": "progress", "stage": stage, "done": p.Done, "total": p.Total, "path": p.Path,
+			"reads": readsDone, "bytes_read": bytesDone, "elapsed_ms": time.Since(t0).Milliseconds(),
+			"outcomes": pending,
+		}, js.Undefined())
+		pending = pending[:0]
+	}
+	var last report.Progress
+	ev := Events{
+		Stage: func(s string) {
+			stage = s
+			stageAt[s] = time.Since(t0).Milliseconds()
+			progress(last, true)
+		},
+		Progress: func(p report.Progress) {
+			last = p
+			if p.Stage != stage && p.Stage != report.StageDone {
+				stage = p.Stage
+				stageAt[stage] = time.Since(t0).Milliseconds()
+				progress(p, true)
+				return
+			}
+			progress(p, false)
+		},
+		Outcome: func(o Outcome) { pending = append(pending, o) },
+		Yield:   yield,
+	}
+	readCtx = ctx
+	afterRead = func() {
+		progress(last, false)
+		yield()
+	}
+	res, err := Analyze(ctx, req, ev)
+	afterRead, readCtx = nil, context.Background()
+	if err == nil {
+		stage = StageArchive
+		stageAt[stage] = time.Since(t0).Milliseconds()
+		progress(last, true)
+		var archive []byte
+		archive, err = res.Archive(format)
+		if err == nil {
+			a.mu.Lock()
+			a.result = res
+			a.mu.Unlock()
+			man, _ := res.File(report.ManifestPath)
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			sum := res.Summarize(archive, format)
+			post(map[string]any{
+				"type": "done", "summary": sum, "paths": res.Paths(),
+				"manifest": string(man),
+				"stats": map[string]any{
+					"elapsed_ms": time.Since(t0).Milliseconds(), "reads": readsDone, "bytes_read": bytesDone,
+					"go_heap_sys": ms.HeapSys, "go_sys": ms.Sys, "go_heap_alloc": ms.HeapAlloc,
+					"stages_ms": stageAt,
+				},
+			}, blobOf(archive, mimeOf(format)))
+		}
+	}
+	if err != nil {
+		postError(err)
+	}
+	a.mu.Lock()
+	a.running, a.cancelF = false, nil
+	a.mu.Unlock()
+}
+
+func postError(err error) {
+	var ue *UserError
+	if !errors.As(err, &ue) {
+		ue = &UserError{Kind: KindInternal, Message: err.Error()}
+	}
+	post(map[string]any{"type": "error", "kind": ue.Kind, "message": ue.Message, "detail": ue.Detail}, js.Undefined())
+}
+
+func mimeOf(c report.Compression) string {
+	if c == report.TarGzip {
+		return "application/gzip"
+	}
+	return "application/x-xz"
+}
+
+// blobOf copies b into a JS Blob.
+func blobOf(b []byte, mime string) js.Value {
+	u8 := js.Global().Get("Uint8Array").New(len(b))
+	js.CopyBytesToJS(u8, b)
+	opts := js.Global().Get("Object").New()
+	opts.Set("type", mime)
+	return js.Global().Get("Blob").New([]any{u8}, opts)
+}
+
+// maxPreview bounds the text sent for a preview.
+const maxPreview = 256 << 10
+
+// preview(path) returns {path, size, text, truncated, binary} for a file
+// of the finished report, or {path, missing: true}.
+func (a *app) preview(_ js.Value, args []js.Value) any {
+	rel := args[0].String()
+	a.mu.Lock()
+	res := a.result
+	a.mu.Unlock()
+	out := map[string]any{"path": rel}
+	var data []byte
+	ok := false
+	if res != nil {
+		data, ok = res.File(rel)
+	}
+	if !ok {
+		out["missing"] = true
+		return out
+	}
+	out["size"] = len(data)
+	shown := data
+	if len(shown) > maxPreview {
+		shown = shown[:maxPreview]
+		out["truncated"] = true
+	}
+	if isText(shown) {
+		out["text"] = string(shown)
+	} else {
+		out["binary"] = true
+		out["text"] = hexDump(shown[:min(len(shown), 4096)])
+	}
+	return out
+}
+
+// isText says whether b reads as UTF-8 text (a cut at the end of a
+// truncated preview is allowed).
+func isText(b []byte) bool {
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size <= 1 {
+			return len(b) < utf8.UTFMax && !utf8.FullRune(b)
+		}
+		if r == 0 {
+			return false
+		}
+		b = b[size:]
+	}
+	return true
+}
+
+func hexDump(b []byte) string {
+	var s []byte
+	for off := 0; off < len(b); off += 16 {
+		s = fmt.Appendf(s, "%08x ", off)
+		line := b[off:min(off+16, len(b))]
+		for i := 0; i < 16; i++ {
+			if i < len(line) {
+				s = fmt.Appendf(s, " %02x", line[i])
+			} else {
+				s = append(s, "   "...)
+			}
+		}
+		s = append(s, "  |"...)
+		for _, c := range line {
+			if c < 0x20 || c > 0x7e {
+				c = '.'
+			}
+			s = append(s, c)
+		}
+		s = append(s, "|\n"...)
+	}
+	return string(s)
+}
+
+// archive(format) packs the finished report again in another format and
+// posts it as {type: "archive"} with the Blob.
+func (a *app) archive(_ js.Value, args []js.Value) any {
+	a.mu.Lock()
+	res := a.result
+	a.mu.Unlock()
+	if res == nil {
+		postError(&UserError{Kind: KindInternal, Message: "There is no finished report to pack."})
+		return nil
+	}
+	format := compressionOf(args[0])
+	b, err := res.Archive(format)
+	if err != nil {
+		postError(err)
+		return nil
+	}
+	sum := res.Summarize(b, format)
+	post(map[string]any{"type": "archive", "name": sum.ArchiveName, "size": sum.ArchiveSize, "sha256": sum.ArchiveSHA,
+		"format": args[0].String()}, blobOf(b, mimeOf(format)))
+	return nil
+}
+
+// cancel() stops the run at its next yield.
+func (a *app) cancel(js.Value, []js.Value) any {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancelF != nil {
+		a.cancelF()
+	}
+	return nil
+}

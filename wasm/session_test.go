@@ -1,0 +1,381 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ulikunitz/xz"
+
+	"github.com/vmcore-report/vmcore-report/emitters"
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/report"
+)
+
+type notApplicableErr struct{}
+
+func (notApplicableErr) Error() string       { return "not built in" }
+func (notApplicableErr) NotApplicable() bool { return true }
+
+// The live outcomes the page gets must agree with the manifest, and the
+// wrapping must not change what report.Run records.
+func TestObservedOutcomesMatchManifest(t *testing.T) {
+	list := []*emitters.Emitter{
+		{Path: "a/ok", Run: func(_ *emitters.Context, _ int64, o *emitters.Output) error { o.WriteString("x\n"); return nil }},
+		{Path: "a/partial", Run: func(_ *emitters.Context, _ int64, o *emitters.Output) error {
+			o.WriteString("y\n")
+			o.Partial("field %s unreadable", "z")
+			return nil
+		}},
+		{Path: "b/fail", Run: func(*emitters.Context, int64, *emitters.Output) error { return errors.New("page excluded") }},
+		{Path: "b/na", Run: func(*emitters.Context, int64, *emitters.Output) error { return fmt.Errorf("w: %w", notApplicableErr{}) }},
+		{Path: "c/panic", Run: func(*emitters.Context, int64, *emitters.Output) error {
+			var m map[string]int
+			m["x"]++
+			return nil
+		}},
+	}
+	run := func(l []*emitters.Emitter) *report.Manifest {
+		m, err := report.Run(context.Background(), &kernel.Kernel{}, report.Options{Emitters: l, ToolVersion: "test"}, discard{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	var got []Outcome
+	wrapped := run(observed(list, func(o Outcome) { got = append(got, o) }))
+	plain := run(list)
+	if len(got) != len(list) {
+		t.Fatalf("%d outcomes for %d emitters: %+v", len(got), len(list), got)
+	}
+	for i, o := range wrapped.Outputs {
+		p := plain.Outputs[i]
+		if o.Path != p.Path || o.Status != p.Status || !reflect.DeepEqual(o.Reasons, p.Reasons) {
+			t.Errorf("wrapping changed the manifest: %+v, want %+v", o, p)
+		}
+		var live *Outcome
+		for j := range got {
+			if got[j].Path == o.Path {
+				live = &got[j]
+			}
+		}
+		if live == nil || live.Status != o.Status {
+			t.Errorf("%s: live outcome %+v, manifest says %s", o.Path, live, o.Status)
+		}
+	}
+}
+
+type discard struct{}
+
+func (discard) AddFile(string, []byte, os.FileMode) error { return nil }
+func (discard) Close() error                              { return nil }
+
+func openInput(t *testing.T, path, name string, size int64) Input {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return Input{Name: name, R: f, Size: size}
+}
+
+func request(t *testing.T, s *fixtures.Set, role string, withVmlinux bool) Request {
+	t.Helper()
+	var req Request
+	for _, p := range s.Parts(role) {
+		req.Dump = append(req.Dump, openInput(t, p.Path, p.Name, p.Size))
+	}
+	if len(req.Dump) == 0 {
+		t.Skipf("%s has no %s dump", s.Manifest.ID, role)
+	}
+	if withVmlinux {
+		v := s.Manifest.Vmlinux
+		in := openInput(t, v.Path, v.Name, v.Size)
+		req.Vmlinux = &in
+	}
+	return req
+}
+
+// cliArchive makes the archive the way cmd/vmcore-report does: the plain
+// files straight into report.Run and a TarSink.
+func cliArchive(t *testing.T, req Request) []byte {
+	t.Helper()
+	var parts []kernel.File
+	for _, d := range req.Dump {
+		parts = append(parts, kernel.File{Name: d.Name, R: d.R, Size: d.Size})
+	}
+	var opt kernel.Options
+	var vm *report.FileInput
+	if req.Vmlinux != nil {
+		opt.Vmlinux = &kernel.File{Name: req.Vmlinux.Name, R: req.Vmlinux.R, Size: req.Vmlinux.Size}
+		vm = &report.FileInput{Name: req.Vmlinux.Name, Size: req.Vmlinux.Size}
+	}
+	k, unreadable, err := report.OpenKernel(parts, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := report.Identify(k)
+	var buf bytes.Buffer
+	sink, err := report.NewTarSink(&buf, report.TarXZ, id.CrashTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := report.Run(context.Background(), k, report.Options{ToolVersion: toolVersion(), Vmlinux: vm, KernelUnreadable: unreadable}, sink); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// entry is one archive member, with the run-dependent parts blanked.
+type entry struct {
+	Name    string
+	Type    byte
+	Mode    int64
+	ModTime time.Time
+	Data    string
+}
+
+// readArchive lists a .tar.xz or .tar.gz, blanking the manifest's timing
+// fields and the log's content (they differ between runs by design).
+func readArchive(t *testing.T, b []byte) []entry {
+	t.Helper()
+	var r io.Reader
+	if bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = zr
+	} else {
+		xr, err := xz.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = xr
+	}
+	tr := tar.NewReader(r)
+	var out []entry
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := entry{Name: h.Name, Type: h.Typeflag, Mode: h.Mode, ModTime: h.ModTime, Data: string(data)}
+		switch {
+		case strings.HasSuffix(h.Name, "/"+report.LogPath):
+			e.Data = "(log)"
+		case strings.HasSuffix(h.Name, "/"+report.ManifestPath):
+			e.Data = stripTiming(t, data)
+		}
+		out = append(out, e)
+	}
+}
+
+func stripTiming(t *testing.T, manifest []byte) string {
+	t.Helper()
+	var m report.Manifest
+	if err := json.Unmarshal(manifest, &m); err != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	m.Run.Started, m.Run.DurationMS = "", 0
+	for i := range m.Outputs {
+		m.Outputs[i].DurationMS = 0
+	}
+	b, _ := json.MarshalIndent(m, "", " ")
+	return string(b)
+}
+
+func TestAnalyzeMatchesCLI(t *testing.T) {
+	sets := fixtures.All(t)
+	for i, s := range sets {
+		// The vmlinux run on the first kernel, the dump alone on every one.
+		for _, withVmlinux := range []bool{true, false} {
+			if withVmlinux && i > 0 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s/vmlinux=%v", s.Manifest.ID, withVmlinux), func(t *testing.T) {
+				req := request(t, s, "lzo-d31", withVmlinux)
+				var stages []string
+				outcomes := 0
+				res, err := Analyze(context.Background(), req, Events{
+					Stage: func(s string) { stages = append(stages, s) },
+					Progress: func(p report.Progress) {
+						if stages[len(stages)-1] != p.Stage {
+							stages = append(stages, p.Stage)
+						}
+					},
+					Outcome: func(Outcome) { outcomes++ },
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []string{StageOpen, report.StageKernel, report.StageEnumerate, report.StageEmit, report.StageFinish, report.StageDone}
+				if !reflect.DeepEqual(stages, want) {
+					t.Errorf("stages %v, want %v", stages, want)
+				}
+				if outcomes == 0 || outcomes > len(res.Manifest.Outputs) {
+					t.Errorf("%d live outcomes for %d outputs", outcomes, len(res.Manifest.Outputs))
+				}
+				xzArchive, err := res.Archive(report.TarXZ)
+				if err != nil {
+					t.Fatal(err)
+				}
+				gzArchive, err := res.Archive(report.TarGzip)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, cli := readArchive(t, xzArchive), readArchive(t, cliArchive(t, req))
+				if !reflect.DeepEqual(got, cli) {
+					for j := 0; j < max(len(got), len(cli)); j++ {
+						switch {
+						case j >= len(got):
+							t.Errorf("missing %s", cli[j].Name)
+						case j >= len(cli):
+							t.Errorf("extra %s", got[j].Name)
+						case !reflect.DeepEqual(got[j], cli[j]):
+							t.Errorf("entry %d differs: %s vs CLI %s\n%.400s\n--- CLI:\n%.400s", j, got[j].Name, cli[j].Name, got[j].Data, cli[j].Data)
+						}
+					}
+				}
+				if gz := readArchive(t, gzArchive); !reflect.DeepEqual(gz, got) {
+					t.Error("the .tar.gz holds other entries than the .tar.xz")
+				}
+				if d, ok := res.File("proc/version"); !ok || !strings.HasPrefix(string(d), "Linux version "+s.Manifest.KernelRelease+" ") {
+					t.Errorf("proc/version = %q", d)
+				}
+				if withVmlinux != (res.Manifest.Inputs.Vmlinux != nil) {
+					t.Errorf("manifest vmlinux = %+v", res.Manifest.Inputs.Vmlinux)
+				}
+			})
+		}
+	}
+}
+
+func TestAnalyzeErrors(t *testing.T) {
+	sets := fixtures.All(t)
+	check := func(t *testing.T, req Request, kind string, words ...string) {
+		t.Helper()
+		_, err := Analyze(context.Background(), req, Events{})
+		var ue *UserError
+		if !errors.As(err, &ue) {
+			t.Fatalf("error %v (%T), want a UserError", err, err)
+		}
+		if ue.Kind != kind {
+			t.Errorf("kind %s, want %s: %s", ue.Kind, kind, ue.Message)
+		}
+		for _, w := range words {
+			if !strings.Contains(ue.Message, w) {
+				t.Errorf("message lacks %q: %s", w, ue.Message)
+			}
+		}
+	}
+	t.Run("not-a-dump", func(t *testing.T) {
+		junk := bytes.Repeat([]byte("not a dump "), 1000)
+		check(t, Request{Dump: []Input{{Name: "notes.txt", R: bytes.NewReader(junk), Size: int64(len(junk))}}}, KindUnsupported, "notes.txt")
+	})
+	t.Run("no-dump", func(t *testing.T) {
+		check(t, Request{}, KindNoDump)
+	})
+	if len(sets) >= 2 {
+		t.Run("mismatch", func(t *testing.T) {
+			req := request(t, sets[0], "lzo-d31", false)
+			v := sets[1].Manifest.Vmlinux
+			in := openInput(t, v.Path, v.Name, v.Size)
+			req.Vmlinux = &in
+			check(t, req, KindMismatch, sets[0].Manifest.KernelRelease, sets[1].Manifest.KernelRelease,
+				sets[0].Manifest.BuildID, sets[1].Manifest.BuildID)
+		})
+	}
+	t.Run("vmlinuz-as-vmlinux", func(t *testing.T) {
+		req := request(t, sets[0], "lzo-d31", false)
+		junk := make([]byte, 8192)
+		copy(junk[0x202:], "HdrS")
+		req.Vmlinux = &Input{Name: "vmlinuz", R: bytes.NewReader(junk), Size: int64(len(junk))}
+		check(t, req, KindBadVmlinux, "vmlinuz")
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		req := request(t, sets[0], "lzo-d31", false)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := Analyze(ctx, req, Events{})
+		var ue *UserError
+		if !errors.As(err, &ue) || ue.Kind != KindCancelled {
+			t.Errorf("error %v, want cancelled", err)
+		}
+	})
+	t.Run("truncated", func(t *testing.T) {
+		// A dump cut short still gives a report, as in the CLI: partial, or
+		// (when the kernel's page tables are gone) the manifest alone with
+		// every output failed for a reason in plain words.
+		req := request(t, sets[0], "lzo-d31-truncated", false)
+		res, err := Analyze(context.Background(), req, Events{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Manifest.Inputs.Dump.Truncated {
+			t.Error("a truncated dump's manifest says truncated: false")
+		}
+		if res.KernelUnreadable != "" && !strings.Contains(res.KernelUnreadable, "truncated") {
+			t.Errorf("kernel unreadable: %s", res.KernelUnreadable)
+		}
+		got, cli := readArchive(t, mustArchive(t, res)), readArchive(t, cliArchive(t, req))
+		if !reflect.DeepEqual(got, cli) {
+			t.Error("the truncated dump's archive differs from the CLI's")
+		}
+	})
+}
+
+func mustArchive(t *testing.T, r *Result) []byte {
+	t.Helper()
+	b, err := r.Archive(report.TarXZ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A file the browser can no longer read is named in the error.
+func TestReadFailure(t *testing.T) {
+	sets := fixtures.All(t)
+	req := request(t, sets[0], "lzo-d31", false)
+	req.Dump[0].R = failingReader{req.Dump[0].R, req.Dump[0].Name}
+	_, err := Analyze(context.Background(), req, Events{})
+	var ue *UserError
+	if !errors.As(err, &ue) || ue.Kind != KindReadFailed || !strings.Contains(ue.Message, req.Dump[0].Name) {
+		t.Errorf("error %v, want read-failed naming the file", err)
+	}
+}
+
+type failingReader struct {
+	r    io.ReaderAt
+	name string
+}
+
+func (f failingReader) ReadAt(p []byte, off int64) (int, error) {
+	if off >= 1<<20 {
+		return 0, &errFileRead{name: f.name, err: errors.New("NotReadableError")}
+	}
+	return f.r.ReadAt(p, off)
+}

@@ -1,0 +1,109 @@
+// The analyzer's worker: runs main.wasm (Go) and lets it read the dropped
+// files at random offsets without copying them whole.
+//
+// Reads: Go passes (file index, offset, pointer, length); we read that slice
+// of the File with FileReaderSync (synchronous, allowed in workers) and copy
+// it straight into wasm memory, returning only the byte count. Returning the
+// bytes to Go instead (js.CopyBytesToGo) would keep every buffer alive in
+// wasm_exec's value table. mem.buffer is fetched on every call: when wasm
+// memory grows, the old ArrayBuffer is detached.
+'use strict';
+
+importScripts('wasm_exec.js');
+
+let instance = null;
+let files = [];
+let readError = '';
+const reader = new FileReaderSync();
+const recentLog = [];
+
+self.vmcrRead = (index, offset, ptr, n) => {
+  try {
+    const f = files[index];
+    if (!f) throw new Error(`no file ${index}`);
+    const buf = reader.readAsArrayBuffer(f.slice(offset, offset + n));
+    new Uint8Array(instance.exports.mem.buffer, ptr, buf.byteLength).set(new Uint8Array(buf));
+    return buf.byteLength;
+  } catch (e) {
+    readError = `${e.name || 'Error'}: ${e.message || e}`;
+    return -1;
+  }
+};
+self.vmcrReadError = () => readError;
+
+// vmcrPost sends Go's message (JSON text) to the page, with the wasm memory
+// size (it never shrinks, so the last value is the peak).
+self.vmcrPost = (json, blob) => {
+  const msg = JSON.parse(json);
+  msg.wasm_memory = instance ? instance.exports.mem.buffer.byteLength : 0;
+  if (blob !== undefined) msg.blob = blob;
+  postMessage(msg);
+};
+
+// Go writes stdout and stderr (and panics) through console.log.
+function forward(...args) {
+  const text = args.map(String).join(' ');
+  recentLog.push(text);
+  if (recentLog.length > 200) recentLog.shift();
+  postMessage({ type: 'log', text });
+}
+console.log = forward;
+console.error = forward;
+console.warn = forward;
+
+async function init(module) {
+  const go = new Go();
+  let exitCode = null;
+  go.exit = (code) => { exitCode = code; };
+  try {
+    instance = await WebAssembly.instantiate(module, go.importObject);
+  } catch (e) {
+    postMessage({ type: 'fatal', message: `The analyzer could not start: ${e.message || e}` });
+    return;
+  }
+  // go.run resolves only when the Go program ends, which it never does on
+  // its own: an end is a crash (a panic outside the report's isolation, or
+  // running out of memory).
+  go.run(instance).then(() => {
+    const log = recentLog.join('\n');
+    const oom = /out of memory/.test(log);
+    postMessage({
+      type: 'fatal',
+      kind: oom ? 'out-of-memory' : 'crash',
+      message: oom
+        ? 'The analyzer ran out of memory (a browser gives WebAssembly at most 4 GiB). Try the native vmcore-report command on this dump.'
+        : `The analyzer stopped unexpectedly (exit code ${exitCode}). Please report this with the dump's format and kernel release.`,
+      detail: log.slice(-4000),
+      wasm_memory: instance.exports.mem.buffer.byteLength,
+    });
+  });
+}
+
+self.onmessage = (e) => {
+  const m = e.data;
+  switch (m.type) {
+    case 'init':
+      init(m.module);
+      break;
+    case 'start': {
+      files = [...m.dump, ...(m.vmlinux ? [m.vmlinux] : [])];
+      const spec = {
+        dump: m.dump.map((f, i) => ({ index: i, name: f.name, size: f.size })),
+        vmlinux: m.vmlinux ? { index: m.dump.length, name: m.vmlinux.name, size: m.vmlinux.size } : null,
+        format: m.format,
+        types: m.types || '',
+      };
+      self.vmcr.start(spec);
+      break;
+    }
+    case 'preview':
+      postMessage({ type: 'preview', id: m.id, ...self.vmcr.preview(m.path) });
+      break;
+    case 'archive':
+      self.vmcr.archive(m.format);
+      break;
+    case 'cancel':
+      self.vmcr.cancel();
+      break;
+  }
+};
