@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"debug/elf"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,7 +10,6 @@ import (
 
 	"github.com/vmcore-report/vmcore-report/kernel"
 	"github.com/vmcore-report/vmcore-report/kernel/dump"
-	"github.com/vmcore-report/vmcore-report/kernel/vmcoreinfo"
 )
 
 // Error kinds, for the page to style and for tests to check.
@@ -70,8 +66,8 @@ func explainOpenError(req Request, parts []kernel.File, vmlinux *kernel.File, er
 	case errors.Is(err, context.Canceled):
 		return cancelled(err)
 	case errors.Is(err, kernel.ErrMismatch):
-		dRel, dID := dumpIdentity(parts)
-		vRel, vID := vmlinuxIdentity(vmlinux.R)
+		dRel, dID := kernel.DumpIdentity(parts)
+		vRel, vID := kernel.VmlinuxIdentity(vmlinux.R)
 		return &UserError{Kind: KindMismatch, Detail: detail, Message: fmt.Sprintf(
 			"The vmlinux does not belong to the crashed kernel: the dump %s is from Linux %s (build-id %s), "+
 				"but the vmlinux %q is from Linux %s (build-id %s). Give the vmlinux of %s (on Debian: package linux-image-%s-dbg, "+
@@ -123,94 +119,4 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
-}
-
-// dumpIdentity reads OSRELEASE and BUILD-ID from the dump's VMCOREINFO.
-func dumpIdentity(parts []kernel.File) (release, buildID string) {
-	dp := make([]dump.Part, len(parts))
-	for i, p := range parts {
-		dp[i] = dump.Part{Name: p.Name, R: p.R, Size: p.Size}
-	}
-	d, err := dump.OpenParts(dp)
-	if err != nil {
-		return "", ""
-	}
-	defer d.Close()
-	raw := d.VMCOREINFO()
-	if len(raw) == 0 {
-		var ranges []vmcoreinfo.Range
-		for _, r := range d.PhysRanges() {
-			ranges = append(ranges, vmcoreinfo.Range{Start: r.Start, End: r.End})
-		}
-		raw, _, _ = vmcoreinfo.FindInMemory(d, ranges)
-	}
-	info, err := vmcoreinfo.Parse(raw)
-	if err != nil {
-		return "", ""
-	}
-	return info.OSRelease, info.BuildID
-}
-
-// noteBuildID finds NT_GNU_BUILD_ID in the note sections: the kernel's
-// linker script gathers its notes into one section, .notes, rather than
-// .note.gnu.build-id.
-func noteBuildID(f *elf.File) string {
-	for _, s := range f.Sections {
-		if s.Type != elf.SHT_NOTE || s.Size > 64<<10 {
-			continue
-		}
-		b, err := s.Data()
-		if err != nil {
-			continue
-		}
-		for len(b) >= 12 {
-			namesz, descsz, typ := f.ByteOrder.Uint32(b), f.ByteOrder.Uint32(b[4:]), f.ByteOrder.Uint32(b[8:])
-			nameEnd := 12 + uint64(namesz)
-			descOff := 12 + (uint64(namesz)+3)&^3
-			descEnd := descOff + uint64(descsz)
-			if nameEnd > uint64(len(b)) || descEnd > uint64(len(b)) {
-				break
-			}
-			if typ == 3 && string(bytes.TrimRight(b[12:nameEnd], "\x00")) == "GNU" { // NT_GNU_BUILD_ID
-				return hex.EncodeToString(b[descOff:descEnd])
-			}
-			b = b[min((descEnd+3)&^3, uint64(len(b))):]
-		}
-	}
-	return ""
-}
-
-// vmlinuxIdentity reads a vmlinux's release (from linux_banner) and
-// build-id. It reads the whole symbol table, which is acceptable on this
-// error path only.
-func vmlinuxIdentity(r io.ReaderAt) (release, buildID string) {
-	f, err := elf.NewFile(r)
-	if err != nil {
-		return "", ""
-	}
-	buildID = noteBuildID(f)
-	syms, err := f.Symbols()
-	if err != nil {
-		return "", buildID
-	}
-	for _, s := range syms {
-		if s.Name != "linux_banner" || int(s.Section) >= len(f.Sections) {
-			continue
-		}
-		sec := f.Sections[s.Section]
-		if s.Value < sec.Addr || sec.Type == elf.SHT_NOBITS {
-			break
-		}
-		b := make([]byte, 256)
-		n, _ := sec.ReadAt(b, int64(s.Value-sec.Addr))
-		b = b[:n]
-		if i := bytes.IndexByte(b, 0); i >= 0 {
-			b = b[:i]
-		}
-		if rest, ok := strings.CutPrefix(string(b), "Linux version "); ok {
-			release, _, _ = strings.Cut(rest, " ")
-		}
-		break
-	}
-	return release, buildID
 }

@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"debug/elf"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/vmcore-report/vmcore-report/kernel"
 	"github.com/vmcore-report/vmcore-report/kernel/dump"
-	"github.com/vmcore-report/vmcore-report/kernel/vmcoreinfo"
 	"github.com/vmcore-report/vmcore-report/report"
 )
 
@@ -113,8 +109,8 @@ func explainOpenError(cfg *config, parts []kernel.File, vmlinux *kernel.File, er
 	dumpNames := strings.Join(cfg.dumps, ", ")
 	switch {
 	case errors.Is(err, kernel.ErrMismatch):
-		dRel, dID := dumpIdentity(parts)
-		vRel, vID := vmlinuxIdentity(vmlinux.R)
+		dRel, dID := kernel.DumpIdentity(parts)
+		vRel, vID := kernel.VmlinuxIdentity(vmlinux.R)
 		return fail(exitNoReport, "the vmlinux does not belong to the crashed kernel (%v):\n"+
 			"  dump    %s: release %s, build-id %s\n"+
 			"  vmlinux %s: release %s, build-id %s\n"+
@@ -141,103 +137,4 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
-}
-
-// dumpIdentity reads OSRELEASE and BUILD-ID from the dump's VMCOREINFO,
-// for an error message.
-func dumpIdentity(parts []kernel.File) (release, buildID string) {
-	dp := make([]dump.Part, len(parts))
-	for i, p := range parts {
-		dp[i] = dump.Part{Name: p.Name, R: p.R, Size: p.Size}
-	}
-	d, err := dump.OpenParts(dp)
-	if err != nil {
-		return "", ""
-	}
-	defer d.Close()
-	raw := d.VMCOREINFO()
-	if len(raw) == 0 {
-		var ranges []vmcoreinfo.Range
-		for _, r := range d.PhysRanges() {
-			ranges = append(ranges, vmcoreinfo.Range{Start: r.Start, End: r.End})
-		}
-		raw, _, _ = vmcoreinfo.FindInMemory(d, ranges)
-	}
-	info, err := vmcoreinfo.Parse(raw)
-	if err != nil {
-		return "", ""
-	}
-	return info.OSRelease, info.BuildID
-}
-
-// vmlinuxIdentity reads a vmlinux's release (from linux_banner) and
-// build-id, for an error message.
-func vmlinuxIdentity(r io.ReaderAt) (release, buildID string) {
-	f, err := elf.NewFile(r)
-	if err != nil {
-		return "", ""
-	}
-	buildID = elfBuildID(f)
-	syms, err := f.Symbols()
-	if err != nil {
-		return "", buildID
-	}
-	for _, s := range syms {
-		if s.Name != "linux_banner" || int(s.Section) >= len(f.Sections) {
-			continue
-		}
-		sec := f.Sections[s.Section]
-		if s.Value < sec.Addr || sec.Type == elf.SHT_NOBITS {
-			break
-		}
-		b := make([]byte, 256)
-		n, _ := sec.ReadAt(b, int64(s.Value-sec.Addr))
-		b = b[:n]
-		if i := bytes.IndexByte(b, 0); i >= 0 {
-			b = b[:i]
-		}
-		if rest, ok := strings.CutPrefix(string(b), "Linux version "); ok {
-			release, _, _ = strings.Cut(rest, " ")
-		}
-		break
-	}
-	return release, buildID
-}
-
-// maxNoteSection bounds a note section read whole.
-const maxNoteSection = 1 << 20
-
-// elfBuildID finds the NT_GNU_BUILD_ID note in any note section: a vmlinux
-// keeps it in .notes among the kernel's other notes, not in a section of
-// its own.
-func elfBuildID(f *elf.File) string {
-	for _, s := range f.Sections {
-		if s.Type != elf.SHT_NOTE || s.Size > maxNoteSection {
-			continue
-		}
-		b, err := s.Data()
-		if err != nil {
-			continue
-		}
-		for len(b) >= 12 {
-			namesz, descsz, typ := le32(b), le32(b[4:]), le32(b[8:])
-			nameEnd := 12 + (uint64(namesz)+3)&^3
-			descEnd := nameEnd + (uint64(descsz)+3)&^3
-			if nameEnd > uint64(len(b)) || nameEnd+uint64(descsz) > uint64(len(b)) {
-				break
-			}
-			if typ == 3 && namesz == 4 && string(b[12:15]) == "GNU" { // NT_GNU_BUILD_ID
-				return hex.EncodeToString(b[nameEnd : nameEnd+uint64(descsz)])
-			}
-			if descEnd >= uint64(len(b)) {
-				break
-			}
-			b = b[descEnd:]
-		}
-	}
-	return ""
-}
-
-func le32(b []byte) uint32 {
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
