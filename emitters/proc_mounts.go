@@ -52,8 +52,7 @@ var sbOpts = []struct {
 // showMounts prints the mount table of pid's namespace as pid sees it:
 // /proc/PID/mounts (show_vfsmnt) or /proc/PID/mountinfo (show_mountinfo).
 func showMounts(c *Context, pid int64, out *Output, info bool) error {
-	p := c.Prog
-	task, err := linux.FindTaskByPID(p, pid)
+	task, err := taskByPID(c, pid)
 	if err != nil {
 		return err
 	}
@@ -65,18 +64,32 @@ func showMounts(c *Context, pid int64, out *Output, info bool) error {
 		return &NotApplicable{fmt.Sprintf("pid %d has exited (no namespaces): the kernel refuses the file too", pid)}
 	}
 	ns := task.Member("nsproxy").Member("mnt_ns").Deref()
+	nsAddr, _ := ns.Address()
 	rootMnt, err1 := task.Member("fs").Member("root.mnt").Uint()
 	rootDentry, err2 := task.Member("fs").Member("root.dentry").Uint()
-	if err := firstErr(err1, err2); err != nil {
+	if err := firstErr(err1, err2, ns.Err()); err != nil {
 		return err
 	}
-	for r, err := range linux.ForEachMount(ns) {
-		if err != nil {
-			return err
+	// Most processes share a namespace and a root: render each table once.
+	key := fmt.Sprintf("emitters/mounts %#x %#x %#x %v", nsAddr, rootMnt, rootDentry, info)
+	table, err := Once(c, key, func() (*Output, error) {
+		t := new(Output)
+		for r, err := range linux.ForEachMount(ns) {
+			if err != nil {
+				return nil, err
+			}
+			if err := showMount(c, r, rootMnt, rootDentry, t, info); err != nil {
+				return nil, err
+			}
 		}
-		if err := showMount(c, r, rootMnt, rootDentry, out, info); err != nil {
-			return err
-		}
+		return t, nil
+	})
+	if err != nil {
+		return err
+	}
+	out.Write(table.Bytes())
+	for _, r := range table.PartialReasons() {
+		out.Partial("%s", r)
 	}
 	return nil
 }
