@@ -1,57 +1,18 @@
 package linux
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/vmcore-report/vmcore-report/internal/fakekernel"
 	"testing"
 
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
 
-// fakeMem is a sparse memory of 4 KiB pages for hand-built structures.
-type fakeMem map[uint64][]byte
-
-func (m fakeMem) ReadVirtAt(p []byte, va uint64) (int, error) {
-	for i := range p {
-		pg, ok := m[(va+uint64(i))&^4095]
-		if !ok {
-			return i, fmt.Errorf("read virt %#x: not mapped", va+uint64(i))
-		}
-		p[i] = pg[(va+uint64(i))&4095]
-	}
-	return len(p), nil
-}
-
-func (m fakeMem) put(va, v uint64) {
-	if m[va&^4095] == nil {
-		m[va&^4095] = make([]byte, 4096)
-	}
-	binary.LittleEndian.PutUint64(m[va&^4095][va&4095:], v)
-}
-
-type fakeTypes map[string]ktype.Type
-
-func (f fakeTypes) StructByName(n string) (*ktype.Struct, error) {
-	if t, ok := f[n].(*ktype.Struct); ok {
-		return t, nil
-	}
-	return nil, fmt.Errorf("struct %s: %w", n, ktype.ErrNotFound)
-}
-func (f fakeTypes) UnionByName(n string) (*ktype.Union, error) { return nil, ktype.ErrNotFound }
-func (f fakeTypes) TypedefByName(n string) (*ktype.Typedef, error) {
-	return nil, ktype.ErrNotFound
-}
-func (f fakeTypes) EnumByName(n string) (*ktype.Enum, error) { return nil, ktype.ErrNotFound }
-func (f fakeTypes) TypeByName(n string, k ktype.Kind) (ktype.Type, error) {
-	return nil, ktype.ErrNotFound
-}
-func (f fakeTypes) EnumValue(n string) (int64, error) { return 0, ktype.ErrNotFound }
-
 // listProgram has struct item { u64 v; struct list_head link; } and the
 // list_head, hlist and llist types.
-func listProgram() (*object.Program, fakeMem) {
+func listProgram() (*object.Program, fakekernel.Memory) {
 	u64 := &ktype.Int{Name: "u64", Size: 8}
 	ptr := func(t ktype.Type) ktype.Type { return &ktype.Pointer{Target: t} }
 	lh := &ktype.Struct{Name: "list_head", Size: 16}
@@ -65,25 +26,26 @@ func listProgram() (*object.Program, fakeMem) {
 	item := &ktype.Struct{Name: "item", Size: 24, Members: []ktype.Member{
 		{Name: "v", Type: u64}, {Name: "link", Type: lh, Offset: 64},
 	}}
-	types := fakeTypes{"list_head": lh, "hlist_node": hn, "hlist_head": hh, "llist_node": ln, "llist_head": lhd, "item": item}
-	mem := fakeMem{}
+	types := fakekernel.Types{"struct list_head": lh, "struct hlist_node": hn, "struct hlist_head": hh,
+		"struct llist_node": ln, "struct llist_head": lhd, "struct item": item}
+	mem := fakekernel.Memory{}
 	return &object.Program{Mem: mem, Types: types}, mem
 }
 
 // buildList links items at 0x1000, 0x2000, … (values 1, 2, …) after a head
 // at 0x100; the link is at +8 in each item.
-func buildList(mem fakeMem, n int) {
+func buildList(mem fakekernel.Memory, n int) {
 	head := uint64(0x100)
 	prev := head
 	for i := 1; i <= n; i++ {
 		item := uint64(i) * 0x1000
-		mem.put(item, uint64(i))
-		mem.put(prev, item+8) // prev->next
-		mem.put(item+16, prev)
+		mem.U64(item, uint64(i))
+		mem.U64(prev, item+8) // prev->next
+		mem.U64(item+16, prev)
 		prev = item + 8
 	}
-	mem.put(prev, head)
-	mem.put(head+8, prev)
+	mem.U64(prev, head)
+	mem.U64(head+8, prev)
 }
 
 func walkValues(t *testing.T, p *object.Program) ([]uint64, error) {
@@ -112,7 +74,7 @@ func TestListForEachEntry(t *testing.T) {
 	}
 	// An empty list yields nothing.
 	p2, mem2 := listProgram()
-	mem2.put(0x100, 0x100)
+	mem2.U64(0x100, 0x100)
 	if vals, err := walkValues(t, p2); err != nil || len(vals) != 0 {
 		t.Errorf("empty list: %v, %v", vals, err)
 	}
@@ -121,17 +83,17 @@ func TestListForEachEntry(t *testing.T) {
 func TestListCycleAndCorruption(t *testing.T) {
 	p, mem := listProgram()
 	buildList(mem, 3)
-	mem.put(0x3000+8, 0x1000+8) // item 3 points back to item 1: a cycle
+	mem.U64(0x3000+8, 0x1000+8) // item 3 points back to item 1: a cycle
 	vals, err := walkValues(t, p)
 	if !errors.Is(err, ErrCycle) || fmt.Sprint(vals) != "[1 2 3]" {
 		t.Errorf("cycle: %v, %v; want the three items then ErrCycle", vals, err)
 	}
-	mem.put(0x3000+8, 0x9000+8) // item 3 points into unmapped memory
+	mem.U64(0x3000+8, 0x9000+8) // item 3 points into unmapped memory
 	vals, err = walkValues(t, p)
 	if err == nil || errors.Is(err, ErrCycle) || len(vals) != 3 {
 		t.Errorf("dangling next: %v, %v; want the items then a read error", vals, err)
 	}
-	mem.put(0x3000+8, 0) // a NULL next
+	mem.U64(0x3000+8, 0) // a NULL next
 	if _, err := walkValues(t, p); err == nil {
 		t.Error("NULL next: no error")
 	}
@@ -140,14 +102,14 @@ func TestListCycleAndCorruption(t *testing.T) {
 func TestHlistAndLlist(t *testing.T) {
 	p, mem := listProgram()
 	// Three nodes at 0x1008, 0x2008, 0x3008 (the item link) chained by next.
-	mem.put(0x100, 0x1008)
+	mem.U64(0x100, 0x1008)
 	for i := uint64(1); i <= 3; i++ {
-		mem.put(i*0x1000, i)
+		mem.U64(i*0x1000, i)
 		next := uint64(0)
 		if i < 3 {
 			next = (i+1)*0x1000 + 8
 		}
-		mem.put(i*0x1000+8, next)
+		mem.U64(i*0x1000+8, next)
 	}
 	hh, _ := p.Type("struct hlist_head")
 	lh, _ := p.Type("struct llist_head")
@@ -179,7 +141,7 @@ func TestHlistAndLlist(t *testing.T) {
 			t.Errorf("%s: %v", name, got)
 		}
 	}
-	mem.put(0x3008, 0x1008) // cycle
+	mem.U64(0x3008, 0x1008) // cycle
 	for _, err := range LlistForEachEntry(p.Object(lh, 0x100, "l"), "struct item", "link") {
 		if err != nil {
 			if !errors.Is(err, ErrCycle) {

@@ -2,8 +2,7 @@ package linux
 
 import (
 	"encoding/binary"
-	"errors"
-	"fmt"
+	"github.com/vmcore-report/vmcore-report/internal/fakekernel"
 	"testing"
 
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
@@ -14,66 +13,7 @@ import (
 // partial list longer than count_partial_free_approx() scans, and the two
 // ways x86_64 code refers to a string.
 
-type memPages map[uint64][]byte
-
-func (m memPages) ReadVirtAt(p []byte, va uint64) (int, error) {
-	for i := range p {
-		pg, ok := m[(va+uint64(i))&^4095]
-		if !ok {
-			return i, fmt.Errorf("read virt %#x: not mapped", va+uint64(i))
-		}
-		p[i] = pg[(va+uint64(i))&4095]
-	}
-	return len(p), nil
-}
-
-func (m memPages) write(va uint64, b []byte) {
-	for i, c := range b {
-		a := va + uint64(i)
-		if m[a&^4095] == nil {
-			m[a&^4095] = make([]byte, 4096)
-		}
-		m[a&^4095][a&4095] = c
-	}
-}
-
-func (m memPages) u64(va, v uint64) {
-	m.write(va, binary.LittleEndian.AppendUint64(nil, v))
-}
-
-type typeSet map[string]ktype.Type
-
-func (f typeSet) get(n string) (ktype.Type, error) {
-	if t, ok := f[n]; ok {
-		return t, nil
-	}
-	return nil, fmt.Errorf("%s: %w", n, ktype.ErrNotFound)
-}
-func (f typeSet) StructByName(n string) (*ktype.Struct, error) {
-	t, err := f.get("struct " + n)
-	if err != nil {
-		return nil, err
-	}
-	return t.(*ktype.Struct), nil
-}
-func (f typeSet) UnionByName(n string) (*ktype.Union, error) { return nil, ktype.ErrNotFound }
-func (f typeSet) TypedefByName(n string) (*ktype.Typedef, error) {
-	return nil, fmt.Errorf("%s: %w", n, ktype.ErrNotFound)
-}
-func (f typeSet) EnumByName(n string) (*ktype.Enum, error)              { return nil, ktype.ErrNotFound }
-func (f typeSet) TypeByName(n string, _ ktype.Kind) (ktype.Type, error) { return f.get(n) }
-func (f typeSet) EnumValue(n string) (int64, error)                     { return 0, ktype.ErrNotFound }
-
-type symSet map[string]uint64
-
-func (s symSet) Addr(n string) (uint64, error) {
-	if a, ok := s[n]; ok {
-		return a, nil
-	}
-	return 0, errors.New(n + ": no symbol")
-}
-
-func slabTypes() typeSet {
+func slabTypes() fakekernel.Types {
 	ulong := &ktype.Int{Name: "long unsigned int", Size: 8}
 	uint := &ktype.Int{Name: "unsigned int", Size: 4}
 	head := &ktype.Struct{Name: "list_head", Size: 16}
@@ -87,28 +27,28 @@ func slabTypes() typeSet {
 		{Name: "nr_partial", Type: ulong, Offset: 8 * 8},
 		{Name: "partial", Type: head, Offset: 16 * 8},
 	}}
-	return typeSet{"struct list_head": head, "struct slab": slab, "struct kmem_cache_node": node, "unsigned long": ulong}
+	return fakekernel.Types{"struct list_head": head, "struct slab": slab, "struct kmem_cache_node": node, "unsigned long": ulong}
 }
 
 // buildPartial makes a kmem_cache_node at 0x1000 whose partial list holds
 // n slabs with objects and inuse(i).
 func buildPartial(n int, objects uint64, inuse func(i int) uint64) (*object.Program, object.Object) {
-	m := memPages{}
+	m := fakekernel.Memory{}
 	const node, slabs = 0x1000, 0x100000
 	headAddr := uint64(node + 16)
 	prev := headAddr
 	for i := range n {
 		s := uint64(slabs + 64*i)
-		m.u64(s+8, 0) // next, filled below
-		m.u64(s+16, prev)
-		m.u64(prev, s+8) // prev->next
-		m.write(s+40, binary.LittleEndian.AppendUint32(nil, uint32(inuse(i)|objects<<16)))
+		m.U64(s+8, 0) // next, filled below
+		m.U64(s+16, prev)
+		m.U64(prev, s+8) // prev->next
+		m.Write(s+40, binary.LittleEndian.AppendUint32(nil, uint32(inuse(i)|objects<<16)))
 		prev = s + 8
 	}
-	m.u64(prev, headAddr)
-	m.u64(headAddr+8, prev)
-	m.u64(node+8, uint64(n))
-	p := &object.Program{Mem: m, Types: slabTypes(), Syms: symSet{}}
+	m.U64(prev, headAddr)
+	m.U64(headAddr+8, prev)
+	m.U64(node+8, uint64(n))
+	p := &object.Program{Mem: m, Types: slabTypes(), Syms: fakekernel.Symbols{}}
 	t, _ := p.Type("struct kmem_cache_node")
 	return p, p.Object(t, node, "n")
 }
@@ -150,10 +90,10 @@ func TestCountPartialFree(t *testing.T) {
 
 func TestFormatStringIn(t *testing.T) {
 	const fn, rodata, rodataEnd uint64 = 0xffffffff81000000, 0xffffffff82000000, 0xffffffff82100000
-	m := memPages{}
-	m.write(rodata+0x100, []byte("decoy\x00"))
-	m.write(rodata+0x200, []byte("\n  pages free     %lu\n        promo    %lu\x00"))
-	m.write(rodata+0x300, []byte("\n  per-node stats\x00"))
+	m := fakekernel.Memory{}
+	m.Write(rodata+0x100, []byte("decoy\x00"))
+	m.Write(rodata+0x200, []byte("\n  pages free     %lu\n        promo    %lu\x00"))
+	m.Write(rodata+0x300, []byte("\n  per-node stats\x00"))
 	low32 := func(a uint64) uint32 { return uint32(a) }
 	code := []byte{0x90, 0x90}
 	// mov $imm32, %rsi: 48 c7 c6 imm32 (sign-extended)
@@ -165,8 +105,8 @@ func TestFormatStringIn(t *testing.T) {
 	code = binary.LittleEndian.AppendUint32(code, low32(rodata+0x300-next))
 	code = append(code, 0x48, 0xc7, 0xc6)
 	code = binary.LittleEndian.AppendUint32(code, low32(rodata+0x200))
-	m.write(fn, append(code, make([]byte, 64)...))
-	p := &object.Program{Mem: m, Types: typeSet{}, Syms: symSet{"f": fn, "__start_rodata": rodata, "__end_rodata": rodataEnd}}
+	m.Write(fn, append(code, make([]byte, 64)...))
+	p := &object.Program{Mem: m, Types: fakekernel.Types{}, Syms: fakekernel.Symbols{"f": fn, "__start_rodata": rodata, "__end_rodata": rodataEnd}}
 
 	s, err := FormatStringIn(p, "f", "\n  pages free     %lu", len(code)+64, 256)
 	if err != nil || s != "\n  pages free     %lu\n        promo    %lu" {

@@ -1,86 +1,17 @@
 package object
 
 import (
-	"encoding/binary"
 	"errors"
-	"fmt"
+	"github.com/vmcore-report/vmcore-report/internal/fakekernel"
 	"strings"
 	"testing"
 
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 )
 
-// fakeMemory is a sparse byte-addressed memory of 4 KiB pages.
-type fakeMemory map[uint64][]byte
-
-func (m fakeMemory) ReadVirtAt(p []byte, va uint64) (int, error) {
-	for i := range p {
-		pg, ok := m[(va+uint64(i))&^4095]
-		if !ok {
-			return i, fmt.Errorf("read virt %#x: not mapped", va+uint64(i))
-		}
-		p[i] = pg[(va+uint64(i))&4095]
-	}
-	return len(p), nil
-}
-
-func (m fakeMemory) write(va uint64, b []byte) {
-	for i, c := range b {
-		a := va + uint64(i)
-		if m[a&^4095] == nil {
-			m[a&^4095] = make([]byte, 4096)
-		}
-		m[a&^4095][a&4095] = c
-	}
-}
-
-func (m fakeMemory) u64(va, v uint64) {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], v)
-	m.write(va, b[:])
-}
-
-type fakeTypes map[string]ktype.Type
-
-func (f fakeTypes) get(name string) (ktype.Type, error) {
-	if t, ok := f[name]; ok {
-		return t, nil
-	}
-	return nil, fmt.Errorf("%s: %w", name, ktype.ErrNotFound)
-}
-func (f fakeTypes) StructByName(n string) (*ktype.Struct, error) {
-	t, err := f.get("struct " + n)
-	if err != nil {
-		return nil, err
-	}
-	return t.(*ktype.Struct), nil
-}
-func (f fakeTypes) UnionByName(n string) (*ktype.Union, error) {
-	return nil, fmt.Errorf("%s: %w", n, ktype.ErrNotFound)
-}
-func (f fakeTypes) TypedefByName(n string) (*ktype.Typedef, error) {
-	return nil, fmt.Errorf("%s: %w", n, ktype.ErrNotFound)
-}
-func (f fakeTypes) EnumByName(n string) (*ktype.Enum, error) {
-	return nil, fmt.Errorf("%s: %w", n, ktype.ErrNotFound)
-}
-func (f fakeTypes) TypeByName(n string, k ktype.Kind) (ktype.Type, error) { return f.get(n) }
-func (f fakeTypes) EnumValue(n string) (int64, error) {
-	return 0, fmt.Errorf("%s: %w", n, ktype.ErrNotFound)
-}
-
-type fakeSyms map[string]uint64
-
-func (s fakeSyms) Addr(n string) (uint64, error) {
-	if a, ok := s[n]; ok {
-		return a, nil
-	}
-	return 0, errors.New(n + ": no symbol")
-}
-
 // A miniature task_struct: int pid; char comm[8]; struct task *parent;
 // unsigned flags:3, state:5 (bitfields); short prio (signed); struct list_head tasks.
-func testProgram() (*Program, fakeMemory) {
+func testProgram() (*Program, fakekernel.Memory) {
 	intT := &ktype.Int{Name: "int", Size: 4, Encoding: ktype.Signed}
 	uintT := &ktype.Int{Name: "unsigned int", Size: 4}
 	shortT := &ktype.Int{Name: "short", Size: 2, Encoding: ktype.Signed}
@@ -100,22 +31,22 @@ func testProgram() (*Program, fakeMemory) {
 		{Name: "prio", Type: shortT, Offset: 176},
 		{Name: "tasks", Type: list, Offset: 256},
 	}
-	mem := fakeMemory{}
-	types := fakeTypes{"struct task": task, "struct list_head": list, "int": intT}
-	return &Program{Mem: mem, Types: types, Syms: fakeSyms{"init_task": 0x10000, "other": 0x20000}}, mem
+	mem := fakekernel.Memory{}
+	types := fakekernel.Types{"struct task": task, "struct list_head": list, "int": intT}
+	return &Program{Mem: mem, Types: types, Syms: fakekernel.Symbols{"init_task": 0x10000, "other": 0x20000}}, mem
 }
 
 func TestObjectReads(t *testing.T) {
 	p, mem := testProgram()
-	mem.write(0x10000, []byte{42, 0, 0, 0})
-	mem.write(0x10004, []byte("swapper\x00"))
-	mem.u64(0x1000c, 0x20000)
-	mem.write(0x10014, []byte{0x5d}) // flags = 0b101, state = 0b01011
-	mem.write(0x10016, []byte{0xfe, 0xff})
-	mem.u64(0x10020, 0x20020) // tasks.next → other.tasks
-	mem.write(0x20000, []byte{7, 0, 0, 0})
-	mem.write(0x20004, []byte("kthreadd"))
-	mem.u64(0x2000c, 0)
+	mem.Write(0x10000, []byte{42, 0, 0, 0})
+	mem.Write(0x10004, []byte("swapper\x00"))
+	mem.U64(0x1000c, 0x20000)
+	mem.Write(0x10014, []byte{0x5d}) // flags = 0b101, state = 0b01011
+	mem.Write(0x10016, []byte{0xfe, 0xff})
+	mem.U64(0x10020, 0x20020) // tasks.next → other.tasks
+	mem.Write(0x20000, []byte{7, 0, 0, 0})
+	mem.Write(0x20004, []byte("kthreadd"))
+	mem.U64(0x2000c, 0)
 
 	task := p.VarAs("init_task", "struct task")
 	if v, err := task.Member("pid").Int(); err != nil || v != 42 {
@@ -159,12 +90,12 @@ func TestObjectReads(t *testing.T) {
 
 func TestObjectErrorsCarryPath(t *testing.T) {
 	p, mem := testProgram()
-	mem.u64(0x1000c, 0x99000) // parent points to unmapped memory
+	mem.U64(0x1000c, 0x99000) // parent points to unmapped memory
 	_, err := p.VarAs("init_task", "struct task").Member("parent").Member("pid").Int()
 	if err == nil || !strings.Contains(err.Error(), "*init_task.parent") || !strings.Contains(err.Error(), "not mapped") {
 		t.Errorf("error %v: want the path and the cause", err)
 	}
-	mem.u64(0x1000c, 0)
+	mem.U64(0x1000c, 0)
 	_, err = p.VarAs("init_task", "struct task").Member("parent").Member("pid").Int()
 	if err == nil || !strings.Contains(err.Error(), "NULL") {
 		t.Errorf("NULL deref: %v", err)
