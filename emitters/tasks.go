@@ -1,6 +1,7 @@
 package emitters
 
 import (
+	"debug/elf"
 	"fmt"
 	"slices"
 
@@ -86,7 +87,7 @@ type statusFeatures struct {
 func features(c *Context) statusFeatures {
 	f, _ := Once(c, "emitters/status-features", func() (statusFeatures, error) {
 		const kt, um, wid = "Kthread:\t%c\n", "untag_mask:\t%#lx\n", "kworker/R-%s"
-		m, err := linux.RodataContains(c.Prog, kt, um, wid)
+		m, err := rodataContains(c, kt, um, wid)
 		if err != nil {
 			return statusFeatures{err: fmt.Errorf("kernel format strings: %w", err)}, nil
 		}
@@ -113,3 +114,17 @@ func procTaskName(c *Context, task object.Object, out *Output) (string, error) {
 // TASK_FROZEN bit (0x8000, new in 6.1) was unused before, so the rule is
 // harmless for older kernels.
 const frozenIsD = true
+
+// rodataContains looks for format strings in the vmlinux's .rodata when
+// there is one (plain file reads), else in the kernel's memory (every page
+// decompressed: a quarter of a second in a browser).
+func rodataContains(c *Context, needles ...string) (map[string]bool, error) {
+	if v := c.K.Vmlinux; v != nil {
+		if f, err := elf.NewFile(v.R); err == nil {
+			if sec := f.Section(".rodata"); sec != nil && sec.Type == elf.SHT_PROGBITS {
+				return linux.ReaderContains(sec, int64(sec.Size), needles...)
+			}
+		}
+	}
+	return linux.RodataContains(c.Prog, needles...)
+}

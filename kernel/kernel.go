@@ -75,6 +75,8 @@ type Kernel struct {
 	Prog                   *object.Program
 	// Warnings are problems Open worked around (for the manifest and log).
 	Warnings []string
+	// Vmlinux is the vmlinux given to Open, or nil.
+	Vmlinux *File
 }
 
 // ErrMismatch is wrapped when the vmlinux is not the crashed kernel's.
@@ -94,7 +96,7 @@ func Open(parts []File, opt Options) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Kernel{Dump: d}
+	k := &Kernel{Dump: d, Vmlinux: opt.Vmlinux}
 	if err := k.readVMCOREINFO(); err != nil {
 		return nil, err
 	}

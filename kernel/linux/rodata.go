@@ -3,6 +3,7 @@ package linux
 import (
 	"bytes"
 	"fmt"
+	"io"
 
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
@@ -30,6 +31,24 @@ func RodataContains(p *object.Program, needles ...string) (map[string]bool, erro
 	if end <= start || end-start > maxRodata {
 		return nil, fmt.Errorf("rodata %#x-%#x, not plausible", start, end)
 	}
+	return ReaderContains(virtAt{p.Mem, start}, int64(end-start), needles...)
+}
+
+// virtAt reads kernel virtual memory from base as a file.
+type virtAt struct {
+	m    object.Memory
+	base uint64
+}
+
+func (v virtAt) ReadAt(b []byte, off int64) (int, error) {
+	return v.m.ReadVirtAt(b, v.base+uint64(off))
+}
+
+// ReaderContains reports which needles occur in the first size bytes of r,
+// read in 1 MiB pieces (overlapping by the longest needle). RodataContains
+// uses it on memory; with a vmlinux, callers scan its .rodata section
+// instead, which needs no page decompression.
+func ReaderContains(r io.ReaderAt, size int64, needles ...string) (map[string]bool, error) {
 	longest := 0
 	for _, n := range needles {
 		longest = max(longest, len(n))
@@ -41,12 +60,12 @@ func RodataContains(p *object.Program, needles ...string) (map[string]bool, erro
 	const chunk = 1 << 20
 	buf := make([]byte, chunk+longest)
 	keep := 0 // bytes carried over from the previous piece
-	for addr := start; addr < end; addr += chunk {
-		n := uint64(chunk)
-		if end-addr < n {
-			n = end - addr
+	for off := int64(0); off < size; off += chunk {
+		n := int64(chunk)
+		if size-off < n {
+			n = size - off
 		}
-		if _, err := p.Mem.ReadVirtAt(buf[keep:keep+int(n)], addr); err != nil {
+		if _, err := r.ReadAt(buf[keep:keep+int(n)], off); err != nil && err != io.EOF {
 			return nil, fmt.Errorf("kernel rodata: %w", err)
 		}
 		data := buf[:keep+int(n)]

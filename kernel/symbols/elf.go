@@ -2,8 +2,10 @@ package symbols
 
 import (
 	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // startKernelMap is __START_KERNEL_map on x86_64: kernel image symbols sit
@@ -11,35 +13,79 @@ import (
 // .data..percpu, linked at 0) and absolute ones do not.
 const startKernelMap = 0xffffffff80000000
 
+// maxSymtab bounds the symbol and string tables read (a distribution
+// vmlinux has ~4 MB of each).
+const maxSymtab = 256 << 20
+
 // FromELF reads the .symtab of a vmlinux and relocates the kernel image's
 // symbols by kaslrOffset (VMCOREINFO KERNELOFFSET; 0 for an unrandomised
-// kernel). Only the symbol and string tables are read.
+// kernel). Only the symbol and string tables are read, one ReadAt each;
+// names are slices of the one string table (debug/elf's Symbols allocates
+// each name, which costs half a second for 150k symbols in WebAssembly).
 func FromELF(r io.ReaderAt, kaslrOffset uint64) (*Table, error) {
 	f, err := elf.NewFile(r)
 	if err != nil {
 		return nil, fmt.Errorf("vmlinux: %w", err)
 	}
 	defer f.Close()
-	if f.Class != elf.ELFCLASS64 || f.Machine != elf.EM_X86_64 {
-		return nil, fmt.Errorf("vmlinux: %v %v, want a 64-bit x86_64 kernel", f.Class, f.Machine)
+	if f.Class != elf.ELFCLASS64 || f.Machine != elf.EM_X86_64 || f.ByteOrder != binary.LittleEndian {
+		return nil, fmt.Errorf("vmlinux: %v %v %v, want a 64-bit little-endian x86_64 kernel", f.Class, f.Machine, f.ByteOrder)
 	}
-	esyms, err := f.Symbols()
-	if err != nil {
-		return nil, fmt.Errorf("vmlinux symbols: %w", err)
+	symtab := f.SectionByType(elf.SHT_SYMTAB)
+	if symtab == nil {
+		return nil, fmt.Errorf("vmlinux symbols: %w", elf.ErrNoSymbols)
 	}
-	syms := make([]Symbol, 0, len(esyms))
-	for _, es := range esyms {
+	if symtab.Link == 0 || int(symtab.Link) >= len(f.Sections) {
+		return nil, fmt.Errorf("vmlinux symbols: .symtab links to section %d", symtab.Link)
+	}
+	strtab := f.Sections[symtab.Link]
+	if symtab.Size > maxSymtab || strtab.Size > maxSymtab || symtab.Size%elf.Sym64Size != 0 {
+		return nil, fmt.Errorf("vmlinux symbols: .symtab %d bytes, strings %d bytes: not plausible", symtab.Size, strtab.Size)
+	}
+	raw := make([]byte, symtab.Size)
+	if _, err := symtab.ReadAt(raw, 0); err != nil {
+		return nil, fmt.Errorf("vmlinux .symtab: %w", err)
+	}
+	strBytes := make([]byte, strtab.Size)
+	if _, err := strtab.ReadAt(strBytes, 0); err != nil {
+		return nil, fmt.Errorf("vmlinux .strtab: %w", err)
+	}
+	strs := string(strBytes)
+	le := binary.LittleEndian
+	n := len(raw) / elf.Sym64Size
+	syms := make([]Symbol, 0, n)
+	for i := 1; i < n; i++ { // entry 0 is the null symbol
+		e := raw[i*elf.Sym64Size : (i+1)*elf.Sym64Size]
+		es := elf.Symbol{Info: e[4], Other: e[5], Section: elf.SectionIndex(le.Uint16(e[6:])),
+			Value: le.Uint64(e[8:]), Size: le.Uint64(e[16:])}
 		typ := elf.ST_TYPE(es.Info)
-		if es.Name == "" || typ == elf.STT_SECTION || typ == elf.STT_FILE || es.Section == elf.SHN_UNDEF {
+		if typ == elf.STT_SECTION || typ == elf.STT_FILE || es.Section == elf.SHN_UNDEF {
 			continue
 		}
-		s := Symbol{Name: es.Name, Addr: es.Value, Size: es.Size, Type: nmType(f, es)}
+		name := cString(strs, le.Uint32(e[0:]))
+		if name == "" {
+			continue
+		}
+		s := Symbol{Name: name, Addr: es.Value, Size: es.Size, Type: nmType(f, es)}
 		if es.Section != elf.SHN_ABS && s.Addr >= startKernelMap {
 			s.Addr += kaslrOffset
 		}
 		syms = append(syms, s)
 	}
 	return newTable(syms, "vmlinux .symtab"), nil
+}
+
+// cString is the NUL-terminated string at off in the string table, or ""
+// when off is out of range.
+func cString(strs string, off uint32) string {
+	if int(off) >= len(strs) {
+		return ""
+	}
+	s := strs[off:]
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // nmType gives the letter nm(1) would print for an ELF symbol.
