@@ -25,7 +25,7 @@ const maxSwapfiles = 32
 func procSwaps(c *Context, _ int64, out *Output) error {
 	p := c.Prog
 	out.WriteString("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n")
-	init, err := linux.FindTaskByPID(p, 1)
+	init, err := taskByPID(c, 1)
 	if err != nil {
 		return err
 	}

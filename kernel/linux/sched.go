@@ -98,25 +98,3 @@ func TaskStateToChar(task object.Object, frozenIsD bool) (byte, error) {
 func TaskPPID(task object.Object) (int64, error) {
 	return task.Member("real_parent").Member("tgid").Int()
 }
-
-// FindTaskByPID finds the thread-group leader with the given pid by walking
-// the process list (find_task_by_pid_ns for the initial namespace, without
-// the pid hash: the walk is what every /proc listing does anyway).
-func FindTaskByPID(p *object.Program, pid int64) (object.Object, error) {
-	if pid == 0 {
-		return InitTask(p), nil
-	}
-	for t, err := range ForEachProcess(p) {
-		if err != nil {
-			return object.Object{}, err
-		}
-		v, err := t.Member("pid").Int()
-		if err != nil {
-			return object.Object{}, err
-		}
-		if v == pid {
-			return t, nil
-		}
-	}
-	return object.Object{}, fmt.Errorf("no process with pid %d", pid)
-}
