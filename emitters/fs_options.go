@@ -19,19 +19,26 @@ func fsShowOptions(c *Context, sb object.Object, fstype string, out *Output) str
 	if fn == 0 {
 		return ""
 	}
-	name := c.K.Syms.String(fn)
-	var s string
-	switch name {
-	case "shmem_show_options":
+	var (
+		s    string
+		name string
+		syms = c.K.Syms
+	)
+	switch {
+	case syms.Is(fn, "shmem_show_options"):
+		name = "shmem_show_options"
 		s, err = shmemShowOptions(c, sb)
-	case "kernfs_sop_show_options":
+	case syms.Is(fn, "kernfs_sop_show_options"):
+		name = "kernfs_sop_show_options"
 		s, err = kernfsShowOptions(c, sb)
-	case "proc_show_options":
+	case syms.Is(fn, "proc_show_options"):
+		name = "proc_show_options"
 		s, err = procShowOptions(c, sb)
-	case "debugfs_show_options":
+	case syms.Is(fn, "debugfs_show_options"):
+		name = "debugfs_show_options"
 		s, err = debugfsShowOptions(sb)
 	default:
-		out.Partial("%s: options printed by %s are not decoded", fstype, name)
+		out.Partial("%s: options printed by %s are not decoded", fstype, syms.String(fn))
 		return ""
 	}
 	if err != nil {
@@ -118,8 +125,8 @@ func kernfsShowOptions(c *Context, sb object.Object) (string, error) {
 	if err != nil || fn == 0 {
 		return "", err
 	}
-	if name := c.K.Syms.String(fn); name != "cgroup_show_options" {
-		return "", fmt.Errorf("%s not decoded", name)
+	if !c.K.Syms.Is(fn, "cgroup_show_options") {
+		return "", fmt.Errorf("%s not decoded", c.K.Syms.String(fn))
 	}
 	// cgroup_show_options() in kernel/cgroup/cgroup.c, flag by flag; the
 	// flags a kernel lacks are absent from its enum.

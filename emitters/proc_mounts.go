@@ -160,7 +160,7 @@ func showMount(c *Context, r object.Object, rootMnt, rootDentry uint64, out *Out
 		return err
 	}
 	rootPath := "/"
-	if fn, _ := sb.Member("s_op").Member("show_path").Uint(); fn != 0 && c.K.Syms.String(fn) != "kernfs_sop_show_path" {
+	if fn, _ := sb.Member("s_op").Member("show_path").Uint(); fn != 0 && !c.K.Syms.Is(fn, "kernfs_sop_show_path") {
 		out.Partial("%s: root path comes from %s, not decoded", fstype, c.K.Syms.String(fn))
 	} else if rootPath, err = linux.DentryPath(mnt.Member("mnt_root").Deref()); err != nil {
 		return err

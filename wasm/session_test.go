@@ -81,7 +81,7 @@ type discard struct{}
 func (discard) AddFile(string, []byte, os.FileMode) error { return nil }
 func (discard) Close() error                              { return nil }
 
-func openInput(t *testing.T, path, name string, size int64) Input {
+func openInput(t testing.TB, path, name string, size int64) Input {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -91,7 +91,7 @@ func openInput(t *testing.T, path, name string, size int64) Input {
 	return Input{Name: name, R: f, Size: size}
 }
 
-func request(t *testing.T, s *fixtures.Set, role string, withVmlinux bool) Request {
+func request(t testing.TB, s *fixtures.Set, role string, withVmlinux bool) Request {
 	t.Helper()
 	var req Request
 	for _, p := range s.Parts(role) {
@@ -378,4 +378,34 @@ func (f failingReader) ReadAt(p []byte, off int64) (int, error) {
 		return 0, &errFileRead{name: f.name, err: errors.New("NotReadableError")}
 	}
 	return f.r.ReadAt(p, off)
+}
+
+// BenchmarkAnalyze times what the page waits for on the 6.1 LZO dump: the
+// kernel opened from the cached readers, every emitter, and the tar.xz.
+// Run it natively or, for the browser's figures without a browser, as
+// wasm under node:
+//
+//	GOOS=js GOARCH=wasm go test -c -o /tmp/w.wasm ./wasm
+//	node $(go env GOROOT)/lib/wasm/wasm_exec_node.js /tmp/w.wasm -test.run '^$' -test.bench Analyze
+func BenchmarkAnalyze(b *testing.B) {
+	s := fixtures.All(b)[0]
+	for _, c := range []struct {
+		name    string
+		vmlinux bool
+		types   kernel.TypeSource
+	}{{"BTF", true, kernel.TypesAuto}, {"DWARF", true, kernel.TypesDWARF}, {"DumpOnly", false, kernel.TypesAuto}} {
+		b.Run(c.name, func(b *testing.B) {
+			req := request(b, s, "lzo-d31", c.vmlinux)
+			req.Types = c.types
+			for b.Loop() {
+				res, err := Analyze(context.Background(), req, Events{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := res.Archive(report.TarXZ); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

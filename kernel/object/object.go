@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 )
@@ -46,6 +47,38 @@ type Program struct {
 	// Vars is consulted by Var; nil when no source of variable types exists
 	// (then use VarAs with the type spelled out).
 	Vars VarTypes
+
+	// Every task, mount and page walk asks for the same few type
+	// spellings and members thousands of times; both answers are kept.
+	typeCache   sync.Map // spelling → typeAnswer
+	memberCache sync.Map // memberKey → memberAnswer
+}
+
+type typeAnswer struct {
+	t   ktype.Type
+	err error
+}
+
+type memberKey struct {
+	t    ktype.Type
+	path string
+}
+
+type memberAnswer struct {
+	m   ktype.Member
+	err error
+}
+
+// findMember is ktype.FindMember, remembered per type and path.
+func (p *Program) findMember(t ktype.Type, path string) (ktype.Member, error) {
+	key := memberKey{t, path}
+	if a, ok := p.memberCache.Load(key); ok {
+		a := a.(memberAnswer)
+		return a.m, a.err
+	}
+	m, err := ktype.FindMember(t, path)
+	p.memberCache.Store(key, memberAnswer{m, err})
+	return m, err
 }
 
 // Object is a value of a C type in the crashed kernel: an lvalue at an
@@ -59,9 +92,71 @@ type Object struct {
 	val    uint64
 	// bitfields: position and width within the bytes at addr.
 	bitOff, bitSize uint64
-	path            string
+	path            *exprPath
 	err             error
 }
+
+// exprPath is the expression that produced an object, as a chain of steps
+// spelled out only for messages: formatting it at every step cost more
+// than the reads themselves.
+type exprPath struct {
+	parent *exprPath
+	op     byte       // one of the path* constants
+	text   string     // root name, member path, cast type or container type
+	member string     // container_of's member
+	n      uint64     // index, address or pointer
+	t      ktype.Type // the type of an object made from an address
+}
+
+const (
+	pathName      = iota // text
+	pathAt               // *(t *)n
+	pathContainer        // container_of(n, text, member)
+	pathMember           // parent.text
+	pathDeref            // *parent
+	pathIndex            // parent[n]
+	pathAddressOf        // &parent
+	pathCast             // ((text)parent)
+)
+
+func (e *exprPath) String() string {
+	var steps []*exprPath
+	for ; e != nil; e = e.parent {
+		steps = append(steps, e)
+	}
+	var b strings.Builder
+	for i := len(steps) - 1; i >= 0; i-- {
+		e := steps[i]
+		switch e.op {
+		case pathName:
+			b.WriteString(e.text)
+		case pathAt:
+			fmt.Fprintf(&b, "*(%s *)%#x", ktype.String(e.t), e.n)
+		case pathContainer:
+			fmt.Fprintf(&b, "container_of(%#x, %s, %s)", e.n, e.text, e.member)
+		case pathMember:
+			b.WriteString(".")
+			b.WriteString(e.text)
+		case pathIndex:
+			fmt.Fprintf(&b, "[%d]", e.n)
+		case pathDeref, pathAddressOf, pathCast:
+			// Prefix operators wrap everything spelled so far.
+			inner := b.String()
+			b.Reset()
+			switch e.op {
+			case pathDeref:
+				b.WriteString("*" + inner)
+			case pathAddressOf:
+				b.WriteString("&" + inner)
+			default:
+				fmt.Fprintf(&b, "((%s)%s)", e.text, inner)
+			}
+		}
+	}
+	return b.String()
+}
+
+func namePath(name string) *exprPath { return &exprPath{op: pathName, text: name} }
 
 // Err is the object's sticky error, nil when it is valid.
 func (o Object) Err() error { return o.err }
@@ -70,7 +165,7 @@ func (o Object) Err() error { return o.err }
 func (o Object) Type() ktype.Type { return o.typ }
 
 // Path is the expression that produced the object, for messages.
-func (o Object) Path() string { return o.path }
+func (o Object) Path() string { return o.path.String() }
 
 // Address is where the object lives; ok is false for an rvalue.
 func (o Object) Address() (uint64, bool) { return o.addr, !o.rvalue && o.err == nil }
@@ -82,21 +177,21 @@ func (o Object) fail(err error) Object {
 	if o.err != nil {
 		return o
 	}
-	o.err = fmt.Errorf("%s: %w", o.path, err)
+	o.err = fmt.Errorf("%s: %w", o.path.String(), err)
 	return o
 }
 
 // Errorf makes an invalid object carrying the formatted error.
 func (p *Program) Errorf(path, format string, args ...any) Object {
-	return Object{prog: p, path: path, err: fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...))}
+	return Object{prog: p, path: namePath(path), err: fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...))}
 }
 
 // Object makes an lvalue of type t at addr.
 func (p *Program) Object(t ktype.Type, addr uint64, path string) Object {
 	if path == "" {
-		path = fmt.Sprintf("*(%s *)%#x", ktype.String(t), addr)
+		return Object{prog: p, typ: t, addr: addr, path: &exprPath{op: pathAt, t: t, n: addr}}
 	}
-	return Object{prog: p, typ: t, addr: addr, path: path}
+	return Object{prog: p, typ: t, addr: addr, path: namePath(path)}
 }
 
 // Var is the global variable name, typed by the program's variable-type
@@ -107,7 +202,7 @@ func (p *Program) Var(name string) Object {
 	}
 	t, err := p.Vars.VarType(name)
 	if err != nil {
-		return Object{prog: p, path: name, err: fmt.Errorf("%s: type: %w", name, err)}
+		return Object{prog: p, path: namePath(name), err: fmt.Errorf("%s: type: %w", name, err)}
 	}
 	return p.varAt(name, t)
 }
@@ -117,7 +212,7 @@ func (p *Program) Var(name string) Object {
 func (p *Program) VarAs(name, typ string) Object {
 	t, err := p.Type(typ)
 	if err != nil {
-		return Object{prog: p, path: name, err: fmt.Errorf("%s: %w", name, err)}
+		return Object{prog: p, path: namePath(name), err: fmt.Errorf("%s: %w", name, err)}
 	}
 	return p.varAt(name, t)
 }
@@ -125,15 +220,25 @@ func (p *Program) VarAs(name, typ string) Object {
 func (p *Program) varAt(name string, t ktype.Type) Object {
 	addr, err := p.Syms.Addr(name)
 	if err != nil {
-		return Object{prog: p, path: name, err: err}
+		return Object{prog: p, path: namePath(name), err: err}
 	}
-	return Object{prog: p, typ: t, addr: addr, path: name}
+	return Object{prog: p, typ: t, addr: addr, path: namePath(name)}
 }
 
 // Type parses a simple C type spelling: "struct X", "union X", "enum X", a
 // typedef or base type name ("u64", "unsigned long"), followed by any
 // number of "*".
 func (p *Program) Type(spec string) (ktype.Type, error) {
+	if a, ok := p.typeCache.Load(spec); ok {
+		a := a.(typeAnswer)
+		return a.t, a.err
+	}
+	t, err := p.parseType(spec)
+	p.typeCache.Store(spec, typeAnswer{t, err})
+	return t, err
+}
+
+func (p *Program) parseType(spec string) (ktype.Type, error) {
 	s := strings.TrimSpace(spec)
 	stars := 0
 	for strings.HasSuffix(s, "*") {
@@ -188,7 +293,7 @@ func (p *Program) HasMember(typ, member string) bool {
 	if err != nil {
 		return false
 	}
-	_, err = ktype.FindMember(t, member)
+	_, err = p.findMember(t, member)
 	return err == nil
 }
 
@@ -197,7 +302,7 @@ func (o Object) HasMember(member string) bool {
 	if o.err != nil {
 		return false
 	}
-	_, err := ktype.FindMember(o.typ, member)
+	_, err := o.prog.findMember(o.typ, member)
 	return err == nil
 }
 
@@ -216,11 +321,11 @@ func (o Object) Member(path string) Object {
 	if o.rvalue {
 		return o.fail(errors.New("member of a value with no address"))
 	}
-	m, err := ktype.FindMember(o.typ, path)
+	m, err := o.prog.findMember(o.typ, path)
 	if err != nil {
 		return o.fail(err)
 	}
-	r := Object{prog: o.prog, typ: m.Type, path: o.path + "." + path}
+	r := Object{prog: o.prog, typ: m.Type, path: &exprPath{parent: o.path, op: pathMember, text: path}}
 	if m.BitfieldSize != 0 {
 		r.addr = o.addr + m.Offset.Bytes()
 		r.bitOff = uint64(m.Offset) % 8
@@ -250,10 +355,8 @@ func (o Object) Deref() Object {
 	if v == 0 {
 		return o.fail(errors.New("NULL pointer dereference"))
 	}
-	return Object{prog: o.prog, typ: ptr.Target, addr: v, path: derefPath(o.path)}
+	return Object{prog: o.prog, typ: ptr.Target, addr: v, path: &exprPath{parent: o.path, op: pathDeref}}
 }
-
-func derefPath(p string) string { return "*" + p }
 
 // Index is element i of an array, or of the memory a pointer points to.
 func (o Object) Index(i uint64) Object {
@@ -284,7 +387,7 @@ func (o Object) Index(i uint64) Object {
 	if err != nil {
 		return o.fail(err)
 	}
-	return Object{prog: o.prog, typ: elem, addr: base + i*size, path: fmt.Sprintf("%s[%d]", o.path, i)}
+	return Object{prog: o.prog, typ: elem, addr: base + i*size, path: &exprPath{parent: o.path, op: pathIndex, n: i}}
 }
 
 // AddressOf is a pointer to the object (C's &).
@@ -295,7 +398,7 @@ func (o Object) AddressOf() Object {
 	if o.rvalue {
 		return o.fail(errors.New("address of a value with no address"))
 	}
-	return Object{prog: o.prog, typ: &ktype.Pointer{Target: o.typ}, rvalue: true, val: o.addr, path: "&" + o.path}
+	return Object{prog: o.prog, typ: &ktype.Pointer{Target: o.typ}, rvalue: true, val: o.addr, path: &exprPath{parent: o.path, op: pathAddressOf}}
 }
 
 // Cast reinterprets the object as type t (spelled as for Program.Type).
@@ -308,7 +411,7 @@ func (o Object) Cast(typ string) Object {
 		return o.fail(err)
 	}
 	o.typ = t
-	o.path = fmt.Sprintf("((%s)%s)", typ, o.path)
+	o.path = &exprPath{parent: o.path, op: pathCast, text: typ}
 	return o
 }
 
@@ -319,11 +422,14 @@ func (p *Program) ContainerOf(ptr uint64, typ, member string) Object {
 	if err != nil {
 		return p.Errorf("container_of", "%v", err)
 	}
-	off, err := ktype.MemberOffset(t, member)
+	m, err := p.findMember(t, member)
+	if err == nil && (m.BitfieldSize != 0 || m.Offset%8 != 0) {
+		err = fmt.Errorf("%s: member %q: %w", ktype.String(t), member, ktype.ErrBitfield)
+	}
 	if err != nil {
 		return p.Errorf("container_of", "%v", err)
 	}
-	return Object{prog: p, typ: t, addr: ptr - off, path: fmt.Sprintf("container_of(%#x, %s, %s)", ptr, typ, member)}
+	return Object{prog: p, typ: t, addr: ptr - m.Offset.Bytes(), path: &exprPath{op: pathContainer, n: ptr, text: typ, member: member}}
 }
 
 // Read fills b with the object's bytes (at most its size).
@@ -332,10 +438,10 @@ func (o Object) Read(b []byte) error {
 		return o.err
 	}
 	if o.rvalue {
-		return fmt.Errorf("%s: read of a value with no address", o.path)
+		return fmt.Errorf("%s: read of a value with no address", o.path.String())
 	}
 	if _, err := o.prog.Mem.ReadVirtAt(b, o.addr); err != nil {
-		return fmt.Errorf("%s: %w", o.path, err)
+		return fmt.Errorf("%s: %w", o.path.String(), err)
 	}
 	return nil
 }
@@ -347,10 +453,10 @@ func (o Object) Bytes() ([]byte, error) {
 	}
 	size, err := ktype.Sizeof(o.typ)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.path, err)
+		return nil, fmt.Errorf("%s: %w", o.path.String(), err)
 	}
 	if size > 64<<20 {
-		return nil, fmt.Errorf("%s: object of %d bytes is too large to read whole", o.path, size)
+		return nil, fmt.Errorf("%s: object of %d bytes is too large to read whole", o.path.String(), size)
 	}
 	b := make([]byte, size)
 	return b, o.Read(b)
@@ -379,13 +485,13 @@ func (o Object) Uint() (uint64, error) {
 	}
 	size, _, err := scalarSize(o.typ)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", o.path, err)
+		return 0, fmt.Errorf("%s: %w", o.path.String(), err)
 	}
 	if o.bitSize != 0 {
 		return o.readBitfield()
 	}
 	if size == 0 || size > 8 {
-		return 0, fmt.Errorf("%s: integer of %d bytes", o.path, size)
+		return 0, fmt.Errorf("%s: integer of %d bytes", o.path.String(), size)
 	}
 	var b [8]byte
 	if err := o.Read(b[:size]); err != nil {
@@ -396,7 +502,7 @@ func (o Object) Uint() (uint64, error) {
 
 func (o Object) readBitfield() (uint64, error) {
 	if o.bitOff+o.bitSize > 64 {
-		return 0, fmt.Errorf("%s: bitfield of %d bits at bit %d", o.path, o.bitSize, o.bitOff)
+		return 0, fmt.Errorf("%s: bitfield of %d bits at bit %d", o.path.String(), o.bitSize, o.bitOff)
 	}
 	n := (o.bitOff + o.bitSize + 7) / 8
 	var b [8]byte
@@ -459,11 +565,11 @@ func (o Object) CString() (string, error) {
 			return "", err
 		}
 		if v == 0 {
-			return "", fmt.Errorf("%s: NULL string", o.path)
+			return "", fmt.Errorf("%s: NULL string", o.path.String())
 		}
 		return ReadCString(o.prog.Mem, v, maxCString)
 	}
-	return "", fmt.Errorf("%s: %s is not a string", o.path, ktype.String(o.typ))
+	return "", fmt.Errorf("%s: %s is not a string", o.path.String(), ktype.String(o.typ))
 }
 
 // ReadCString reads a NUL-terminated string at va, at most max bytes, in

@@ -112,3 +112,27 @@ func TestObjectErrorsCarryPath(t *testing.T) {
 		t.Error("Var without a variable-type source must fail")
 	}
 }
+
+// Paths are spelled only when asked for; every kind of step must read as
+// the C expression it stands for.
+func TestPathSpelling(t *testing.T) {
+	p, mem := testProgram()
+	mem.U64(0x1000c, 0x20000)
+	task := p.VarAs("init_task", "struct task")
+	taskT, _ := p.Type("struct task")
+	for _, c := range []struct {
+		o    Object
+		want string
+	}{
+		{task.Member("parent").Member("comm").Index(2), "*init_task.parent.comm[2]"},
+		{task.Member("tasks.next"), "init_task.tasks.next"},
+		{task.Member("pid").AddressOf(), "&init_task.pid"},
+		{task.Member("pid").Cast("int"), "((int)init_task.pid)"},
+		{p.Object(taskT, 0x30000, ""), "*(struct task *)0x30000"},
+		{p.ContainerOf(0x20020, "struct task", "tasks").Member("pid"), "container_of(0x20020, struct task, tasks).pid"},
+	} {
+		if got := c.o.Path(); got != c.want {
+			t.Errorf("path %q, want %q", got, c.want)
+		}
+	}
+}

@@ -53,7 +53,7 @@ func FromELF(r io.ReaderAt, kaslrOffset uint64) (*Table, error) {
 	strs := string(strBytes)
 	le := binary.LittleEndian
 	n := len(raw) / elf.Sym64Size
-	syms := make([]Symbol, 0, n)
+	syms := make([]entry, 0, n)
 	for i := 1; i < n; i++ { // entry 0 is the null symbol
 		e := raw[i*elf.Sym64Size : (i+1)*elf.Sym64Size]
 		es := elf.Symbol{Info: e[4], Other: e[5], Section: elf.SectionIndex(le.Uint16(e[6:])),
@@ -62,30 +62,30 @@ func FromELF(r io.ReaderAt, kaslrOffset uint64) (*Table, error) {
 		if typ == elf.STT_SECTION || typ == elf.STT_FILE || es.Section == elf.SHN_UNDEF {
 			continue
 		}
-		name := cString(strs, le.Uint32(e[0:]))
-		if name == "" {
+		off := le.Uint32(e[0:])
+		nameLen := cStringLen(strs, off)
+		if nameLen == 0 {
 			continue
 		}
-		s := Symbol{Name: name, Addr: es.Value, Size: es.Size, Type: nmType(f, es)}
-		if es.Section != elf.SHN_ABS && s.Addr >= startKernelMap {
-			s.Addr += kaslrOffset
+		s := entry{addr: es.Value, size: es.Size, nameOff: off, nameLen: nameLen, typ: nmType(f, es)}
+		if es.Section != elf.SHN_ABS && s.addr >= startKernelMap {
+			s.addr += kaslrOffset
 		}
 		syms = append(syms, s)
 	}
-	return newTable(syms, "vmlinux .symtab"), nil
+	return newTable(strs, syms, "vmlinux .symtab"), nil
 }
 
-// cString is the NUL-terminated string at off in the string table, or ""
-// when off is out of range.
-func cString(strs string, off uint32) string {
-	if int(off) >= len(strs) {
-		return ""
+// cStringLen is the length of the NUL-terminated string at off in the
+// string table, 0 when off is out of range.
+func cStringLen(strs string, off uint32) uint32 {
+	if int64(off) >= int64(len(strs)) {
+		return 0
 	}
-	s := strs[off:]
-	if i := strings.IndexByte(s, 0); i >= 0 {
-		return s[:i]
+	if i := strings.IndexByte(strs[off:], 0); i >= 0 {
+		return uint32(i)
 	}
-	return s
+	return uint32(len(strs)) - off
 }
 
 // nmType gives the letter nm(1) would print for an ELF symbol.

@@ -91,8 +91,8 @@ func FromKallsyms(mem VirtReader, a KallsymsAddrs) (*Table, error) {
 	}
 
 	names := &chunkReader{rd: rd, va: a.Names}
-	syms := make([]Symbol, 0, num)
-	var buf []byte
+	syms := make([]entry, 0, num)
+	var buf, allNames []byte
 	for i := uint32(0); i < num; i++ {
 		n, err := names.byte()
 		if err != nil {
@@ -130,9 +130,10 @@ func FromKallsyms(mem VirtReader, a KallsymsAddrs) (*Table, error) {
 		default:
 			addr = base - 1 - uint64(int64(off))
 		}
-		syms = append(syms, Symbol{Name: string(buf[1:]), Type: buf[0], Addr: addr})
+		syms = append(syms, entry{addr: addr, typ: buf[0], nameOff: uint32(len(allNames)), nameLen: uint32(len(buf) - 1)})
+		allNames = append(allNames, buf[1:]...)
 	}
-	return newTable(syms, "kallsyms"), nil
+	return newTable(string(allNames), syms, "kallsyms"), nil
 }
 
 // readTokenTable reads the NUL-separated token strings far enough to hold the

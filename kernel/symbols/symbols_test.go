@@ -151,3 +151,77 @@ func TestFromELFRelocates(t *testing.T) {
 		t.Errorf("per-cpu runqueues moved from %#x to %#x", c.Addr, d.Addr)
 	}
 }
+
+// The first Symbolize calls scan every symbol; later ones use the sorted
+// address order. Both must give the same answers, ties included.
+func TestSymbolizeScanAndIndexAgree(t *testing.T) {
+	names := "alpha\x00beta\x00gamma\x00delta\x00percpu\x00zeta"
+	mk := func(off, n uint32, addr, size uint64, typ byte) entry {
+		return entry{addr: addr, size: size, nameOff: off, nameLen: n, typ: typ}
+	}
+	syms := []entry{
+		mk(6, 4, 0x2000, 0, 'd'),     // beta: data at 0x2000
+		mk(0, 5, 0x2000, 0, 'D'),     // alpha: data at the same address
+		mk(11, 5, 0x3000, 0x10, 'T'), // gamma: sized text
+		mk(17, 5, 0x1000, 0, 'T'),    // delta
+		mk(23, 6, 0x10, 0, 'D'),      // percpu: a small per-cpu offset
+		mk(30, 4, 0x3000, 0, 't'),    // zeta: text at gamma's address
+	}
+	tab := newTable(names, syms, "test")
+	addrs := []uint64{0, 0x10, 0x18, 0xfff, 0x1000, 0x1fff, 0x2000, 0x2001, 0x3000, 0x300f, 0x3010, 0x9000}
+	type answer struct {
+		s   Symbol
+		off uint64
+		ok  bool
+	}
+	var scanned []answer
+	for _, a := range addrs {
+		s, off, ok := tab.Symbolize(a)
+		scanned = append(scanned, answer{s, off, ok})
+	}
+	if tab.byAddr != nil {
+		t.Fatal("the address index was built before scansBeforeIndex calls")
+	}
+	for range scansBeforeIndex {
+		tab.Symbolize(0)
+	}
+	for i, a := range addrs {
+		s, off, ok := tab.Symbolize(a)
+		if got := (answer{s, off, ok}); got != scanned[i] {
+			t.Errorf("%#x: indexed %+v, scanned %+v", a, got, scanned[i])
+		}
+	}
+	if tab.byAddr == nil {
+		t.Fatal("no address index after many calls")
+	}
+	want := map[uint64]string{0x18: "percpu+0x8", 0x2001: "beta+0x1", 0x300f: "gamma+0xf", 0x3010: "0x3010", 0x1fff: "delta+0xfff", 0: "0x0"}
+	for a, w := range want {
+		if got := tab.String(a); got != w {
+			t.Errorf("String(%#x) = %q, want %q", a, got, w)
+		}
+	}
+	if s, ok := tab.Lookup("alpha"); !ok || s.Addr != 0x2000 || s.Type != 'D' {
+		t.Errorf("Lookup(alpha) = %+v, %v", s, ok)
+	}
+	if !tab.Is(0x3000, "gamma") || tab.Is(0x3001, "gamma") || tab.Is(0x3000, "nosuch") {
+		t.Error("Is")
+	}
+}
+
+// A name defined twice answers with the global definition, else the
+// lowest address, whatever the order of the source.
+func TestLookupPrefersGlobal(t *testing.T) {
+	names := "dup"
+	for _, order := range [][]entry{
+		{{addr: 0x30, nameLen: 3, typ: 't'}, {addr: 0x20, nameLen: 3, typ: 'T'}, {addr: 0x10, nameLen: 3, typ: 't'}},
+		{{addr: 0x10, nameLen: 3, typ: 't'}, {addr: 0x20, nameLen: 3, typ: 'T'}, {addr: 0x30, nameLen: 3, typ: 't'}},
+	} {
+		if s, _ := newTable(names, order, "test").Lookup("dup"); s.Addr != 0x20 {
+			t.Errorf("dup -> %#x, want the global at 0x20", s.Addr)
+		}
+	}
+	locals := []entry{{addr: 0x30, nameLen: 3, typ: 't'}, {addr: 0x10, nameLen: 3, typ: 't'}}
+	if s, _ := newTable(names, locals, "test").Lookup("dup"); s.Addr != 0x10 {
+		t.Errorf("two locals -> %#x, want the lower 0x10", s.Addr)
+	}
+}
