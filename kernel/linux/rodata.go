@@ -13,12 +13,12 @@ import (
 const maxRodata = 64 << 20
 
 // RodataContains reports which of needles occur in the kernel's read-only
-// data (__start_rodata to __end_rodata), read in 1 MiB pieces. It tells
-// whether the kernel carries a format string at all: some lines of /proc
-// files were added without any change of layout a type or symbol would
-// show (the "Kthread:\t%c\n" line of /proc/PID/status, added between 6.1
-// and 6.12), and the kernel prints a line exactly when its format string is
-// in .rodata.
+// data (from __start_rodata to the end of the compiler's .rodata), read in
+// 1 MiB pieces. It tells whether the kernel carries a format string at
+// all: some lines of /proc files were added without any change of layout
+// a type or symbol would show (the "Kthread:\t%c\n" line of
+// /proc/PID/status, added between 6.1 and 6.12), and the kernel prints a
+// line exactly when its format string is in .rodata.
 func RodataContains(p *object.Program, needles ...string) (map[string]bool, error) {
 	start, err := p.Syms.Addr("__start_rodata")
 	if err != nil {
@@ -27,6 +27,15 @@ func RodataContains(p *object.Program, needles ...string) (map[string]bool, erro
 	end, err := p.Syms.Addr("__end_rodata")
 	if err != nil {
 		return nil, err
+	}
+	// The compiler's .rodata and .rodata.* (format strings among them)
+	// come first in the output section; what follows (ro_after_init data,
+	// tracepoint pointers, PCI fixups, ksymtab, .BTF) holds none and is more
+	// than half of the range, every page of it decompressed for nothing.
+	for _, next := range []string{"__start_ro_after_init", "__start___tracepoints_ptrs", "__start_pci_fixups_early"} {
+		if a, err := p.Syms.Addr(next); err == nil && a > start && a < end {
+			end = a
+		}
 	}
 	if end <= start || end-start > maxRodata {
 		return nil, fmt.Errorf("rodata %#x-%#x, not plausible", start, end)
