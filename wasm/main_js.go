@@ -114,20 +114,32 @@ func (f *jsFile) ReadAt(p []byte, off int64) (int, error) {
 	scratchMu.Lock()
 	defer scratchMu.Unlock()
 	n := 0
+	// A buffer larger than any stack variable can be (128 KiB) is on the
+	// heap, which does not move: JS fills it directly. Smaller ones go
+	// through scratch. A DWARF index reads hundreds of MB in large pieces.
+	direct := len(p) > 128<<10
 	for n < len(p) && off+int64(n) < f.size {
 		want := min(len(p)-n, maxPerRead, int(f.size-off-int64(n)))
-		if len(scratch) < want {
-			scratch = make([]byte, max(want, 1<<20))
+		dst := p[n:]
+		if !direct {
+			if len(scratch) < want {
+				scratch = make([]byte, max(want, 1<<20))
+			}
+			dst = scratch
 		}
-		ptr := uintptr(unsafe.Pointer(&scratch[0]))
+		ptr := uintptr(unsafe.Pointer(&dst[0]))
 		got := readFn.Invoke(f.idx, float64(off+int64(n)), float64(ptr), want).Int()
-		runtime.KeepAlive(scratch)
+		runtime.KeepAlive(dst)
 		if got < 0 {
 			return n, &errFileRead{name: f.name, err: errors.New(readErrFn.Invoke().String())}
 		}
 		readsDone++
 		bytesDone += int64(got)
-		n += copy(p[n:], scratch[:got])
+		if direct {
+			n += got
+		} else {
+			n += copy(p[n:], scratch[:got])
+		}
 		if got < want {
 			break
 		}

@@ -99,31 +99,6 @@ func BenchmarkResolve100Structs(b *testing.B) {
 	reportMem(b, before, d)
 }
 
-// BenchmarkEnumValue builds the enumerator index of the 6.1 vmlinux.
-func BenchmarkEnumValue(b *testing.B) {
-	k := vmlinux61(b)
-	f, err := os.Open(k.path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	d, err := Open(f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := d.Index(); err != nil {
-		b.Fatal(err)
-	}
-	c0, t0 := cpuTime(), time.Now()
-	for b.Loop() {
-		d.enumsDone = false
-		if _, err := d.EnumValue("NR_FREE_PAGES"); err != nil {
-			b.Fatal(err)
-		}
-	}
-	reportCPU(b, c0, t0)
-}
-
 // BenchmarkOpenCompressed opens and indexes the vmlinux with compressed
 // debug sections named by VMCORE_REPORT_ZVMLINUX (see TestCompressedVmlinux).
 func BenchmarkOpenCompressed(b *testing.B) {

@@ -9,62 +9,53 @@ type enumeratorEntry struct {
 	conflict bool
 }
 
-// ensureEnumerators builds the enumerator index from the enums the name
-// index found, reading their units again in order. It is separate from the
-// name index because only EnumValue needs it.
+// ensureEnumerators makes sure the enumerator index is built: the name
+// index records every enum's enumerators as it meets them. (A second pass
+// over the units just for them read all of .debug_info again, 500 MB in a
+// browser, for the one lookup every report makes.)
 func (d *Data) ensureEnumerators() error {
 	if err := d.ensureIndex(); err != nil {
 		return err
 	}
-	if d.enumsDone {
-		return d.enumsErr
-	}
-	d.enumsDone = true
-	d.enums = make(map[string]enumeratorEntry)
-	ix := indexer{d: d}
-	q := d.info.scanner()
-	var (
-		u    *unit
-		data []byte
-	)
-	for _, off := range d.enumOffs {
-		if u == nil || uint64(off) >= u.end {
-			if u = d.unitAt(uint64(off)); u == nil {
-				continue // cannot happen: the index found it in a unit
-			}
-			var err error
-			if data, err = q.get(u.off, u.end-u.off); err == nil {
-				err = parseAbbrevs(d.abbrev, u.abbrevOff, u.format, d.be, &ix.tab)
-			}
-			if err != nil {
-				d.enumsErr = fmt.Errorf("kdwarf: enumerator index: unit at 0x%x: %w", u.off, err)
-				return d.enumsErr
-			}
-		}
-		if err := ix.enumerators(u, data, uint64(off)); err != nil {
-			d.enumsErr = fmt.Errorf("kdwarf: enumerator index: unit at 0x%x: %w", u.off, err)
-			return d.enumsErr
-		}
-	}
-	return nil
+	return d.enumsErr
 }
 
-// enumerators records the enumerators of the enum at off. The enum entry
-// is decoded in full; its children, a million or so over all units, by a
-// skimmer that looks only at names and values.
-func (ix *indexer) enumerators(u *unit, data []byte, off uint64) error {
+// enumChildren records the enumerators of the enum at off, whose
+// attributes r has just read, and moves r past its children. An enum that
+// cannot be decoded is skipped; the first such error is kept for
+// EnumValue, and the name index carries on.
+func (ix *indexer) enumChildren(r *reader, u *unit, data []byte, off, sib uint64) {
+	end, err := ix.enumerators(u, data, off)
+	if err == nil && end > r.off() && end <= u.end {
+		r.seek(end)
+		return
+	}
+	if err != nil && ix.d.enumsErr == nil {
+		ix.d.enumsErr = fmt.Errorf("kdwarf: enumerator index: unit at 0x%x: %w", u.off, err)
+	}
+	ix.skipChildren(r, u, off, sib)
+}
+
+// enumerators records the enumerators of the enum at off and returns the
+// offset just past its children. The enum entry is decoded in full; its
+// children, a million or so over all units, by a skimmer that looks only
+// at names and values.
+func (ix *indexer) enumerators(u *unit, data []byte, off uint64) (uint64, error) {
 	v := unitView{d: ix.d, u: u, data: data, tab: &ix.tab}
 	e, err := v.entry(off)
-	if err != nil || e.decl || !e.children {
-		return err
+	if err != nil {
+		return 0, err
+	}
+	if e.decl || !e.children {
+		return 0, fmt.Errorf("enum at 0x%x: no enumerators", off)
 	}
 	size, err := size32(&e)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	signed, err := enumSigned(&e, &v)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	d, enums := ix.d, ix.d.enums
 	r := reader{data: data, base: u.off, sec: ".debug_info", be: d.be}
@@ -111,5 +102,5 @@ func (ix *indexer) enumerators(u *unit, data []byte, off uint64) error {
 		}
 		enums[string(c.name)] = enumeratorEntry{value: val}
 	}
-	return r.err
+	return r.off(), r.err
 }

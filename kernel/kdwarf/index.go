@@ -115,6 +115,7 @@ func (d *Data) buildIndex() error {
 		d.names[k] = nameIndex{ids: make(map[string]uint32)}
 	}
 	d.sigs = make(map[uint64]uint64)
+	d.enums = make(map[string]enumeratorEntry)
 	ix := indexer{d: d}
 	q := d.info.scanner()
 	if q.release != nil {
@@ -248,9 +249,10 @@ func (ix *indexer) unit(u *unit, data []byte) error {
 			}
 		}
 		if ab.children {
-			ix.skipChildren(&r, u, off, sibl)
 			if kind == nkEnum && !decl {
-				d.enumOffs = append(d.enumOffs, uint32(off))
+				ix.enumChildren(&r, u, data, off, sibl)
+			} else {
+				ix.skipChildren(&r, u, off, sibl)
 			}
 		}
 		if r.err != nil {

@@ -77,10 +77,8 @@ type Data struct {
 	names   [numNameKinds]nameIndex
 	sigs    map[uint64]uint64 // type unit signature → type entry offset
 
-	enumOffs  []uint32 // every top-level enum with enumerators, in order
-	enumsDone bool
-	enumsErr  error
-	enums     map[string]enumeratorEntry
+	enumsErr error
+	enums    map[string]enumeratorEntry
 
 	mat materializer
 }
