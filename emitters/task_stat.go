@@ -56,8 +56,31 @@ func sumMembers(task object.Object, member string) (uint64, error) {
 }
 
 // readTaskStat mirrors do_task_stat(m, ns, pid, task, whole) for the
-// initial pid namespace and a reader allowed to ptrace (root).
+// initial pid namespace and a reader allowed to ptrace (root). /proc/PID/stat
+// and ps ask for the same tasks: the first answer is kept, with its
+// partial reasons, which are given again to every out. The result must
+// not be changed.
 func readTaskStat(c *Context, task object.Object, whole bool, out *Output) (*taskStat, error) {
+	addr, ok := task.Address()
+	if !ok {
+		return computeTaskStat(c, task, whole, out)
+	}
+	type answer struct {
+		s       *taskStat
+		reasons []string
+	}
+	a, err := Once(c, fmt.Sprintf("emitters/task-stat/%#x/%t", addr, whole), func() (answer, error) {
+		var notes Output
+		s, err := computeTaskStat(c, task, whole, &notes)
+		return answer{s, notes.PartialReasons()}, err
+	})
+	for _, r := range a.reasons {
+		out.Partial("%s", r)
+	}
+	return a.s, err
+}
+
+func computeTaskStat(c *Context, task object.Object, whole bool, out *Output) (*taskStat, error) {
 	ns, ok := linux.InitPidNS(c.Prog).Address()
 	if !ok {
 		return nil, fmt.Errorf("init_pid_ns: no address")

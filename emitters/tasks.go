@@ -121,8 +121,13 @@ const frozenIsD = true
 func rodataContains(c *Context, needles ...string) (map[string]bool, error) {
 	if v := c.K.Vmlinux; v != nil {
 		if f, err := elf.NewFile(v.R); err == nil {
+			// __start_rodata opens the .rodata section.
 			if sec := f.Section(".rodata"); sec != nil && sec.Type == elf.SHT_PROGBITS {
-				return linux.ReaderContains(sec, int64(sec.Size), needles...)
+				size := sec.Size
+				if _, n, err := linux.RodataStrings(c.Prog); err == nil && n < size {
+					size = n
+				}
+				return linux.ReaderContains(sec, int64(size), needles...)
 			}
 		}
 	}

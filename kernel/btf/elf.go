@@ -30,9 +30,17 @@ func LoadSpecFromELF(r io.ReaderAt) (*Spec, error) {
 		return nil, fmt.Errorf("btf: %w", ErrNoBTF)
 	}
 	if sec.Flags&elf.SHF_COMPRESSED == 0 {
-		// Section.ReaderAt reads the file directly; Data() would grow a
-		// buffer by appending instead.
-		return LoadSpec(sec.ReaderAt, int64(sec.FileSize))
+		if sec.FileSize > maxBlobSize {
+			return nil, fmt.Errorf("btf: .BTF of %d bytes exceeds the %d-byte limit", sec.FileSize, maxBlobSize)
+		}
+		// One read of the whole section: in a browser each read has a fixed
+		// cost, and a cached reader would read ahead past the end of
+		// pieces (Data() would grow a buffer by appending instead).
+		blob := make([]byte, sec.FileSize)
+		if err := readFull(sec.ReaderAt, blob, 0); err != nil {
+			return nil, fmt.Errorf("btf: read .BTF: %w", err)
+		}
+		return LoadSpec(bytes.NewReader(blob), int64(len(blob)))
 	}
 	blob, err := decompressSection(r, f, sec)
 	if err != nil {

@@ -684,3 +684,33 @@ func TestLZOLiteralEncoder(t *testing.T) {
 		}
 	}
 }
+
+// The hot-page table points into the page LRU, whose evicted buffers are
+// reused: with a cache of a few pages, every read must still give its own
+// page, on first reads, repeats and zero-page neighbours alike.
+func TestKdumpHotPagesSurviveEviction(t *testing.T) {
+	s := standardSpec()
+	s.zeroPage = true
+	d := openBytes(t, "synthetic", buildKdump(t, &s))
+	d.SetCacheSize(int64(3 * s.pageSize))
+	buf := make([]byte, s.pageSize)
+	for round := 0; round < 3; round++ {
+		for i := uint64(0); i < s.maxPFN; i++ {
+			// Stride through the pages and straight back to one read just
+			// before, so hits, misses and evictions interleave.
+			for _, pfn := range []uint64{(i * 7) % s.maxPFN, (i*7 + 3) % s.maxPFN, (i * 7) % s.maxPFN} {
+				want, werr := wantPage(&s, pfn)
+				n, err := d.ReadPhysAt(buf, pfn*uint64(s.pageSize))
+				if werr != nil {
+					if !errors.Is(err, werr) {
+						t.Fatalf("round %d pfn %#x: err %v, want %v", round, pfn, err, werr)
+					}
+					continue
+				}
+				if err != nil || n != s.pageSize || !bytes.Equal(buf, want) {
+					t.Fatalf("round %d pfn %#x: n=%d err=%v, content equal %v", round, pfn, n, err, bytes.Equal(buf, want))
+				}
+			}
+		}
+	}
+}

@@ -21,6 +21,33 @@ type kdumpMem struct {
 	scratch  []byte
 	free     [][]byte
 	seen     uint32 // compression flags met in descriptors
+	// hot remembers the decoded page of recently read PFNs, so that the
+	// many small reads of one structure skip the bitmap, rank and
+	// descriptor lookups. Entries point into the LRU's pages and are
+	// dropped when the LRU evicts (and recycles) those.
+	hot [hotPages]hotPage
+}
+
+const hotPages = 256 // a power of two
+
+type hotPage struct {
+	pfn  uint64 // +1; 0 is an empty slot
+	data []byte
+}
+
+func (m *kdumpMem) remember(pfn uint64, page []byte) {
+	m.hot[pfn&(hotPages-1)] = hotPage{pfn: pfn + 1, data: page}
+}
+
+func (m *kdumpMem) forget(page []byte) {
+	if len(page) == 0 {
+		return
+	}
+	for i := range m.hot {
+		if h := &m.hot[i]; len(h.data) > 0 && &h.data[0] == &page[0] {
+			*h = hotPage{}
+		}
+	}
 }
 
 // pageKey names a decoded page by where its data is, so the pages that
@@ -42,6 +69,7 @@ func newKdumpMem(parts []*kdumpPart, meta *lru[metaKey]) *kdumpMem {
 	m := &kdumpMem{parts: parts, pageSize: uint64(parts[0].blockSize), maxPFN: parts[0].maxPFN,
 		pages: newLRU[pageKey](defaultPageCache), meta: meta}
 	m.pages.onEvict = func(b []byte) {
+		m.forget(b)
 		if len(m.free) < 64 && uint64(cap(b)) >= m.pageSize {
 			m.free = append(m.free, b[:m.pageSize])
 		}
@@ -55,6 +83,7 @@ func (m *kdumpMem) close() {
 	m.dec.close()
 	m.pages = newLRU[pageKey](m.pages.max)
 	m.meta = newLRU[metaKey](m.meta.max)
+	m.hot = [hotPages]hotPage{}
 	for _, p := range m.parts {
 		p.meta = m.meta
 		p.bm1.meta, p.bm2.meta = m.meta, m.meta
@@ -142,11 +171,16 @@ func (m *kdumpMem) readPhys(p []byte, addr uint64) (int, error) {
 			return n, &FaultError{Addr: a, Err: ErrNoMemory}
 		}
 		pfn, in := a/ps, a%ps
+		if h := &m.hot[pfn&(hotPages-1)]; h.pfn == pfn+1 {
+			n += copy(p[n:], h.data[in:])
+			continue
+		}
 		loc, err := m.locate(pfn)
 		if err != nil {
 			return n, &FaultError{Addr: a, Err: err}
 		}
 		if pg, ok := m.pages.get(loc.key()); ok {
+			m.remember(pfn, pg)
 			n += copy(p[n:], pg[in:])
 			continue
 		}
@@ -223,6 +257,7 @@ func (m *kdumpMem) readRun(run []pageLoc, dst []byte, in uint64) (int, error) {
 			n += copy(dst[n:], page)
 		}
 		m.pages.add(loc.key(), page)
+		m.remember(loc.pfn, page)
 	}
 	return n, nil
 }

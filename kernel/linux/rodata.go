@@ -13,34 +13,43 @@ import (
 const maxRodata = 64 << 20
 
 // RodataContains reports which of needles occur in the kernel's read-only
-// data (from __start_rodata to the end of the compiler's .rodata), read in
-// 1 MiB pieces. It tells whether the kernel carries a format string at
+// data (see RodataStrings), read in pieces. It tells whether the kernel carries a format string at
 // all: some lines of /proc files were added without any change of layout
 // a type or symbol would show (the "Kthread:\t%c\n" line of
 // /proc/PID/status, added between 6.1 and 6.12), and the kernel prints a
 // line exactly when its format string is in .rodata.
 func RodataContains(p *object.Program, needles ...string) (map[string]bool, error) {
-	start, err := p.Syms.Addr("__start_rodata")
+	start, size, err := RodataStrings(p)
 	if err != nil {
 		return nil, err
+	}
+	return ReaderContains(virtAt{p.Mem, start}, int64(size), needles...)
+}
+
+// RodataStrings is where the compiler's read-only data is: from
+// __start_rodata on, size bytes. The compiler's .rodata and .rodata.*
+// (format strings among them) come first in the output section; what
+// follows (ro_after_init data, tracepoint pointers, PCI fixups, ksymtab,
+// .BTF) holds none and is more than half of the range, every page of it
+// read for nothing.
+func RodataStrings(p *object.Program) (start, size uint64, err error) {
+	start, err = p.Syms.Addr("__start_rodata")
+	if err != nil {
+		return 0, 0, err
 	}
 	end, err := p.Syms.Addr("__end_rodata")
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
-	// The compiler's .rodata and .rodata.* (format strings among them)
-	// come first in the output section; what follows (ro_after_init data,
-	// tracepoint pointers, PCI fixups, ksymtab, .BTF) holds none and is more
-	// than half of the range, every page of it decompressed for nothing.
 	for _, next := range []string{"__start_ro_after_init", "__start___tracepoints_ptrs", "__start_pci_fixups_early"} {
 		if a, err := p.Syms.Addr(next); err == nil && a > start && a < end {
 			end = a
 		}
 	}
 	if end <= start || end-start > maxRodata {
-		return nil, fmt.Errorf("rodata %#x-%#x, not plausible", start, end)
+		return 0, 0, fmt.Errorf("rodata %#x-%#x, not plausible", start, end)
 	}
-	return ReaderContains(virtAt{p.Mem, start}, int64(end-start), needles...)
+	return start, end - start, nil
 }
 
 // virtAt reads kernel virtual memory from base as a file.
@@ -66,8 +75,10 @@ func ReaderContains(r io.ReaderAt, size int64, needles ...string) (map[string]bo
 	if longest == 0 {
 		return found, nil
 	}
-	const chunk = 1 << 20
-	buf := make([]byte, chunk+longest)
+	// Pieces of 4 MiB: a cached reader passes reads this large straight
+	// through, without reading ahead past the end.
+	const chunk = 4 << 20
+	buf := make([]byte, min(int64(chunk), size)+int64(longest))
 	keep := 0 // bytes carried over from the previous piece
 	for off := int64(0); off < size; off += chunk {
 		n := int64(chunk)
