@@ -89,13 +89,15 @@ func (c *lru[K]) len() int { return len(c.items) }
 // underlying io.ReaderAt, keeping recently used chunks in a byte-bounded LRU
 // and reading further ahead while access is sequential. It is meant to sit
 // on top of readers whose cost is per call rather than per byte, such as a
-// browser File read from a worker (~1 ms per read whatever its size).
-// Reads of at least two chunks bypass the cache. Safe for concurrent use.
+// browser File read from a worker (1–2 ms per read, plus the bytes).
+// Reads of at least two chunks (or SetDirect's size) bypass the cache.
+// Safe for concurrent use.
 type CachedReaderAt struct {
 	mu       sync.Mutex
 	r        io.ReaderAt
 	size     int64
 	chunk    int64
+	direct   int64 // reads this large bypass the cache
 	cache    *lru[int64]
 	lastMiss int64 // chunk index of the previous miss, for read-ahead
 	ahead    int64 // chunks fetched per miss; doubles while sequential
@@ -127,10 +129,21 @@ func NewCachedReaderAt(r io.ReaderAt, size int64, chunk int, maxBytes int64) *Ca
 		r:        r,
 		size:     size,
 		chunk:    int64(chunk),
+		direct:   2 * int64(chunk),
 		cache:    newLRU[int64](maxBytes),
 		lastMiss: -2,
 		ahead:    1,
 	}
+}
+
+// SetDirect makes reads of at least n bytes bypass the cache (2 chunks by
+// default): for a file read in pieces of known extent (the sections of a
+// vmlinux, its DWARF units), one exact read costs less than the chunks
+// around it.
+func (c *CachedReaderAt) SetDirect(n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.direct = max(n, 1)
 }
 
 // Size is the size given to NewCachedReaderAt.
@@ -158,7 +171,7 @@ func (c *CachedReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	if rest := c.size - off; int64(len(want)) > rest {
 		want = want[:rest]
 	}
-	if int64(len(want)) >= 2*c.chunk {
+	if int64(len(want)) >= c.direct {
 		c.stats.Underlying++
 		n, err := c.r.ReadAt(want, off)
 		c.stats.BytesRead += int64(n)

@@ -636,6 +636,29 @@ func TestCachedReaderAt(t *testing.T) {
 	if under.calls > 6 {
 		t.Errorf("sequential read of 10 MiB took %d underlying reads", under.calls)
 	}
+	// With SetDirect, a read of that size is one exact underlying read;
+	// smaller ones still come from chunks.
+	c3 := NewCachedReaderAt(under, int64(len(data)), 256<<10, 4<<20)
+	c3.SetDirect(64 << 10)
+	under.calls = 0
+	big := make([]byte, 100<<10)
+	for i := range 3 {
+		if _, err := c3.ReadAt(big, 5<<20+int64(i)*10); err != nil || !bytes.Equal(big, data[5<<20+i*10:][:len(big)]) {
+			t.Fatalf("direct read %d: %v", i, err)
+		}
+	}
+	if st := c3.Stats(); under.calls != 3 || st.BytesRead != 3*int64(len(big)) {
+		t.Errorf("3 direct reads of 100 KiB: %d underlying reads, %d bytes", under.calls, st.BytesRead)
+	}
+	small := make([]byte, 1000)
+	for i := range 3 {
+		if _, err := c3.ReadAt(small, 7<<20+int64(i)*1000); err != nil || !bytes.Equal(small, data[7<<20+i*1000:][:1000]) {
+			t.Fatalf("small read %d: %v", i, err)
+		}
+	}
+	if under.calls != 4 {
+		t.Errorf("3 small reads in one chunk: %d underlying reads in all, want 4", under.calls)
+	}
 }
 
 type countingReader struct {
