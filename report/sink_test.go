@@ -166,3 +166,59 @@ func TestDirSink(t *testing.T) {
 		t.Errorf("content %q", b)
 	}
 }
+
+// A plain tar stream written through NewCompressor, in pieces of any size,
+// gives the TarSink's compressed archive byte for byte: the browser relies
+// on it to pack in a second worker while the report is written.
+func TestCompressorMatchesTarSink(t *testing.T) {
+	mt := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	files := map[string][]byte{}
+	var names []string
+	for i := range 300 {
+		name := filepath.ToSlash(filepath.Join("top", "proc", string(rune('a'+i%26)), "status"+string(rune('0'+i%10))))
+		if _, dup := files[name]; dup {
+			continue
+		}
+		names = append(names, name)
+		files[name] = bytes.Repeat([]byte("Name:\tkworker/0:1\nState:\tI (idle)\n"), 1+i%40)
+	}
+	write := func(s Sink) {
+		for _, n := range names {
+			if err := s.AddFile(n, files[n], 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []Compression{TarXZ, TarGzip} {
+		var direct bytes.Buffer
+		s, err := NewTarSink(&direct, c, mt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(s)
+
+		var plain, packed bytes.Buffer
+		p, _ := NewTarSink(&plain, TarPlain, mt)
+		write(p)
+		comp, err := NewCompressor(&packed, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for b, step := plain.Bytes(), 1; len(b) > 0; step = step*3 + 7 {
+			n := min(step%70000+1, len(b))
+			if _, err := comp.Write(b[:n]); err != nil {
+				t.Fatal(err)
+			}
+			b = b[n:]
+		}
+		if err := comp.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(direct.Bytes(), packed.Bytes()) {
+			t.Errorf("%s: packed separately %d bytes, TarSink %d bytes: not identical", c.Ext(), packed.Len(), direct.Len())
+		}
+	}
+}

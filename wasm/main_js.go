@@ -11,9 +11,13 @@
 //	    file index into wasm memory at ptr; return the count, or -1 (then
 //	    vmcrReadError() says why)
 //	vmcrPost(message, blob?)               post a message to the page
+//	vmcrPackChunk(ptr, n), vmcrPackEnd()   when the run streams its tar to
+//	    a packer worker: send it bytes [ptr, ptr+n) of wasm memory, and
+//	    the end of the stream
 //
 // and this program defines vmcr.{start, preview, archive, cancel} for the
-// worker's message handler. Reads use FileReaderSync in the worker and a
+// worker's message handler, and vmcr.{packStart, packBuffer, packWrite,
+// packEnd} for a worker that packs another's stream (see packer.go). Reads use FileReaderSync in the worker and a
 // copy straight into wasm memory: handing Uint8Arrays back to Go for
 // js.CopyBytesToGo would keep every one alive in wasm_exec's value table
 // (see docs/browser.md of the project notes).
@@ -49,6 +53,10 @@ func main() {
 	api.Set("preview", js.FuncOf(a.preview))
 	api.Set("archive", js.FuncOf(a.archive))
 	api.Set("cancel", js.FuncOf(a.cancel))
+	api.Set("packStart", js.FuncOf(packStart))
+	api.Set("packBuffer", js.FuncOf(packBuffer))
+	api.Set("packWrite", js.FuncOf(packWrite))
+	api.Set("packEnd", js.FuncOf(packEnd))
 	js.Global().Set("vmcr", api)
 	rows, _ := json.Marshal(report.Coverage(nil))
 	post(map[string]any{"type": "ready", "version": toolVersion(), "coverage": json.RawMessage(rows)}, js.Undefined())
@@ -171,7 +179,9 @@ func fileSpec(v js.Value) (*jsFile, error) {
 }
 
 // start(spec) begins a run; spec is {dump: [file…], vmlinux: file|null,
-// format: "tar.xz"|"tar.gz", types: ""|"dwarf"}. It returns at once (in fact when the run
+// format: "tar.xz"|"tar.gz", types: ""|"dwarf", stream: bool}. With
+// stream, the tar goes to the packer worker as it is written and the done
+// message carries no archive. It returns at once (in fact when the run
 // first yields); the run reports through messages.
 func (a *app) start(_ js.Value, args []js.Value) any {
 	a.mu.Lock()
@@ -202,9 +212,14 @@ func (a *app) start(_ js.Value, args []js.Value) any {
 		req.Types = kernel.TypesDWARF
 	}
 	format := compressionOf(spec.Get("format"))
+	var sw *streamWriter
+	if st := spec.Get("stream"); st.Type() == js.TypeBoolean && st.Bool() {
+		sw = &streamWriter{}
+		req.Stream = sw
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.running, a.cancelF, a.result = true, cancel, nil
-	go a.run(ctx, req, format)
+	go a.run(ctx, req, format, sw)
 	return nil
 }
 
@@ -215,7 +230,7 @@ func compressionOf(v js.Value) report.Compression {
 	return report.TarXZ
 }
 
-func (a *app) run(ctx context.Context, req Request, format report.Compression) {
+func (a *app) run(ctx context.Context, req Request, format report.Compression, sw *streamWriter) {
 	t0 := time.Now()
 	lastYield := t0
 	// yield sleeps, so that every goroutine is blocked and the runtime
@@ -277,7 +292,11 @@ func (a *app) run(ctx context.Context, req Request, format report.Compression) {
 		stageAt[stage] = time.Since(t0).Milliseconds()
 		progress(last, true)
 		var archive []byte
-		archive, err = res.Archive(format)
+		if sw != nil {
+			sw.end() // the packer has the rest
+		} else {
+			archive, err = res.Archive(format)
+		}
 		if err == nil {
 			a.mu.Lock()
 			a.result = res
@@ -286,6 +305,7 @@ func (a *app) run(ctx context.Context, req Request, format report.Compression) {
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			sum := res.Summarize(archive, format)
+			sum.Streamed = sw != nil
 			post(map[string]any{
 				"type": "done", "summary": sum, "paths": res.Paths(),
 				"manifest": string(man),
@@ -294,7 +314,7 @@ func (a *app) run(ctx context.Context, req Request, format report.Compression) {
 					"go_heap_sys": ms.HeapSys, "go_sys": ms.Sys, "go_heap_alloc": ms.HeapAlloc,
 					"stages_ms": stageAt,
 				},
-			}, blobOf(archive, mimeOf(format)))
+			}, archiveBlob(archive, format, sw != nil))
 		}
 	}
 	if err != nil {
@@ -318,6 +338,13 @@ func mimeOf(c report.Compression) string {
 		return "application/gzip"
 	}
 	return "application/x-xz"
+}
+
+func archiveBlob(archive []byte, format report.Compression, streamed bool) js.Value {
+	if streamed {
+		return js.Undefined()
+	}
+	return blobOf(archive, mimeOf(format))
 }
 
 // blobOf copies b into a JS Blob.

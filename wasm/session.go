@@ -66,6 +66,11 @@ type Request struct {
 	// for comparison and benchmarks).
 	Types kernel.TypeSource
 
+	// Stream, when set, receives the report as a plain tar stream while it
+	// is written, entry by entry: the archive (Result.Archive) is that
+	// stream compressed, so another worker can compress it meanwhile.
+	Stream io.Writer
+
 	// Emitters and EmitterDeadline override the registry and the default
 	// deadline (tests).
 	Emitters        []*emitters.Emitter
@@ -257,6 +262,16 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 	if ev.Outcome != nil {
 		list = observed(list, ev.Outcome)
 	}
+	var (
+		sink   report.Sink = recorder{res}
+		stream *report.TarSink
+	)
+	if req.Stream != nil {
+		if stream, err = report.NewTarSink(req.Stream, report.TarPlain, id.CrashTime); err != nil {
+			return nil, &UserError{Kind: KindInternal, Message: "Writing the report failed: " + err.Error()}
+		}
+		sink = teeSink{recorder{res}, stream}
+	}
 	m, err := report.Run(ctx, k, report.Options{
 		EmitterDeadline:  req.EmitterDeadline,
 		ToolVersion:      toolVersion(),
@@ -271,7 +286,10 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 				ev.Yield()
 			}
 		},
-	}, recorder{res})
+	}, sink)
+	if err == nil && stream != nil {
+		err = stream.Close()
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, cancelled(context.Cause(ctx))
@@ -281,6 +299,18 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 	res.Manifest = m
 	return res, nil
 }
+
+// teeSink gives every file to both sinks.
+type teeSink struct{ a, b report.Sink }
+
+func (t teeSink) AddFile(name string, data []byte, mode fs.FileMode) error {
+	if err := t.a.AddFile(name, data, mode); err != nil {
+		return err
+	}
+	return t.b.AddFile(name, data, mode)
+}
+
+func (t teeSink) Close() error { return errors.Join(t.a.Close(), t.b.Close()) }
 
 // observed wraps each emitter's Run to report its outcome as it returns,
 // with the statuses report.Run gives (ok, partial, not-applicable,
@@ -356,8 +386,11 @@ type Summary struct {
 	ArchiveSize      int             `json:"archive_size"`
 	ArchiveSHA       string          `json:"archive_sha256"`
 	ArchiveName      string          `json:"archive_name"`
-	ManifestPath     string          `json:"manifest_path"`
-	LogPath          string          `json:"log_path"`
+	// Streamed: the archive is being packed elsewhere from the tar stream
+	// (Request.Stream); the archive fields are then empty.
+	Streamed     bool   `json:"streamed"`
+	ManifestPath string `json:"manifest_path"`
+	LogPath      string `json:"log_path"`
 }
 
 // Summarize describes res and its archive for the page.

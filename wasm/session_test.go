@@ -217,6 +217,8 @@ func TestAnalyzeMatchesCLI(t *testing.T) {
 			}
 			t.Run(fmt.Sprintf("%s/vmlinux=%v", s.Manifest.ID, withVmlinux), func(t *testing.T) {
 				req := request(t, s, "lzo-d31", withVmlinux)
+				var stream bytes.Buffer
+				req.Stream = &stream
 				var stages []string
 				outcomes := 0
 				res, err := Analyze(context.Background(), req, Events{
@@ -258,6 +260,18 @@ func TestAnalyzeMatchesCLI(t *testing.T) {
 							t.Errorf("entry %d differs: %s vs CLI %s\n%.400s\n--- CLI:\n%.400s", j, got[j].Name, cli[j].Name, got[j].Data, cli[j].Data)
 						}
 					}
+				}
+				// The tar stream, compressed elsewhere, is the same archive.
+				var packed bytes.Buffer
+				comp, err := report.NewCompressor(&packed, report.TarXZ)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := comp.Write(stream.Bytes()); err != nil || comp.Close() != nil {
+					t.Fatalf("pack the stream: %v", err)
+				}
+				if !bytes.Equal(packed.Bytes(), xzArchive) {
+					t.Errorf("the streamed tar packs to %d bytes, the archive is %d: not identical", packed.Len(), len(xzArchive))
 				}
 				if gz := readArchive(t, gzArchive); !reflect.DeepEqual(gz, got) {
 					t.Error("the .tar.gz holds other entries than the .tar.xz")

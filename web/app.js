@@ -34,6 +34,11 @@ const state = {
   module: null, // the compiled main.wasm, shared by every worker
   worker: null,
   ready: false,
+  // The packer: a second worker that compresses the tar stream of a run
+  // while the analyzer still writes it (a fifth of the time, saved).
+  packer: null,
+  packerReady: false,
+  pack: null, // this run's packing: {done, packed, fallback}
   version: '',
   coverage: [], // registry rows
   rows: new Map(), // template path → <tr>
@@ -289,7 +294,76 @@ function startWorker() {
   w.postMessage({ type: 'init', module: state.module });
 }
 
-function send(msg) { state.worker.postMessage(msg); }
+function send(msg, transfer = []) { state.worker.postMessage(msg, transfer); }
+
+function startPacker() {
+  state.packerReady = false;
+  const w = new Worker('worker.js');
+  w.onmessage = (e) => { if (w === state.packer) onPackerMessage(e.data); };
+  w.onerror = (e) => {
+    if (w !== state.packer) return;
+    e.preventDefault();
+    onPackerMessage({ type: 'fatal' });
+  };
+  state.packer = w;
+  w.postMessage({ type: 'init', module: state.module });
+}
+
+// recyclePacker ends the packing of a run (finished, failed or abandoned):
+// the packer takes the next run's stream, which drops what is left of
+// this one. (A new worker would fetch worker.js again: no request may
+// leave the page once it has loaded.)
+function recyclePacker() {
+  state.pack = null;
+  state.packerReady = state.packer !== null;
+}
+
+function onPackerMessage(m) {
+  switch (m.type) {
+    case 'ready':
+      state.packerReady = true;
+      break;
+    case 'packed':
+      if (!state.pack) break;
+      state.pack.packed = { blob: m.blob, size: m.size, sha256: m.sha256, format: m.format };
+      finishPack();
+      break;
+    case 'error':
+    case 'fatal':
+      // The analyzer still has every file: it packs the archive itself,
+      // and every later one too.
+      state.packer.terminate();
+      state.packer = null;
+      state.packerReady = false;
+      if (state.pack && !state.pack.fallback) {
+        state.pack.fallback = true;
+        if (state.pack.done) send({ type: 'archive', format: $('format').value });
+      }
+      break;
+  }
+}
+
+// awaitPack holds a finished report until its archive is packed.
+function awaitPack(m) {
+  state.pack.done = m;
+  renderStages('archive', `.${$('format').value}`);
+  if (state.pack.fallback) send({ type: 'archive', format: $('format').value });
+  else finishPack();
+}
+
+function finishPack() {
+  const p = state.pack;
+  if (!p || !p.done || !p.packed) return;
+  const m = p.done;
+  m.blob = p.packed.blob;
+  m.packedBy = p.packed.name ? 'analyzer' : 'packer';
+  Object.assign(m.summary, {
+    archive_size: p.packed.size, archive_sha256: p.packed.sha256,
+    archive_name: p.packed.name || `${m.summary.top}.${p.packed.format}`,
+  });
+  onDone(m);
+  recyclePacker();
+}
 
 function startRun() {
   hideError();
@@ -324,6 +398,15 @@ function startRun() {
   clearInterval(state.ticker);
   state.ticker = setInterval(renderStats, 250);
   renderStats();
+  if (state.pack) recyclePacker(); // left over from an abandoned run
+  let packPort = null;
+  if (state.packerReady) {
+    const ch = new MessageChannel();
+    state.packer.postMessage({ type: 'pack', port: ch.port2, format: $('format').value }, [ch.port2]);
+    state.packerReady = false;
+    state.pack = { done: null, packed: null, fallback: false };
+    packPort = ch.port1;
+  }
   send({
     type: 'start',
     dump: state.dumps.map((c) => c.file),
@@ -332,7 +415,8 @@ function startRun() {
     // ?types=dwarf reads types from the vmlinux's DWARF instead of its BTF
     // (for comparisons and benchmarks; BTF is faster and the default).
     types: new URLSearchParams(location.search).get('types') === 'dwarf' ? 'dwarf' : '',
-  });
+    packPort,
+  }, packPort ? [packPort] : []);
 }
 
 function cancelRun() {
@@ -347,6 +431,7 @@ function cancelRun() {
   state.restartTimer = setTimeout(() => {
     if (!state.running) return;
     state.worker.terminate();
+    if (state.pack) recyclePacker();
     state.running = false;
     startWorker(); // a pending start waits for this worker's 'ready'
     afterStop('The analysis was cancelled.');
@@ -391,10 +476,12 @@ function onMessage(m) {
       state.running = false;
       clearTimeout(state.restartTimer);
       if (state.pendingStart) startRun(); // new files came during the run
-      else if (state.discard) afterDiscard();
+      else if (state.discard) { if (state.pack) recyclePacker(); afterDiscard(); }
+      else if (m.summary.streamed && state.pack) awaitPack(m);
       else onDone(m);
       break;
     case 'error':
+      if (state.pack) recyclePacker();
       if (m.kind === 'cancelled') {
         state.running = false;
         afterStop('The analysis was cancelled.');
@@ -409,6 +496,7 @@ function onMessage(m) {
       showError(m.kind, m.message, m.detail);
       break;
     case 'fatal':
+      if (state.pack) recyclePacker();
       state.running = false;
       clearTimeout(state.restartTimer);
       $('progress').hidden = true;
@@ -422,6 +510,11 @@ function onMessage(m) {
       onPreview(m);
       break;
     case 'archive':
+      if (state.pack && state.pack.fallback && state.pack.done) {
+        state.pack.packed = { blob: m.blob, size: m.size, sha256: m.sha256, name: m.name };
+        finishPack();
+        break;
+      }
       setArchive(m.blob, m.name, m.size, m.sha256);
       break;
   }
@@ -686,6 +779,7 @@ function onDone(m) {
   Object.assign(document.body.dataset, {
     elapsedMs: m.stats.elapsed_ms, wasmMemory: m.wasm_memory, reads: m.stats.reads, bytesRead: m.stats.bytes_read,
     stages: Object.entries(m.stats.stages_ms || {}).map(([k, v]) => `${k}@${v}`).join(' '),
+    packedBy: m.packedBy || 'analyzer', // which worker compressed the archive
   });
   setState('done');
 }
@@ -779,6 +873,7 @@ async function boot() {
     return;
   }
   startWorker();
+  startPacker();
 }
 
 boot();

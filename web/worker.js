@@ -13,6 +13,8 @@ importScripts('wasm_exec.js');
 
 let instance = null;
 let files = [];
+// The port to the packer worker while a run streams its tar there.
+let packPort = null;
 let readError = '';
 const reader = new FileReaderSync();
 const recentLog = [];
@@ -30,6 +32,39 @@ self.vmcrRead = (index, offset, ptr, n) => {
   }
 };
 self.vmcrReadError = () => readError;
+
+// The tar stream of a run: Go hands over [ptr, ptr+n) of its memory, which
+// is copied (slice) and transferred to the packer.
+self.vmcrPackChunk = (ptr, n) => {
+  const b = instance.exports.mem.buffer.slice(ptr, ptr + n);
+  packPort.postMessage(b, [b]);
+};
+self.vmcrPackEnd = () => {
+  packPort.postMessage('end');
+  packPort.close();
+  packPort = null;
+};
+
+// The packer's side: each piece is copied into a buffer Go provides. A new
+// stream drops what is left of the last one (an abandoned run).
+let packing = null;
+function packFrom(port, format) {
+  if (packing) packing.close();
+  packing = port;
+  self.vmcr.packStart(format);
+  port.onmessage = (e) => {
+    if (e.data === 'end') {
+      port.close();
+      packing = null;
+      self.vmcr.packEnd();
+      return;
+    }
+    const n = e.data.byteLength;
+    const ptr = self.vmcr.packBuffer(n);
+    new Uint8Array(instance.exports.mem.buffer, ptr, n).set(new Uint8Array(e.data));
+    self.vmcr.packWrite(n);
+  };
+}
 
 // vmcrPost sends Go's message (JSON text) to the page, with the wasm memory
 // size (it never shrinks, so the last value is the peak).
@@ -87,11 +122,13 @@ self.onmessage = (e) => {
       break;
     case 'start': {
       files = [...m.dump, ...(m.vmlinux ? [m.vmlinux] : [])];
+      packPort = m.packPort || null;
       const spec = {
         dump: m.dump.map((f, i) => ({ index: i, name: f.name, size: f.size })),
         vmlinux: m.vmlinux ? { index: m.dump.length, name: m.vmlinux.name, size: m.vmlinux.size } : null,
         format: m.format,
         types: m.types || '',
+        stream: packPort !== null,
       };
       self.vmcr.start(spec);
       break;
@@ -104,6 +141,9 @@ self.onmessage = (e) => {
       break;
     case 'cancel':
       self.vmcr.cancel();
+      break;
+    case 'pack':
+      packFrom(m.port, m.format);
       break;
   }
 };

@@ -127,6 +127,8 @@ async function fullRun(t, { id, files, vmlinux, shot }) {
   const used = await page.$$eval('#filelist tbody tr.use td:nth-child(3)', (tds) => tds.map((td) => td.textContent));
   assert.ok(used.some((k) => k.startsWith('kdump-compressed dump')), `dump not recognised: ${used}`);
   if (vmlinux) assert.ok(used.includes('vmlinux (x86_64 ELF executable)'), `vmlinux not recognised: ${used}`);
+  // The archive was compressed by the packer worker, as the report was written.
+  assert.equal(await page.getAttribute('body', 'data-packed-by'), 'packer');
 
   // The archive, in both formats, against the CLI's.
   const xz = await download(page, '#download-archive', `${id}-browser.tar.xz`);
