@@ -20,8 +20,9 @@ import (
 // archive Result.Archive would give, byte for byte (report's tests check
 // it), ready a moment after the report.
 
-// streamChunk is how much tar the analyzer gathers before handing it over.
-const streamChunk = 256 << 10
+// streamChunk is how much tar the analyzer gathers before handing it over:
+// about the xz dictionary, so the packer starts early and keeps pace.
+const streamChunk = 64 << 10
 
 // streamWriter is the analyzer's side: Request.Stream, sent on through
 // vmcrPackChunk in pieces.
