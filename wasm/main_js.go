@@ -74,12 +74,16 @@ type app struct {
 // post sends a message to the page through the worker. payload is turned
 // into JSON and parsed on the JS side: simpler and cheaper than building
 // nested js.Values, and it keeps no js.Value alive in Go.
-func post(payload map[string]any, blob js.Value) {
+func post(payload map[string]any, blob js.Value) { postManifest(payload, blob, "") }
+
+// postManifest is post with the report's manifest (JSON text) as the
+// message's manifest, passed as it is rather than escaped into the JSON.
+func postManifest(payload map[string]any, blob js.Value, manifest string) {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		b = []byte(fmt.Sprintf(`{"type":"error","kind":"internal","message":%q}`, "cannot encode a message: "+err.Error()))
 	}
-	js.Global().Call("vmcrPost", string(b), blob)
+	js.Global().Call("vmcrPost", string(b), blob, manifest)
 }
 
 // jsFile reads a File the worker holds, by index.
@@ -306,15 +310,14 @@ func (a *app) run(ctx context.Context, req Request, format report.Compression, s
 			runtime.ReadMemStats(&ms)
 			sum := res.Summarize(archive, format)
 			sum.Streamed = sw != nil
-			post(map[string]any{
+			postManifest(map[string]any{
 				"type": "done", "summary": sum, "paths": res.Paths(),
-				"manifest": string(man),
 				"stats": map[string]any{
 					"elapsed_ms": time.Since(t0).Milliseconds(), "reads": readsDone, "bytes_read": bytesDone,
 					"go_heap_sys": ms.HeapSys, "go_sys": ms.Sys, "go_heap_alloc": ms.HeapAlloc,
 					"stages_ms": stageAt,
 				},
-			}, archiveBlob(archive, format, sw != nil))
+			}, archiveBlob(archive, format, sw != nil), string(man))
 		}
 	}
 	if err != nil {

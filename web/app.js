@@ -739,7 +739,7 @@ function onDone(m) {
   state.result = m;
   const s = m.summary;
   state.outcomes = new Map();
-  for (const o of s.outputs) addOutcome(o);
+  for (const o of JSON.parse(m.manifest).outputs) addOutcome(o);
   renderOutcomes();
   renderStages('done');
   $('progress').hidden = true;
@@ -780,6 +780,7 @@ function onDone(m) {
     elapsedMs: m.stats.elapsed_ms, wasmMemory: m.wasm_memory, reads: m.stats.reads, bytesRead: m.stats.bytes_read,
     stages: Object.entries(m.stats.stages_ms || {}).map(([k, v]) => `${k}@${v}`).join(' '),
     packedBy: m.packedBy || 'analyzer', // which worker compressed the archive
+    readMs: Math.round(m.read_ms || 0), // time the analyzer spent reading the files
   });
   setState('done');
 }

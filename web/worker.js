@@ -19,7 +19,11 @@ let readError = '';
 const reader = new FileReaderSync();
 const recentLog = [];
 
+// Time spent in reads, for the page's figures.
+let readMs = 0;
+
 self.vmcrRead = (index, offset, ptr, n) => {
+  const t0 = performance.now();
   try {
     const f = files[index];
     if (!f) throw new Error(`no file ${index}`);
@@ -29,6 +33,8 @@ self.vmcrRead = (index, offset, ptr, n) => {
   } catch (e) {
     readError = `${e.name || 'Error'}: ${e.message || e}`;
     return -1;
+  } finally {
+    readMs += performance.now() - t0;
   }
 };
 self.vmcrReadError = () => readError;
@@ -66,11 +72,14 @@ function packFrom(port, format) {
   };
 }
 
-// vmcrPost sends Go's message (JSON text) to the page, with the wasm memory
-// size (it never shrinks, so the last value is the peak).
-self.vmcrPost = (json, blob) => {
+// vmcrPost sends Go's message (JSON text, and the manifest as it is) to the
+// page, with the wasm memory size (it never shrinks, so the last value is
+// the peak).
+self.vmcrPost = (json, blob, manifest) => {
   const msg = JSON.parse(json);
+  if (manifest) msg.manifest = manifest;
   msg.wasm_memory = instance ? instance.exports.mem.buffer.byteLength : 0;
+  msg.read_ms = readMs;
   if (blob !== undefined) msg.blob = blob;
   postMessage(msg);
 };
@@ -121,6 +130,7 @@ self.onmessage = (e) => {
       init(m.module);
       break;
     case 'start': {
+      readMs = 0;
       files = [...m.dump, ...(m.vmlinux ? [m.vmlinux] : [])];
       packPort = m.packPort || null;
       const spec = {

@@ -56,12 +56,13 @@ async function main() {
           mem: Number(document.body.dataset.wasmMemory),
           stages: document.body.dataset.stages,
           reads: Number(document.body.dataset.reads),
+          readMs: Number(document.body.dataset.readMs),
           bytes: Number(document.body.dataset.bytesRead),
           debug: [...document.querySelectorAll('#summary dd')].map((dd) => dd.textContent).find((t) => t.startsWith('types from')),
         }));
         results.push(r);
         console.log(`  ${c.name} run ${i + 1}: ${r.ms.toFixed(0)} ms to done (Go ${r.goMs} ms; stages ${r.stages}), ` +
-          `peak wasm memory ${mib(r.mem)} MiB, ${r.reads} reads, ${mib(r.bytes)} MiB read; ${r.debug}`);
+          `peak wasm memory ${mib(r.mem)} MiB, ${r.reads} reads, ${mib(r.bytes)} MiB read in ${r.readMs} ms; ${r.debug}`);
         await page.close();
       }
       console.log(`${c.name}: median ${median(results.map((r) => r.ms)).toFixed(0)} ms to done, ` +
