@@ -380,12 +380,12 @@ type Summary struct {
 	Warnings    []string `json:"warnings"`
 	// KernelUnreadable: the kernel's memory could not be read, every
 	// output failed; the manifest still names the dump and the kernel.
-	KernelUnreadable string          `json:"kernel_unreadable,omitempty"`
-	Counts           report.Summary  `json:"counts"`
-	DurationMS       float64         `json:"duration_ms"`
-	ArchiveSize      int             `json:"archive_size"`
-	ArchiveSHA       string          `json:"archive_sha256"`
-	ArchiveName      string          `json:"archive_name"`
+	KernelUnreadable string         `json:"kernel_unreadable,omitempty"`
+	Counts           report.Summary `json:"counts"`
+	DurationMS       float64        `json:"duration_ms"`
+	ArchiveSize      int            `json:"archive_size"`
+	ArchiveSHA       string         `json:"archive_sha256"`
+	ArchiveName      string         `json:"archive_name"`
 	// Streamed: the archive is being packed elsewhere from the tar stream
 	// (Request.Stream); the archive fields are then empty.
 	Streamed     bool   `json:"streamed"`
