@@ -281,32 +281,31 @@ async function compileWasm() {
   }
 }
 
+// newWorker starts a worker on the compiled module. Its messages (and a
+// 'fatal' one if it dies) go to handle for as long as it is the worker
+// current() names: a replaced worker's late messages are dropped.
+function newWorker(current, handle) {
+  const w = new Worker('worker.js');
+  w.onmessage = (e) => { if (w === current()) handle(e.data); };
+  w.onerror = (e) => {
+    if (w !== current()) return;
+    e.preventDefault();
+    handle({ type: 'fatal', message: `The analyzer's worker failed: ${e.message || 'unknown error'}.` });
+  };
+  w.postMessage({ type: 'init', module: state.module });
+  return w;
+}
+
 function startWorker() {
   state.ready = false;
-  const w = new Worker('worker.js');
-  w.onmessage = (e) => { if (w === state.worker) onMessage(e.data); };
-  w.onerror = (e) => {
-    if (w !== state.worker) return;
-    e.preventDefault();
-    onMessage({ type: 'fatal', message: `The analyzer's worker failed: ${e.message || 'unknown error'}.` });
-  };
-  state.worker = w;
-  w.postMessage({ type: 'init', module: state.module });
+  state.worker = newWorker(() => state.worker, onMessage);
 }
 
 function send(msg, transfer = []) { state.worker.postMessage(msg, transfer); }
 
 function startPacker() {
   state.packerReady = false;
-  const w = new Worker('worker.js');
-  w.onmessage = (e) => { if (w === state.packer) onPackerMessage(e.data); };
-  w.onerror = (e) => {
-    if (w !== state.packer) return;
-    e.preventDefault();
-    onPackerMessage({ type: 'fatal' });
-  };
-  state.packer = w;
-  w.postMessage({ type: 'init', module: state.module });
+  state.packer = newWorker(() => state.packer, onPackerMessage);
 }
 
 // recyclePacker ends the packing of a run (finished, failed or abandoned):
