@@ -873,7 +873,9 @@ async function boot() {
     return;
   }
   startWorker();
-  startPacker();
+  // ?packer=off: the analyzer packs the archive itself, at the end (for
+  // comparisons and tests).
+  if (new URLSearchParams(location.search).get('packer') !== 'off') startPacker();
 }
 
 boot();
