@@ -1,6 +1,7 @@
 package symbols
 
 import (
+	"debug/elf"
 	"os"
 	"testing"
 
@@ -24,4 +25,67 @@ func BenchmarkFromELF(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkFromKallsyms: decoding the 6.1 kernel's kallsyms tables (read
+// from the vmlinux's initialised data, as a dump would serve them).
+func BenchmarkFromKallsyms(b *testing.B) {
+	sets, err := fixtures.Load()
+	if err != nil {
+		fixtures.Missing(b, err)
+	}
+	fh, err := os.Open(sets[0].Manifest.Vmlinux.Path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fh.Close()
+	tab, err := FromELF(fh, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := elf.NewFile(fh)
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := func(n string) uint64 {
+		a, err := tab.Addr(n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return a
+	}
+	a := KallsymsAddrs{
+		Names: addr("kallsyms_names"), NumSyms: addr("kallsyms_num_syms"),
+		TokenTable: addr("kallsyms_token_table"), TokenIndex: addr("kallsyms_token_index"),
+		Offsets: addr("kallsyms_offsets"), RelativeBase: addr("kallsyms_relative_base"),
+	}
+	mem := &cachedELFMemory{elfMemory: elfMemory{f}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := FromKallsyms(mem, a); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// cachedELFMemory keeps the PT_LOAD bytes it has read, so that the
+// benchmark measures decoding rather than file reads.
+type cachedELFMemory struct {
+	elfMemory
+	cache map[[2]uint64][]byte
+}
+
+func (m *cachedELFMemory) ReadVirtAt(p []byte, va uint64) (int, error) {
+	key := [2]uint64{va, uint64(len(p))}
+	if b, ok := m.cache[key]; ok {
+		return copy(p, b), nil
+	}
+	n, err := m.elfMemory.ReadVirtAt(p, va)
+	if err == nil {
+		if m.cache == nil {
+			m.cache = map[[2]uint64][]byte{}
+		}
+		m.cache[key] = append([]byte(nil), p...)
+	}
+	return n, err
 }

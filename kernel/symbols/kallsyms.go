@@ -3,6 +3,7 @@ package symbols
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
 // VirtReader reads the crashed kernel's virtual memory.
@@ -92,7 +93,11 @@ func FromKallsyms(mem VirtReader, a KallsymsAddrs) (*Table, error) {
 
 	names := &chunkReader{rd: rd, va: a.Names}
 	syms := make([]entry, 0, num)
-	var buf, allNames []byte
+	var (
+		buf      []byte
+		allNames strings.Builder // names average ~20 bytes
+	)
+	allNames.Grow(int(num) * 24)
 	for i := uint32(0); i < num; i++ {
 		n, err := names.byte()
 		if err != nil {
@@ -109,12 +114,12 @@ func FromKallsyms(mem VirtReader, a KallsymsAddrs) (*Table, error) {
 		if length == 0 || names.pos+length > maxNameBytes {
 			return nil, fmt.Errorf("kallsyms: symbol %d: bad compressed length %d", i, length)
 		}
+		codes, err := names.next(length)
+		if err != nil {
+			return nil, err
+		}
 		buf = buf[:0]
-		for range length {
-			c, err := names.byte()
-			if err != nil {
-				return nil, err
-			}
+		for _, c := range codes {
 			buf = append(buf, decoded[c]...)
 		}
 		if len(buf) < 2 || len(buf) > kallsymsNameMax {
@@ -130,10 +135,10 @@ func FromKallsyms(mem VirtReader, a KallsymsAddrs) (*Table, error) {
 		default:
 			addr = base - 1 - uint64(int64(off))
 		}
-		syms = append(syms, entry{addr: addr, typ: buf[0], nameOff: uint32(len(allNames)), nameLen: uint32(len(buf) - 1)})
-		allNames = append(allNames, buf[1:]...)
+		syms = append(syms, entry{addr: addr, typ: buf[0], nameOff: uint32(allNames.Len()), nameLen: uint32(len(buf) - 1)})
+		allNames.Write(buf[1:])
 	}
-	return newTable(string(allNames), syms, "kallsyms"), nil
+	return newTable(allNames.String(), syms, "kallsyms"), nil
 }
 
 // readTokenTable reads the NUL-separated token strings far enough to hold the
@@ -167,18 +172,29 @@ type chunkReader struct {
 }
 
 func (c *chunkReader) byte() (byte, error) {
-	if c.pos-c.start >= len(c.buf) {
+	b, err := c.next(1)
+	if err != nil {
+		return 0, err
+	}
+	return b[0], nil
+}
+
+// next returns the next n bytes (n is at most a compressed name's length,
+// far below kallsymsReadSize), refilling the chunk when they are not all
+// in it.
+func (c *chunkReader) next(n int) ([]byte, error) {
+	if c.pos+n > c.start+len(c.buf) {
 		b, err := c.rd("kallsyms_names", c.va+uint64(c.pos), kallsymsReadSize)
 		if err != nil {
 			// The table may end near the end of mapped memory: retry small.
-			b, err = c.rd("kallsyms_names", c.va+uint64(c.pos), 64)
+			b, err = c.rd("kallsyms_names", c.va+uint64(c.pos), max(n, 64))
 			if err != nil {
-				return 0, err
+				return nil, err
 			}
 		}
 		c.buf, c.start = b, c.pos
 	}
-	v := c.buf[c.pos-c.start]
-	c.pos++
+	v := c.buf[c.pos-c.start : c.pos-c.start+n]
+	c.pos += n
 	return v, nil
 }
