@@ -68,6 +68,12 @@ func taskCmdline(c *Context, task object.Object) (data []byte, missing, err erro
 	if size > maxCmdline {
 		return nil, nil, fmt.Errorf("argument area of %d bytes, not plausible", size)
 	}
+	if userDataExcluded(c) {
+		// argv is on the process's stack, an anonymous page: no need to
+		// walk four levels of its page tables (thousands of page reads
+		// on a busy machine) to learn that it is not in the dump.
+		return nil, fmt.Errorf("argv at %#x: %w", argStart, dump.ErrExcluded), nil
+	}
 	mem, err := userMemory(c, mm)
 	if err != nil {
 		return nil, nil, err
@@ -104,6 +110,16 @@ func userMemory(c *Context, mm object.Object) (object.Memory, error) {
 		return nil, fmt.Errorf("mm->pgd: %w", err)
 	}
 	return c.K.MMU.WithPGD(pa)
+}
+
+// dumpLevelUserData is makedumpfile's dump-level bit (-d 8) that leaves out
+// every anonymous page: all of a process's private memory.
+const dumpLevelUserData = 8
+
+// userDataExcluded says whether the dump was made without anonymous pages.
+func userDataExcluded(c *Context) bool {
+	lvl := c.K.Dump.Info().DumpLevel
+	return lvl >= 0 && lvl&dumpLevelUserData != 0
 }
 
 // userMemoryPartial records why user memory could not be read.
