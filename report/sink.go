@@ -9,7 +9,9 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -83,10 +85,93 @@ func NewTarSink(w io.Writer, c Compression, modTime time.Time) (*TarSink, error)
 		return nil, err
 	}
 	if c != TarPlain {
+		// Compressing is most of an archive's cost: natively it runs on
+		// another core while the report is written.
+		if runtime.GOOS != "js" {
+			comp = newBackgroundWriter(comp)
+		}
 		s.comp = comp
 	}
 	s.tw = tar.NewWriter(comp)
 	return s, nil
+}
+
+// backgroundWriter hands what is written to a goroutine that writes it to
+// w, in pieces of bgPiece bytes with at most bgPending of them waiting.
+// The bytes reach w in order, so the output is what w would give alone. A
+// write error is returned by the next Write or by Close.
+type backgroundWriter struct {
+	cur    []byte
+	pieces chan []byte
+	free   chan []byte
+	done   chan error
+	failed atomic.Pointer[error]
+	closed bool
+}
+
+const (
+	bgPiece   = 256 << 10
+	bgPending = 16
+)
+
+func newBackgroundWriter(w io.WriteCloser) *backgroundWriter {
+	b := &backgroundWriter{pieces: make(chan []byte, bgPending), free: make(chan []byte, bgPending+1), done: make(chan error, 1)}
+	go func() {
+		var err error
+		for p := range b.pieces {
+			if err == nil {
+				if _, err = w.Write(p); err != nil {
+					b.failed.Store(&err)
+				}
+			}
+			select {
+			case b.free <- p[:0]:
+			default:
+			}
+		}
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		b.done <- err
+	}()
+	return b
+}
+
+func (b *backgroundWriter) Write(p []byte) (int, error) {
+	if e := b.failed.Load(); e != nil {
+		return 0, *e
+	}
+	n := len(p)
+	for len(p) > 0 {
+		if b.cur == nil {
+			select {
+			case b.cur = <-b.free:
+			default:
+				b.cur = make([]byte, 0, bgPiece)
+			}
+		}
+		k := copy(b.cur[len(b.cur):cap(b.cur)], p)
+		b.cur, p = b.cur[:len(b.cur)+k], p[k:]
+		if len(b.cur) == cap(b.cur) {
+			b.pieces <- b.cur
+			b.cur = nil
+		}
+	}
+	return n, nil
+}
+
+// Close writes what is left, closes w and returns the first error.
+func (b *backgroundWriter) Close() error {
+	if b.closed {
+		return errors.New("background writer closed twice")
+	}
+	b.closed = true
+	if len(b.cur) > 0 {
+		b.pieces <- b.cur
+		b.cur = nil
+	}
+	close(b.pieces)
+	return <-b.done
 }
 
 // NewCompressor is the compressor of format c writing to w, with the

@@ -4,9 +4,13 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,6 +223,42 @@ func TestCompressorMatchesTarSink(t *testing.T) {
 		}
 		if !bytes.Equal(direct.Bytes(), packed.Bytes()) {
 			t.Errorf("%s: packed separately %d bytes, TarSink %d bytes: not identical", c.Ext(), packed.Len(), direct.Len())
+		}
+	}
+}
+
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if f.n -= len(p); f.n < 0 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+// A failing output surfaces as an error of AddFile or, at the latest, of
+// Close, though the compressor writes to it from another goroutine.
+func TestTarSinkWriteError(t *testing.T) {
+	for _, c := range []Compression{TarXZ, TarGzip} {
+		s, err := NewTarSink(&failAfter{n: 1000}, c, time.Unix(0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		data := make([]byte, 200<<10)
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		var addErr error
+		for i := 0; i < 40 && addErr == nil; i++ {
+			addErr = s.AddFile(fmt.Sprintf("top/f%d", i), data, 0o644)
+		}
+		closeErr := s.Close()
+		if addErr == nil && closeErr == nil {
+			t.Errorf("%s: no error from a full disk", c.Ext())
+		}
+		if closeErr != nil && !strings.Contains(closeErr.Error(), "disk full") {
+			t.Errorf("%s: Close error %v, want the writer's", c.Ext(), closeErr)
 		}
 	}
 }
