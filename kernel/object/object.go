@@ -50,18 +50,18 @@ type Program struct {
 
 	// Every task, mount and page walk asks for the same few type
 	// spellings and members thousands of times; both answers are kept.
-	typeCache   sync.Map // spelling → typeAnswer
-	memberCache sync.Map // memberKey → memberAnswer
+	typeCache sync.Map // spelling → typeAnswer
+	members   struct {
+		sync.RWMutex
+		// by type, then path: a map keyed by the interface alone hashes
+		// far faster than one keyed by a struct holding it.
+		m map[ktype.Type]map[string]memberAnswer
+	}
 }
 
 type typeAnswer struct {
 	t   ktype.Type
 	err error
-}
-
-type memberKey struct {
-	t    ktype.Type
-	path string
 }
 
 type memberAnswer struct {
@@ -71,13 +71,25 @@ type memberAnswer struct {
 
 // findMember is ktype.FindMember, remembered per type and path.
 func (p *Program) findMember(t ktype.Type, path string) (ktype.Member, error) {
-	key := memberKey{t, path}
-	if a, ok := p.memberCache.Load(key); ok {
-		a := a.(memberAnswer)
+	c := &p.members
+	c.RLock()
+	a, ok := c.m[t][path]
+	c.RUnlock()
+	if ok {
 		return a.m, a.err
 	}
 	m, err := ktype.FindMember(t, path)
-	p.memberCache.Store(key, memberAnswer{m, err})
+	c.Lock()
+	if c.m == nil {
+		c.m = map[ktype.Type]map[string]memberAnswer{}
+	}
+	byPath := c.m[t]
+	if byPath == nil {
+		byPath = map[string]memberAnswer{}
+		c.m[t] = byPath
+	}
+	byPath[path] = memberAnswer{m, err}
+	c.Unlock()
 	return m, err
 }
 
