@@ -7,6 +7,10 @@
 // bytes to Go instead (js.CopyBytesToGo) would keep every buffer alive in
 // wasm_exec's value table. mem.buffer is fetched on every call: when wasm
 // memory grows, the old ArrayBuffer is detached.
+//
+// The page runs two of these on the same module: the analyzer, and the
+// packer, which compresses the tar the analyzer streams to it through a
+// MessageChannel while the report is written (see wasm/packer_js.go).
 'use strict';
 
 importScripts('wasm_exec.js');
@@ -132,6 +136,7 @@ self.onmessage = (e) => {
     case 'start': {
       readMs = 0;
       files = [...m.dump, ...(m.vmlinux ? [m.vmlinux] : [])];
+      if (packPort) packPort.close(); // the stream of an abandoned run
       packPort = m.packPort || null;
       const spec = {
         dump: m.dump.map((f, i) => ({ index: i, name: f.name, size: f.size })),
