@@ -37,7 +37,7 @@ coverage:
 	$(GO) generate ./report
 
 bench: fixtures
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 60m ./kernel/... ./report/
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 60m ./kernel/... ./report/ ./wasm/
 
 # The browser app: web/dist (main.wasm, wasm_exec.js, assets; each also .br and .gz).
 web:
