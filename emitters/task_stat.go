@@ -2,6 +2,7 @@ package emitters
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
@@ -69,7 +70,11 @@ func readTaskStat(c *Context, task object.Object, whole bool, out *Output) (*tas
 		s       *taskStat
 		reasons []string
 	}
-	a, err := Once(c, fmt.Sprintf("emitters/task-stat/%#x/%t", addr, whole), func() (answer, error) {
+	key := "emitters/task-stat/" + strconv.FormatUint(addr, 16)
+	if whole {
+		key += "/process"
+	}
+	a, err := Once(c, key, func() (answer, error) {
 		var notes Output
 		s, err := computeTaskStat(c, task, whole, &notes)
 		return answer{s, notes.PartialReasons()}, err
