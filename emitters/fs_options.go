@@ -7,6 +7,17 @@ import (
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
 
+// showOptions are the s_op->show_options implementations decoded here.
+var showOptions = []struct {
+	fn   string
+	show func(*Context, object.Object) (string, error)
+}{
+	{"shmem_show_options", shmemShowOptions},
+	{"kernfs_sop_show_options", kernfsShowOptions},
+	{"proc_show_options", procShowOptions},
+	{"debugfs_show_options", func(_ *Context, sb object.Object) (string, error) { return debugfsShowOptions(sb) }},
+}
+
 // fsShowOptions reproduces the filesystem's own s_op->show_options, chosen
 // by the symbol the superblock points to. An implementation we do not
 // decode marks the file partial rather than print a guess.
@@ -22,23 +33,16 @@ func fsShowOptions(c *Context, sb object.Object, fstype string, out *Output) str
 	var (
 		s    string
 		name string
-		syms = c.K.Syms
 	)
-	switch {
-	case syms.Is(fn, "shmem_show_options"):
-		name = "shmem_show_options"
-		s, err = shmemShowOptions(c, sb)
-	case syms.Is(fn, "kernfs_sop_show_options"):
-		name = "kernfs_sop_show_options"
-		s, err = kernfsShowOptions(c, sb)
-	case syms.Is(fn, "proc_show_options"):
-		name = "proc_show_options"
-		s, err = procShowOptions(c, sb)
-	case syms.Is(fn, "debugfs_show_options"):
-		name = "debugfs_show_options"
-		s, err = debugfsShowOptions(sb)
-	default:
-		out.Partial("%s: options printed by %s are not decoded", fstype, syms.String(fn))
+	for _, o := range showOptions {
+		if c.K.Syms.Is(fn, o.fn) {
+			name = o.fn
+			s, err = o.show(c, sb)
+			break
+		}
+	}
+	if name == "" {
+		out.Partial("%s: options printed by %s are not decoded", fstype, c.K.Syms.String(fn))
 		return ""
 	}
 	if err != nil {

@@ -17,10 +17,11 @@
 //
 // and this program defines vmcr.{start, preview, archive, cancel} for the
 // worker's message handler, and vmcr.{packStart, packBuffer, packWrite,
-// packEnd} for a worker that packs another's stream (see packer.go). Reads use FileReaderSync in the worker and a
-// copy straight into wasm memory: handing Uint8Arrays back to Go for
-// js.CopyBytesToGo would keep every one alive in wasm_exec's value table
-// (see docs/browser.md of the project notes).
+// packEnd} for a worker that packs another's stream (see packer_js.go).
+// Reads use FileReaderSync in the worker and a copy straight into wasm
+// memory: handing Uint8Arrays back to Go for js.CopyBytesToGo would keep
+// every one alive in wasm_exec's value table (see docs/browser.md of the
+// project notes).
 package main
 
 import (

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"strings"
 	"syscall/js"
 	"unsafe"
 
@@ -108,11 +109,8 @@ func packEnd(js.Value, []js.Value) any {
 	}
 	b := pack.out.Bytes()
 	sum := sha256.Sum256(b)
-	name := "tar.xz"
-	if pack.format == report.TarGzip {
-		name = "tar.gz"
-	}
-	post(map[string]any{"type": "packed", "size": len(b), "sha256": hex.EncodeToString(sum[:]), "format": name},
+	post(map[string]any{"type": "packed", "size": len(b), "sha256": hex.EncodeToString(sum[:]),
+		"format": strings.TrimPrefix(pack.format.Ext(), ".")},
 		blobOf(b, mimeOf(pack.format)))
 	pack.comp, pack.in = nil, nil
 	pack.out = bytes.Buffer{}

@@ -44,7 +44,7 @@ func toolVersion() string {
 // exactly, the rest through small chunks. 1 MiB chunks with read-ahead
 // made a DWARF-only report read 350 MiB where 200 are needed.
 const (
-	readChunk         = 256 << 10
+	dumpChunk         = 256 << 10
 	dumpCacheBytes    = 48 << 20 // shared by the parts of a split dump
 	vmlinuxChunk      = 256 << 10
 	vmlinuxDirectRead = 64 << 10
@@ -210,9 +210,9 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 	}
 	stage(StageOpen)
 	parts := make([]kernel.File, len(req.Dump))
-	perPart := max(dumpCacheBytes/int64(len(req.Dump)), 16*readChunk)
+	perPart := max(dumpCacheBytes/int64(len(req.Dump)), 16*dumpChunk)
 	for i, in := range req.Dump {
-		parts[i] = kernel.File{Name: in.Name, R: dump.NewCachedReaderAt(in.R, in.Size, readChunk, perPart), Size: in.Size}
+		parts[i] = kernel.File{Name: in.Name, R: dump.NewCachedReaderAt(in.R, in.Size, dumpChunk, perPart), Size: in.Size}
 	}
 	var (
 		opt         = kernel.Options{Types: req.Types}

@@ -13,9 +13,9 @@ import (
 const maxRodata = 64 << 20
 
 // RodataContains reports which of needles occur in the kernel's read-only
-// data (see RodataStrings), read in pieces. It tells whether the kernel carries a format string at
-// all: some lines of /proc files were added without any change of layout
-// a type or symbol would show (the "Kthread:\t%c\n" line of
+// data (see RodataStrings). It tells whether the kernel carries a format
+// string at all: some lines of /proc files were added without any change
+// of layout a type or symbol would show (the "Kthread:\t%c\n" line of
 // /proc/PID/status, added between 6.1 and 6.12), and the kernel prints a
 // line exactly when its format string is in .rodata.
 func RodataContains(p *object.Program, needles ...string) (map[string]bool, error) {

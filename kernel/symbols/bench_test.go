@@ -8,8 +8,8 @@ import (
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
 )
 
-// BenchmarkFromELF: reading and indexing the 6.1 vmlinux's .symtab.
-func BenchmarkFromELF(b *testing.B) {
+// firstVmlinux opens the vmlinux of the first fixture kernel (6.1).
+func firstVmlinux(b *testing.B) *os.File {
 	sets, err := fixtures.Load()
 	if err != nil {
 		fixtures.Missing(b, err)
@@ -18,7 +18,13 @@ func BenchmarkFromELF(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer fh.Close()
+	b.Cleanup(func() { fh.Close() })
+	return fh
+}
+
+// BenchmarkFromELF: reading and indexing the 6.1 vmlinux's .symtab.
+func BenchmarkFromELF(b *testing.B) {
+	fh := firstVmlinux(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := FromELF(fh, 0); err != nil {
@@ -30,15 +36,7 @@ func BenchmarkFromELF(b *testing.B) {
 // BenchmarkFromKallsyms: decoding the 6.1 kernel's kallsyms tables (read
 // from the vmlinux's initialised data, as a dump would serve them).
 func BenchmarkFromKallsyms(b *testing.B) {
-	sets, err := fixtures.Load()
-	if err != nil {
-		fixtures.Missing(b, err)
-	}
-	fh, err := os.Open(sets[0].Manifest.Vmlinux.Path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer fh.Close()
+	fh := firstVmlinux(b)
 	tab, err := FromELF(fh, 0)
 	if err != nil {
 		b.Fatal(err)
@@ -47,18 +45,7 @@ func BenchmarkFromKallsyms(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	addr := func(n string) uint64 {
-		a, err := tab.Addr(n)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return a
-	}
-	a := KallsymsAddrs{
-		Names: addr("kallsyms_names"), NumSyms: addr("kallsyms_num_syms"),
-		TokenTable: addr("kallsyms_token_table"), TokenIndex: addr("kallsyms_token_index"),
-		Offsets: addr("kallsyms_offsets"), RelativeBase: addr("kallsyms_relative_base"),
-	}
+	a := kallsymsAddrsOf(b, tab)
 	mem := &cachedELFMemory{elfMemory: elfMemory{f}}
 	b.ReportAllocs()
 	for b.Loop() {

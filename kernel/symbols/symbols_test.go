@@ -49,6 +49,24 @@ func readSystemMap(t *testing.T, path string) map[string][]uint64 {
 	return m
 }
 
+// kallsymsAddrsOf gives the addresses of the kallsyms tables from a
+// vmlinux's symbol table (a dump gives them in VMCOREINFO).
+func kallsymsAddrsOf(tb testing.TB, tab *Table) KallsymsAddrs {
+	tb.Helper()
+	addr := func(n string) uint64 {
+		a, err := tab.Addr(n)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return a
+	}
+	return KallsymsAddrs{
+		Names: addr("kallsyms_names"), NumSyms: addr("kallsyms_num_syms"),
+		TokenTable: addr("kallsyms_token_table"), TokenIndex: addr("kallsyms_token_index"),
+		Offsets: addr("kallsyms_offsets"), RelativeBase: addr("kallsyms_relative_base"),
+	}
+}
+
 func TestELFAndKallsymsAgreeWithSystemMap(t *testing.T) {
 	for _, s := range fixtures.All(t) {
 		t.Run(s.Manifest.ID, func(t *testing.T) {
@@ -76,18 +94,7 @@ func TestELFAndKallsymsAgreeWithSystemMap(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			addr := func(n string) uint64 {
-				a, err := elfTab.Addr(n)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return a
-			}
-			ks, err := FromKallsyms(elfMemory{f}, KallsymsAddrs{
-				Names: addr("kallsyms_names"), NumSyms: addr("kallsyms_num_syms"),
-				TokenTable: addr("kallsyms_token_table"), TokenIndex: addr("kallsyms_token_index"),
-				Offsets: addr("kallsyms_offsets"), RelativeBase: addr("kallsyms_relative_base"),
-			})
+			ks, err := FromKallsyms(elfMemory{f}, kallsymsAddrsOf(t, elfTab))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +123,8 @@ func TestELFAndKallsymsAgreeWithSystemMap(t *testing.T) {
 			if rq, ok := ks.Lookup("runqueues"); !ok || rq.Addr >= startKernelMap {
 				t.Errorf("per-cpu runqueues: %#x (found %v), want a per-cpu offset", rq.Addr, ok)
 			}
-			if name := ks.String(addr("start_kernel") + 5); name != "start_kernel+0x5" {
+			startKernel, _ := elfTab.Lookup("start_kernel")
+			if name := ks.String(startKernel.Addr + 5); name != "start_kernel+0x5" {
 				t.Errorf("symbolize start_kernel+5: %q", name)
 			}
 			t.Logf("%s: %d kallsyms symbols, %d in .symtab", s.Manifest.ID, ks.Len(), elfTab.Len())
