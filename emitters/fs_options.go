@@ -42,7 +42,7 @@ func fsShowOptions(c *Context, sb object.Object, fstype string, out *Output) str
 		}
 	}
 	if name == "" {
-		out.Partial("%s: options printed by %s are not decoded", fstype, c.K.Syms.String(fn))
+		out.Partial("%s: options printed by %s are not decoded", fstype, c.Symbolizer().SprintSymbolNoOffset(fn))
 		return ""
 	}
 	if err != nil {
@@ -130,7 +130,7 @@ func kernfsShowOptions(c *Context, sb object.Object) (string, error) {
 		return "", err
 	}
 	if !c.K.Syms.Is(fn, "cgroup_show_options") {
-		return "", fmt.Errorf("%s not decoded", c.K.Syms.String(fn))
+		return "", fmt.Errorf("%s not decoded", c.Symbolizer().SprintSymbolNoOffset(fn))
 	}
 	// cgroup_show_options() in kernel/cgroup/cgroup.c, flag by flag; the
 	// flags a kernel lacks are absent from its enum.

@@ -123,7 +123,7 @@ func showMount(c *Context, r object.Object, rootMnt, rootDentry uint64, out *Out
 		}
 	}
 	if fn, _ := sb.Member("s_op").Member("show_devname").Uint(); fn != 0 {
-		out.Partial("%s: devname comes from %s, not decoded", fstype, c.K.Syms.String(fn))
+		out.Partial("%s: devname comes from %s, not decoded", fstype, c.Symbolizer().SprintSymbolNoOffset(fn))
 	}
 	path, err := linux.DPath(p, mntAddr, mntRoot, rootMnt, rootDentry)
 	if errors.Is(err, linux.ErrOutsideRoot) {
@@ -161,7 +161,7 @@ func showMount(c *Context, r object.Object, rootMnt, rootDentry uint64, out *Out
 	}
 	rootPath := "/"
 	if fn, _ := sb.Member("s_op").Member("show_path").Uint(); fn != 0 && !c.K.Syms.Is(fn, "kernfs_sop_show_path") {
-		out.Partial("%s: root path comes from %s, not decoded", fstype, c.K.Syms.String(fn))
+		out.Partial("%s: root path comes from %s, not decoded", fstype, c.Symbolizer().SprintSymbolNoOffset(fn))
 	} else if rootPath, err = linux.DentryPath(mnt.Member("mnt_root").Deref()); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/kernel/linux"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
 
@@ -112,6 +113,15 @@ type Context struct {
 // NewContext wraps an opened kernel.
 func NewContext(k *kernel.Kernel) *Context {
 	return &Context{K: k, Prog: k.Prog, cache: map[string]any{}}
+}
+
+// Symbolizer resolves kernel addresses as %pS/%pB print them, modules
+// included; one per run, so module symbols are read at most once.
+func (c *Context) Symbolizer() *linux.Symbolizer {
+	s, _ := Once(c, "symbolizer", func() (*linux.Symbolizer, error) {
+		return linux.NewSymbolizer(c.Prog, c.K.Syms), nil
+	})
+	return s
 }
 
 // Once computes a value shared by all emitters of a run: the first call

@@ -73,7 +73,7 @@ func FromELF(r io.ReaderAt, kaslrOffset uint64) (*Table, error) {
 		}
 		syms = append(syms, s)
 	}
-	return newTable(strs, syms, "vmlinux .symtab"), nil
+	return newTable(strs, syms, sourceSymtab), nil
 }
 
 // cStringLen is the length of the NUL-terminated string at off in the

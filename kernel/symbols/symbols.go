@@ -44,7 +44,14 @@ type Table struct {
 	mu     sync.Mutex
 	scans  int     // Symbolize calls answered by a linear scan
 	byAddr []int32 // indices into syms by address, then name; nil until needed
+
+	boundsDone bool
+	bounds     kernelBounds // for KallsymsLookup
 }
+
+// sourceSymtab names a table read from a vmlinux .symtab.
+const sourceSymtab = "vmlinux .symtab"
+
 
 type entry struct {
 	addr, size       uint64

@@ -1,0 +1,205 @@
+package symbols
+
+import (
+	"strings"
+)
+
+// KallsymsLookup resolves a core-kernel address the way kallsyms_lookup()
+// in kernel/kallsyms.c does for the kernel image: ok only for
+// is_ksym_addr() addresses (with CONFIG_KALLSYMS_ALL, [_stext, _end)); the
+// symbol is the first of its aliases in kallsyms order (get_symbol_pos()
+// steps back over symbols at the same address), and size is the distance
+// to the next symbol at a higher address, or to _einittext/_end when there
+// is none. That size is what %pS prints, not the ELF st_size.
+//
+// Both sources answer alike: a kallsyms table is already in the kernel's
+// order; a vmlinux .symtab is filtered and ordered as scripts/kallsyms.c
+// does when it builds that table (see kallsymsKeeps, kallsymsBefore).
+func (t *Table) KallsymsLookup(addr uint64) (sym Symbol, off, size uint64, ok bool) {
+	b := t.kernelBounds()
+	if !b.ok || addr < b.stext || addr >= b.end {
+		return Symbol{}, 0, 0, false
+	}
+	t.mu.Lock()
+	scan := t.byAddr == nil && t.scans < scansBeforeIndex
+	if scan {
+		t.scans++
+	}
+	t.mu.Unlock()
+	var best int32
+	var end uint64
+	if scan {
+		best, end = t.kallsymsScan(addr)
+	} else {
+		best, end = t.kallsymsSearch(addr)
+	}
+	if best < 0 {
+		return Symbol{}, 0, 0, false
+	}
+	start := t.syms[best].addr
+	if end == 0 {
+		// get_symbol_pos(): no next symbol, so the end of the section.
+		if b.sinittext != 0 && addr >= b.sinittext && addr < b.einittext {
+			end = b.einittext
+		} else {
+			end = b.end
+		}
+	}
+	return t.symbol(best), addr - start, end - start, true
+}
+
+// kallsymsSearch finds, in the address order, the kernel's choice among
+// the kept symbols at the highest address <= addr, and the next kept
+// symbol's address (0 if none).
+func (t *Table) kallsymsSearch(addr uint64) (best int32, next uint64) {
+	idx := t.addrIndex()
+	lo, hi := 0, len(idx)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if t.syms[idx[m]].addr <= addr {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	best = -1
+	i := lo - 1
+	for ; i >= 0; i-- {
+		if t.kallsymsKeeps(&t.syms[idx[i]]) {
+			break
+		}
+	}
+	if i < 0 {
+		return -1, 0
+	}
+	start := t.syms[idx[i]].addr
+	for j := i; j >= 0 && t.syms[idx[j]].addr == start; j-- {
+		if t.kallsymsKeeps(&t.syms[idx[j]]) && (best < 0 || t.kallsymsBefore(idx[j], best)) {
+			best = idx[j]
+		}
+	}
+	for j := lo; j < len(idx); j++ {
+		if e := &t.syms[idx[j]]; e.addr > start && t.kallsymsKeeps(e) {
+			return best, e.addr
+		}
+	}
+	return best, 0
+}
+
+// kallsymsScan answers as kallsymsSearch with one pass over the symbols in
+// the source's order, for the first few lookups (sorting ~150k symbols
+// costs more than a few scans in WebAssembly).
+func (t *Table) kallsymsScan(addr uint64) (best int32, next uint64) {
+	best = -1
+	for i := range t.syms {
+		e := &t.syms[i]
+		if e.addr > addr || !t.kallsymsKeeps(e) {
+			continue
+		}
+		if best < 0 || e.addr > t.syms[best].addr || (e.addr == t.syms[best].addr && t.kallsymsBefore(int32(i), best)) {
+			best = int32(i)
+		}
+	}
+	if best < 0 {
+		return -1, 0
+	}
+	start := t.syms[best].addr
+	for i := range t.syms {
+		e := &t.syms[i]
+		if e.addr > start && (next == 0 || e.addr < next) && t.kallsymsKeeps(e) {
+			next = e.addr
+		}
+	}
+	return best, next
+}
+
+type kernelBounds struct {
+	ok                               bool
+	stext, end, sinittext, einittext uint64
+}
+
+// kernelBounds reads _stext, _end, _sinittext and _einittext once.
+func (t *Table) kernelBounds() kernelBounds {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.boundsDone {
+		t.boundsDone = true
+		get := func(n string) uint64 {
+			s, _ := t.Lookup(n)
+			return s.Addr
+		}
+		b := kernelBounds{stext: get("_stext"), end: get("_end"), sinittext: get("_sinittext"), einittext: get("_einittext")}
+		b.ok = b.stext != 0 && b.end > b.stext
+		t.bounds = b
+	}
+	return t.bounds
+}
+
+// kallsymsKeeps says whether scripts/kallsyms.c would keep the symbol
+// (is_ignored_symbol(), 6.1 and 6.12): no undefined, debugging or absolute
+// symbols, no __crc_/__kstrtab_ helpers, no local labels. A kallsyms table
+// holds only kept symbols already.
+func (t *Table) kallsymsKeeps(e *entry) bool {
+	if t.source != sourceSymtab {
+		return true
+	}
+	switch e.typ {
+	case 'U', 'u', 'N', 'n', 'A', 'a':
+		return false
+	}
+	name := t.name(e)
+	for _, p := range ignoredPrefixes {
+		if strings.HasPrefix(name, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// ignoredPrefixes are the x86-relevant name prefixes scripts/kallsyms.c
+// leaves out of the table.
+var ignoredPrefixes = []string{"$", ".L", "__crc_", "__kstrtab_", "__kstrtabns_", "__efistub_", "__typeid__"}
+
+// kallsymsBefore says whether symbol a sorts before b at the same address
+// in the kernel's table: compare_symbols() in scripts/kallsyms.c puts weak
+// symbols last, then linker-script PROVIDE()-like names, then more leading
+// underscores; what remains is `nm -n` order, by name. A kallsyms table is
+// already in that order.
+func (t *Table) kallsymsBefore(a, b int32) bool {
+	if t.source != sourceSymtab {
+		return a < b
+	}
+	ea, eb := &t.syms[a], &t.syms[b]
+	if wa, wb := isWeak(ea.typ), isWeak(eb.typ); wa != wb {
+		return wb
+	}
+	na, nb := t.name(ea), t.name(eb)
+	if pa, pb := mayBeProvided(na), mayBeProvided(nb); pa != pb {
+		return pb
+	}
+	if ua, ub := leadingUnderscores(na), leadingUnderscores(nb); ua != ub {
+		return ua < ub
+	}
+	return na < nb
+}
+
+// isWeak: compare_symbols() tests the letters w and W only.
+func isWeak(typ byte) bool { return typ == 'w' || typ == 'W' }
+
+// mayBeProvided mirrors may_be_linker_script_provide_symbol().
+func mayBeProvided(s string) bool {
+	if len(s) < 8 || !strings.HasPrefix(s, "__") {
+		return false
+	}
+	r := s[2:]
+	return strings.HasPrefix(r, "start_") || strings.HasPrefix(r, "stop_") || strings.HasPrefix(r, "end_") ||
+		strings.HasSuffix(s, "_start") || strings.HasSuffix(s, "_end")
+}
+
+func leadingUnderscores(s string) int {
+	n := 0
+	for n < len(s) && s[n] == '_' {
+		n++
+	}
+	return n
+}
