@@ -52,7 +52,6 @@ type Table struct {
 // sourceSymtab names a table read from a vmlinux .symtab.
 const sourceSymtab = "vmlinux .symtab"
 
-
 type entry struct {
 	addr, size       uint64
 	nameOff, nameLen uint32
