@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -447,7 +448,7 @@ func TestDefaultName(t *testing.T) {
 func TestWrongVmlinux(t *testing.T) {
 	sets := fixtures.All(t)
 	if len(sets) < 2 {
-		t.Skip("needs two fixture kernels")
+		fixtures.Missing(t, fmt.Errorf("needs two fixture kernels, have %d", len(sets)))
 	}
 	a, b := sets[0], sets[1]
 	out := filepath.Join(t.TempDir(), "r.tar")

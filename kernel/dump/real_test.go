@@ -7,6 +7,7 @@ package dump
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -20,7 +21,7 @@ func openRole(tb testing.TB, s *fixtures.Set, role string) *Dump {
 	tb.Helper()
 	files := s.Parts(role)
 	if len(files) == 0 {
-		tb.Skipf("%s: no %s dump in this set", s.Manifest.ID, role)
+		fixtures.Missing(tb, fmt.Errorf("%s: no %s dump in this set", s.Manifest.ID, role))
 	}
 	var parts []Part
 	for _, f := range files {
