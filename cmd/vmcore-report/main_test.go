@@ -229,8 +229,8 @@ func checkReport(t *testing.T, s *fixtures.Set, es []entry, withVmlinux bool) *r
 	top := wantTop(t, s)
 	m := manifestOf(t, es)
 	degraded := m.Kernel.Unreadable["memory"] != ""
-	if m.Kernel.CrashTimeFrom == "unknown" { // e.g. the clock's page was cut off
-		top = top[:len(top)-len("2006-01-02")] + "1970-01-01"
+	if m.Kernel.CrashTimeFrom == "unknown" { // e.g. the clock's page was cut off: no date in the name
+		top = top[:len(top)-len("-2006-01-02")]
 	}
 	for _, e := range es {
 		if e.name != top+"/" && !strings.HasPrefix(e.name, top+"/") {

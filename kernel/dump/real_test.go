@@ -201,6 +201,13 @@ func TestRealTruncated(t *testing.T) {
 			if !d.Info().Truncated || d.VMCOREINFO() == nil {
 				t.Fatalf("info %+v", d.Info())
 			}
+			// The cut copy's headers imply the whole file: the reference's size.
+			if got, want := d.Info().Parts[0].WantSize, ref.Info().Parts[0].Size; got != want {
+				t.Errorf("WantSize %d, want %d (the uncut file's size)", got, want)
+			}
+			if got, want := ref.Info().Parts[0].WantSize, ref.Info().Parts[0].Size; got != want {
+				t.Errorf("uncut file: WantSize %d, want its size %d", got, want)
+			}
 			a, b := make([]byte, 4096), make([]byte, 4096)
 			zero := make([]byte, 4096)
 			var served, missing, zeroAfterCut int
