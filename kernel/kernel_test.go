@@ -3,7 +3,6 @@ package kernel_test
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -220,7 +219,7 @@ func checkDmesg(t *testing.T, s *fixtures.Set, k *kernel.Kernel) {
 func TestWrongVmlinux(t *testing.T) {
 	sets := fixtures.All(t)
 	if len(sets) < 2 {
-		fixtures.Missing(t, fmt.Errorf("needs two fixture kernels, have %d", len(sets)))
+		t.Skip("needs two kernels")
 	}
 	for i, s := range sets {
 		other := sets[(i+1)%len(sets)]

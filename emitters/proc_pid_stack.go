@@ -1,0 +1,43 @@
+package emitters
+
+import (
+	"errors"
+
+	"github.com/vmcore-report/vmcore-report/kernel/linux"
+)
+
+func init() {
+	Register(&Emitter{
+		Path:    "proc/{pid}/stack",
+		Each:    PerPID,
+		Mirrors: "proc_pid_stack() in fs/proc/base.c (stack_trace_save_tsk, %pB)",
+		Desc:    "kernel stack of the process's main thread, unwound with ORC",
+		Tracker: Done,
+		Run: func(c *Context, pid int64, out *Output) error {
+			task, err := taskByPID(c, pid)
+			if err != nil {
+				return err
+			}
+			st, err := stackTracer(c)
+			if err != nil {
+				return err
+			}
+			addrs, tr, err := st.StackTraceSaveTsk(task)
+			if errors.Is(err, linux.ErrTaskRunning) {
+				// __unwind_start refuses a task running on another CPU:
+				// the live file is empty too.
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			for _, a := range addrs {
+				out.WriteString("[<0>] " + c.Symbolizer().SprintBacktrace(a) + "\n")
+			}
+			if tr.End != nil && len(addrs) < linux.MaxStackTraceDepth {
+				out.Partial("unwinding stopped early: %v", tr.End)
+			}
+			return nil
+		},
+	})
+}
