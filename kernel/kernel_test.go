@@ -3,6 +3,7 @@ package kernel_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -219,7 +220,7 @@ func checkDmesg(t *testing.T, s *fixtures.Set, k *kernel.Kernel) {
 func TestWrongVmlinux(t *testing.T) {
 	sets := fixtures.All(t)
 	if len(sets) < 2 {
-		t.Skip("needs two kernels")
+		fixtures.Missing(t, fmt.Errorf("needs two fixture kernels, have %d", len(sets)))
 	}
 	for i, s := range sets {
 		other := sets[(i+1)%len(sets)]

@@ -89,8 +89,13 @@ func wallClock(k *kernel.Kernel) (int64, error) {
 	return k.Prog.VarAs("shadow_timekeeper", "struct timekeeper").Member("xtime_sec").Int()
 }
 
-// TopDir is the archive's top folder: sosvmcore-<nodename>-<crash date>.
+// TopDir is the archive's top folder: sosvmcore-<nodename>-<crash date>,
+// or sosvmcore-<nodename> when the crash time is unknown (no date is made
+// up: a 1970-01-01 in a file name reads as a fact).
 func (id Identity) TopDir() string {
+	if id.CrashTime.IsZero() || id.CrashTime.Unix() == 0 {
+		return "sosvmcore-" + fileNamePart(id.Nodename)
+	}
 	return "sosvmcore-" + fileNamePart(id.Nodename) + "-" + id.CrashTime.Format("2006-01-02")
 }
 

@@ -98,6 +98,9 @@ type Part struct {
 	Split     bool   `json:"split"`
 	Flattened bool   `json:"flattened"`
 	Truncated bool   `json:"truncated"`
+	// WantSize is the size the file's headers imply (absent when not
+	// known): with Size, "truncated at Size of WantSize bytes".
+	WantSize int64 `json:"want_size,omitempty"`
 }
 
 // Crashed is the crashed kernel's identity and last words.

@@ -484,7 +484,7 @@ func dumpInput(k *kernel.Kernel) DumpInput {
 	for _, p := range info.Parts {
 		d.Parts = append(d.Parts, Part{
 			Name: p.Name, Size: p.Size, StartPFN: p.StartPFN, EndPFN: p.EndPFN,
-			Split: p.Split, Flattened: p.Flattened, Truncated: p.Truncated,
+			Split: p.Split, Flattened: p.Flattened, Truncated: p.Truncated, WantSize: p.WantSize,
 		})
 	}
 	return d

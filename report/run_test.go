@@ -141,7 +141,7 @@ func TestIsolation(t *testing.T) {
 		if o.Status == StatusOK && len(o.Reasons) != 0 {
 			t.Errorf("%s: ok with reasons %q", o.Path, o.Reasons)
 		}
-		top := "sosvmcore-unknown-1970-01-01/"
+		top := "sosvmcore-unknown/"
 		data, written := sink.files[top+o.Path]
 		if o.Path == ManifestPath {
 			continue
@@ -174,7 +174,7 @@ func TestIsolation(t *testing.T) {
 	}
 	wantNames := []string{"a/ok", "a/partial", "d/empty", "z/last", LogPath, ManifestPath, VersionPath}
 	for i := range wantNames {
-		wantNames[i] = "sosvmcore-unknown-1970-01-01/" + wantNames[i]
+		wantNames[i] = "sosvmcore-unknown/" + wantNames[i]
 	}
 	if !slices.Equal(sink.names, wantNames) {
 		t.Errorf("files written %q, want %q", sink.names, wantNames)
@@ -182,7 +182,7 @@ func TestIsolation(t *testing.T) {
 	if sink.closed {
 		t.Errorf("Run closed the sink")
 	}
-	log := string(sink.files["sosvmcore-unknown-1970-01-01/"+LogPath])
+	log := string(sink.files["sosvmcore-unknown/"+LogPath])
 	if !strings.Contains(log, "b/panic: panic: assignment to entry in nil map") || !strings.Contains(log, "run_test.go:") {
 		t.Errorf("the log lacks the panic and its stack:\n%s", log)
 	}
@@ -190,14 +190,14 @@ func TestIsolation(t *testing.T) {
 		t.Errorf("progress stages %q", stages)
 	}
 	var back Manifest
-	if err := json.Unmarshal(sink.files["sosvmcore-unknown-1970-01-01/"+ManifestPath], &back); err != nil {
+	if err := json.Unmarshal(sink.files["sosvmcore-unknown/"+ManifestPath], &back); err != nil {
 		t.Fatal(err)
 	}
 	if back.Schema != SchemaVersion || back.Tool.Version != "test" || back.Kernel.CrashTimeFrom != "unknown" ||
 		back.Kernel.Unreadable["nodename"] == "" || back.Kernel.Unreadable["panic_message"] == "" || back.Inputs.Vmlinux != nil {
 		t.Errorf("manifest %+v", back)
 	}
-	if v := string(sink.files["sosvmcore-unknown-1970-01-01/"+VersionPath]); v != "vmcore-report: test\n" {
+	if v := string(sink.files["sosvmcore-unknown/"+VersionPath]); v != "vmcore-report: test\n" {
 		t.Errorf("version.txt %q", v)
 	}
 }

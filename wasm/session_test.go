@@ -98,7 +98,7 @@ func request(t testing.TB, s *fixtures.Set, role string, withVmlinux bool) Reque
 		req.Dump = append(req.Dump, openInput(t, p.Path, p.Name, p.Size))
 	}
 	if len(req.Dump) == 0 {
-		t.Skipf("%s has no %s dump", s.Manifest.ID, role)
+		fixtures.Missing(t, fmt.Errorf("%s has no %s dump", s.Manifest.ID, role))
 	}
 	if withVmlinux {
 		v := s.Manifest.Vmlinux

@@ -6,16 +6,16 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 )
 
 // Real kernels: Debian's -dbg vmlinux files, unpacked by the fixture
-// generator under ~/.cache/vmcore-report/kernels/<release>/.
+// generator; the fixture manifest names them.
 //
 // The expected layouts are ground truth from the DWARF in the same files,
 // printed once with gdb 13.1 (no BTF involved):
@@ -120,22 +120,15 @@ var realKernels = []realKernel{
 	},
 }
 
-func vmlinuxPath(release string) string {
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "vmcore-report", "kernels", release,
-		"usr", "lib", "debug", "boot", "vmlinux-"+release)
-}
-
-// openVmlinux opens a real vmlinux or skips (fails under CI=true) when it is
-// not on this machine.
+// openVmlinux opens the vmlinux of a real kernel, found only through the
+// fixture manifest (fixtures.Missing, a failure under CI=true, when no set
+// has that kernel).
 func openVmlinux(tb testing.TB, release string) *os.File {
 	tb.Helper()
-	f, err := os.Open(vmlinuxPath(release))
+	p := fixtures.KernelByRelease(tb, release).KernelFile(tb, "vmlinux")
+	f, err := os.Open(p)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("vmlinux %s missing: %v", release, err)
-		}
-		tb.Skipf("vmlinux %s not present (testdata/gen/mkfixtures.sh downloads it): %v", release, err)
+		tb.Fatalf("vmlinux %s: %v", release, err)
 	}
 	tb.Cleanup(func() { f.Close() })
 	return f

@@ -70,6 +70,10 @@ type PartInfo struct {
 	Flattened   bool
 	FlatRecords int  // records indexed, for flattened files
 	Truncated   bool // the file ends before data it describes
+	// WantSize is the size the file should have: the end of the last data
+	// its headers describe (kdump: the last page descriptors' data; ELF:
+	// the segments). 0 when not known (bitmaps too large to count at open).
+	WantSize int64
 }
 
 // Info describes a dump. Header values are what the producer wrote and
@@ -178,7 +182,7 @@ func openKdump(name string, r io.ReaderAt, size int64) (*Dump, error) {
 
 // splitWarning notes a --split part opened on its own.
 func splitWarning(p *kdumpPart) string {
-	return fmt.Sprintf("a --split part covering pfn %#x-%#x only; give all parts to OpenParts", p.startPFN, p.endPFN)
+	return fmt.Sprintf("a --split part covering pfn %#x-%#x only; give every part of the split dump together", p.startPFN, p.endPFN)
 }
 
 // kdumpDump builds the Dump of one or more kdump parts sorted by PFN.

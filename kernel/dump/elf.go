@@ -174,6 +174,7 @@ func openELF(name string, r io.ReaderAt, size int64) (*Dump, error) {
 			if p.off+filesz > uint64(size) {
 				info.Truncated = true
 			}
+			info.Parts[0].WantSize = max(info.Parts[0].WantSize, int64(p.off+filesz))
 			// File bytes beat any other segment's excluded tail; among file
 			// bytes the first program header wins (they agree in practice:
 			// /proc/vmcore maps kernel text twice).

@@ -357,6 +357,7 @@ type kdumpPart struct {
 	descOff    int64
 	dumped     int64 // pages in the 2nd bitmap within [startPFN, endPFN); -1 unknown
 	truncated  bool
+	wantSize   int64 // end of the last page data described; 0 unknown
 	notes      []Note
 	vmcoreinfo []byte
 	warnings   []string
@@ -476,6 +477,7 @@ func (p *kdumpPart) checkEnd() {
 	}
 	if p.descOff+p.dumped*pageDescSize > p.size {
 		p.truncated = true
+		p.wantSize = p.descOff + p.dumped*pageDescSize
 		return
 	}
 	ci := int64((total - 1) / descChunk)
@@ -486,10 +488,14 @@ func (p *kdumpPart) checkEnd() {
 	}
 	for b := data; len(b) >= pageDescSize; b = b[pageDescSize:] {
 		d := p.decodeDesc(b)
-		if d.Offset <= 0 || d.Offset > p.size-int64(d.Size) {
+		if d.Offset <= 0 || d.Offset > 1<<62 || d.Size > 1<<30 {
 			p.truncated = true
 			return
 		}
+		p.wantSize = max(p.wantSize, d.Offset+int64(d.Size))
+	}
+	if p.wantSize > p.size {
+		p.truncated = true
 	}
 }
 

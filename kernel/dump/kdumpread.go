@@ -340,10 +340,11 @@ func kdumpInfo(parts []*kdumpPart) Info {
 			info.DumpedPages += q.dumped
 		}
 		pi := PartInfo{Name: q.name, Size: q.size, StartPFN: q.startPFN, EndPFN: q.endPFN,
-			Split: q.split, Truncated: q.truncated, Flattened: q.flat != nil}
+			Split: q.split, Truncated: q.truncated, Flattened: q.flat != nil, WantSize: q.wantSize}
 		if q.flat != nil {
 			pi.Size = q.flat.fileSize
 			pi.FlatRecords = len(q.flat.segs)
+			pi.WantSize = 0 // the offsets are the inner file's
 			if q.flat.truncated {
 				pi.Truncated = true
 			}

@@ -7,6 +7,7 @@ package dump
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -20,7 +21,7 @@ func openRole(tb testing.TB, s *fixtures.Set, role string) *Dump {
 	tb.Helper()
 	files := s.Parts(role)
 	if len(files) == 0 {
-		tb.Skipf("%s: no %s dump in this set", s.Manifest.ID, role)
+		fixtures.Missing(tb, fmt.Errorf("%s: no %s dump in this set", s.Manifest.ID, role))
 	}
 	var parts []Part
 	for _, f := range files {
@@ -199,6 +200,13 @@ func TestRealTruncated(t *testing.T) {
 			d := openRole(t, s, "lzo-d31-truncated")
 			if !d.Info().Truncated || d.VMCOREINFO() == nil {
 				t.Fatalf("info %+v", d.Info())
+			}
+			// The cut copy's headers imply the whole file: the reference's size.
+			if got, want := d.Info().Parts[0].WantSize, ref.Info().Parts[0].Size; got != want {
+				t.Errorf("WantSize %d, want %d (the uncut file's size)", got, want)
+			}
+			if got, want := ref.Info().Parts[0].WantSize, ref.Info().Parts[0].Size; got != want {
+				t.Errorf("uncut file: WantSize %d, want its size %d", got, want)
 			}
 			a, b := make([]byte, 4096), make([]byte, 4096)
 			zero := make([]byte, 4096)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -15,9 +16,8 @@ import (
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 )
 
-// A real vmlinux: Debian's 6.1 and 6.12 cloud kernels (DWARF 5, not
-// compressed), found through the fixture sets or, without them, in the
-// kernel cache the fixture generator fills.
+// A real vmlinux: Debian's cloud kernels (DWARF 5, not compressed), found
+// only through the fixture manifests.
 type vmlinux struct {
 	release string
 	path    string
@@ -26,30 +26,8 @@ type vmlinux struct {
 func vmlinuxes(tb testing.TB) []vmlinux {
 	tb.Helper()
 	var out []vmlinux
-	seen := map[string]bool{}
-	sets, ferr := fixtures.Load()
-	for _, s := range sets {
-		if p := s.Manifest.Vmlinux.Path; p != "" && !seen[p] {
-			if _, err := os.Stat(p); err == nil {
-				seen[p] = true
-				out = append(out, vmlinux{s.Manifest.KernelRelease, p})
-			}
-		}
-	}
-	if home, err := os.UserHomeDir(); err == nil && len(out) == 0 {
-		matches, _ := filepath.Glob(filepath.Join(home, ".cache/vmcore-report/kernels/*/usr/lib/debug/boot/vmlinux-*"))
-		for _, p := range matches {
-			if !seen[p] {
-				seen[p] = true
-				out = append(out, vmlinux{strings.TrimPrefix(filepath.Base(p), "vmlinux-"), p})
-			}
-		}
-	}
-	if len(out) == 0 {
-		if ferr == nil {
-			ferr = errors.New("no vmlinux in the fixture sets")
-		}
-		fixtures.Missing(tb, ferr)
+	for _, k := range fixtures.Kernels(tb) {
+		out = append(out, vmlinux{k.Release, k.Set.KernelFile(tb, "vmlinux")})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].release < out[j].release })
 	return out
@@ -111,13 +89,26 @@ func forEachVmlinux(t *testing.T, fn func(t *testing.T, k vmlinux, d *Data)) {
 	}
 }
 
+// forVmlinux runs fn on the kernels whose release starts with prefix (the
+// numbers a test expects are for that series), fixtures.Missing when no
+// fixture set has one.
+func forVmlinux(t *testing.T, prefix string, fn func(t *testing.T, k vmlinux, d *Data)) {
+	n := 0
+	for _, k := range vmlinuxes(t) {
+		if strings.HasPrefix(k.release, prefix) {
+			n++
+			t.Run(k.release, func(t *testing.T) { fn(t, k, openVmlinux(t, k)) })
+		}
+	}
+	if n == 0 {
+		fixtures.Missing(t, fmt.Errorf("no fixture kernel of the %s series", prefix))
+	}
+}
+
 // TestVmlinux61Layout checks numbers gdb's `ptype /o` prints for the 6.1
 // cloud kernel.
 func TestVmlinux61Layout(t *testing.T) {
-	forEachVmlinux(t, func(t *testing.T, k vmlinux, d *Data) {
-		if !strings.HasPrefix(k.release, "6.1.") {
-			t.Skip("numbers are for 6.1")
-		}
+	forVmlinux(t, "6.1.", func(t *testing.T, k vmlinux, d *Data) {
 		ts, err := d.StructByName("task_struct")
 		if err != nil {
 			t.Fatal(err)
@@ -439,15 +430,23 @@ func TestVmlinuxAllStructsAgainstBTF(t *testing.T) {
 
 // TestCompressedVmlinux reads a vmlinux whose debug sections were
 // compressed, as some distributions ship them, and checks it against the
-// uncompressed original. Making one takes half a minute and 500 MB, so the
-// test runs only when given one:
+// uncompressed original. Making one takes half a minute and 500 MB of
+// temporary space (left out by -short); VMCORE_REPORT_ZVMLINUX names a ready
+// one:
 //
 //	objcopy --compress-debug-sections=zlib vmlinux-6.1.0-56-cloud-amd64 /tmp/vmlinux-zlib
 //	VMCORE_REPORT_ZVMLINUX=/tmp/vmlinux-zlib go test -run CompressedVmlinux ./kernel/kdwarf
 func TestCompressedVmlinux(t *testing.T) {
 	path := os.Getenv("VMCORE_REPORT_ZVMLINUX")
 	if path == "" {
-		t.Skip("set VMCORE_REPORT_ZVMLINUX to a vmlinux with compressed debug sections")
+		if testing.Short() {
+			t.Skip("makes a 500 MB compressed copy of a vmlinux")
+		}
+		src := vmlinuxes(t)[0].path
+		path = filepath.Join(t.TempDir(), "vmlinux-zlib")
+		if b, err := exec.Command("objcopy", "--compress-debug-sections=zlib", src, path).CombinedOutput(); err != nil {
+			t.Fatalf("objcopy (binutils) --compress-debug-sections: %v\n%s", err, b)
+		}
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -5,24 +5,23 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+	"github.com/vmcore-report/vmcore-report/kernel/btf"
 	"github.com/vmcore-report/vmcore-report/kernel/dump"
+	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/vmcoreinfo"
 	"github.com/vmcore-report/vmcore-report/kernel/x86"
 )
 
-// openRole opens one dump of a fixture set, skipping when the set lacks it.
+// openRole opens one dump of a fixture set (fixtures.Missing when the set
+// lacks it).
 func openRole(t *testing.T, s *fixtures.Set, role string) *dump.Dump {
 	t.Helper()
-	f := s.Role(role)
-	if f == nil {
-		t.Skipf("set %s has no %s dump", s.Manifest.ID, role)
-	}
+	f := s.MustRole(t, role)
 	fh, err := os.Open(f.Path)
 	if err != nil {
 		fixtures.Missing(t, err)
@@ -35,24 +34,13 @@ func openRole(t *testing.T, s *fixtures.Set, role string) *dump.Dump {
 	return d
 }
 
-// systemMap reads the wanted symbols from the set's System.map (beside the
-// vmlinux), unrelocated.
+// systemMap reads the wanted symbols from the set's System.map (the manifest
+// names it), unrelocated.
 func systemMap(t *testing.T, s *fixtures.Set, names ...string) map[string]uint64 {
 	t.Helper()
-	rel := s.Manifest.KernelRelease
-	candidates := []string{filepath.Join(filepath.Dir(s.Manifest.Vmlinux.Path), "System.map-"+rel)}
-	if home, err := os.UserHomeDir(); err == nil {
-		candidates = append(candidates, filepath.Join(home, ".cache", "vmcore-report", "kernels", rel, "usr", "lib", "debug", "boot", "System.map-"+rel))
-	}
-	var fh *os.File
-	var err error
-	for _, p := range candidates {
-		if fh, err = os.Open(p); err == nil {
-			break
-		}
-	}
-	if fh == nil {
-		t.Skipf("no System.map for %s: %v", rel, err)
+	fh, err := os.Open(s.KernelFile(t, "system_map"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	defer fh.Close()
 	want := map[string]bool{}
@@ -89,10 +77,12 @@ func decodeUtsname(b []byte) utsname {
 }
 
 func wantRelease(t *testing.T, s *fixtures.Set) string {
-	if b, err := s.Truth("uname_r"); err == nil {
-		return strings.TrimSpace(string(b))
+	t.Helper()
+	b, err := s.Truth("commands/uname_-r")
+	if err != nil {
+		t.Fatalf("ground truth: %v", err)
 	}
-	return s.Manifest.KernelRelease
+	return strings.TrimSpace(string(b))
 }
 
 // TestRealUtsname builds the translator from each dump's VMCOREINFO and
@@ -146,7 +136,11 @@ func TestRealUtsname(t *testing.T) {
 				if u.release != want || u.release != vi.OSRelease {
 					t.Errorf("release %q; want %q (VMCOREINFO %q)", u.release, want, vi.OSRelease)
 				}
-				if b, err := s.Truth("proc/version"); err == nil && !strings.Contains(string(b), u.version) {
+				b, err := s.Truth("proc/version")
+				if err != nil {
+					t.Fatalf("ground truth: %v", err)
+				}
+				if !strings.Contains(string(b), u.version) {
 					t.Errorf("version %q not in /proc/version %q", u.version, b)
 				}
 				paText, _, err := tr.Translate(va)
@@ -191,9 +185,8 @@ func TestRealUtsname(t *testing.T) {
 	}
 }
 
-// TestRealVmalloc walks vmap_area_list (VMCOREINFO gives its symbol and the
-// vmap_area offsets) and translates vmalloc addresses: 4 KiB page-table walks
-// on real tables.
+// TestRealVmalloc translates vmalloc addresses: 4 KiB page-table walks on
+// real tables.
 func TestRealVmalloc(t *testing.T) {
 	for _, s := range fixtures.All(t) {
 		t.Run(s.Manifest.ID, func(t *testing.T) {
@@ -206,32 +199,14 @@ func TestRealVmalloc(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			head, ok1 := vi.Symbol("vmap_area_list")
-			offList, ok2 := vi.Offset("vmap_area.list")
-			offStart, ok3 := vi.Offset("vmap_area.va_start")
-			if !ok1 || !ok2 || !ok3 {
-				t.Skip("VMCOREINFO lacks vmap_area_list (removed in 6.9)")
-			}
-			next, err := x86.ReadKernelU64(tr, head)
-			if err != nil {
-				t.Fatal(err)
-			}
 			translated, notMapped := 0, 0
-			for i := 0; i < 200 && next != head; i++ {
-				area := next - uint64(offList)
-				start, err := x86.ReadKernelU64(tr, area+uint64(offStart))
-				if err != nil {
-					t.Fatalf("vmap_area %#x: %v", area, err)
-				}
+			for _, start := range vmallocAddrs(t, s, tr, vi) {
 				if _, _, err := tr.Translate(start); err == nil {
 					translated++
 				} else if errors.Is(err, x86.ErrNotMapped) {
 					notMapped++
 				} else {
 					t.Errorf("translate %#x: %v", start, err)
-				}
-				if next, err = x86.ReadKernelU64(tr, next); err != nil {
-					t.Fatal(err)
 				}
 			}
 			t.Logf("vmalloc areas: %d translated, %d not mapped", translated, notMapped)
@@ -252,7 +227,7 @@ func TestRealModules(t *testing.T) {
 		t.Run(s.Manifest.ID, func(t *testing.T) {
 			truth, err := s.Truth("proc/modules")
 			if err != nil {
-				t.Skipf("no proc/modules ground truth: %v", err)
+				t.Fatalf("ground truth: %v", err)
 			}
 			want := map[string]bool{}
 			for _, line := range strings.Split(string(truth), "\n") {
@@ -272,7 +247,7 @@ func TestRealModules(t *testing.T) {
 			syms := systemMap(t, s, "modules")
 			head, ok := syms["modules"]
 			if !ok {
-				t.Skip("no modules symbol")
+				t.Fatal("System.map has no modules symbol")
 			}
 			head += vi.KernelOffset
 			next, err := x86.ReadKernelU64(tr, head)
@@ -376,4 +351,79 @@ func BenchmarkRealReadVirt(b *testing.B) {
 			}
 		}
 	})
+}
+
+// vmallocAddrs returns up to 200 vmalloc addresses of the dump: the start of
+// each area on vmap_area_list where VMCOREINFO gives it and the vmap_area
+// offsets; since v6.9 (commit 55c49fee57af, "mm/vmalloc: remove
+// vmap_area_list") the kernel stacks of the tasks, which CONFIG_VMAP_STACK
+// (set in Debian's kernels) allocates with vmalloc, found from init_task
+// (System.map) and task_struct's tasks and stack members (the vmlinux's BTF).
+func vmallocAddrs(t *testing.T, s *fixtures.Set, tr *x86.Translator, vi *vmcoreinfo.Info) []uint64 {
+	t.Helper()
+	var out []uint64
+	if head, ok := vi.Symbol("vmap_area_list"); ok {
+		offList, ok2 := vi.Offset("vmap_area.list")
+		offStart, ok3 := vi.Offset("vmap_area.va_start")
+		if !ok2 || !ok3 {
+			t.Fatal("VMCOREINFO has vmap_area_list without the vmap_area offsets")
+		}
+		next, err := x86.ReadKernelU64(tr, head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 200 && next != head; i++ {
+			area := next - uint64(offList)
+			start, err := x86.ReadKernelU64(tr, area+uint64(offStart))
+			if err != nil {
+				t.Fatalf("vmap_area %#x: %v", area, err)
+			}
+			out = append(out, start)
+			if next, err = x86.ReadKernelU64(tr, next); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return out
+	}
+	f, err := os.Open(s.KernelFile(t, "vmlinux"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	spec, err := btf.LoadSpecFromELF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := spec.StructByName("task_struct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	offTasks, err1 := ktype.MemberOffset(ts, "tasks")
+	offStack, err2 := ktype.MemberOffset(ts, "stack")
+	if err1 != nil || err2 != nil {
+		t.Fatalf("task_struct: tasks %v, stack %v", err1, err2)
+	}
+	initTask, ok := systemMap(t, s, "init_task")["init_task"]
+	if !ok {
+		t.Fatal("System.map has no init_task")
+	}
+	head := initTask + vi.KernelOffset + offTasks
+	next, err := x86.ReadKernelU64(tr, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200 && next != head; i++ {
+		stack, err := x86.ReadKernelU64(tr, next-offTasks+offStack)
+		if err != nil {
+			t.Fatalf("task %#x: %v", next-offTasks, err)
+		}
+		out = append(out, stack)
+		if next, err = x86.ReadKernelU64(tr, next); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(out) < 10 {
+		t.Fatalf("%d tasks on init_task.tasks", len(out))
+	}
+	return out
 }
