@@ -10,6 +10,7 @@ package kernel
 
 import (
 	"bytes"
+	"context"
 	"debug/elf"
 	"encoding/hex"
 	"errors"
@@ -97,22 +98,23 @@ func Open(parts []File, opt Options) (*Kernel, error) {
 		return nil, err
 	}
 	k := &Kernel{Dump: d, Vmlinux: opt.Vmlinux}
-	if err := k.readVMCOREINFO(); err != nil {
+	if err := k.readVMCOREINFO(context.Background()); err != nil {
 		return nil, err
-	}
-	k.MMU, err = x86.NewFromVMCOREINFO(d, k.Info)
-	if err != nil {
-		return nil, fmt.Errorf("address translation: %w", err)
 	}
 	if opt.Vmlinux != nil {
 		if err := k.checkVmlinux(opt.Vmlinux); err != nil {
 			return nil, err
 		}
 		k.Syms, err = symbols.FromELF(opt.Vmlinux.R, k.Info.KernelOffset)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", opt.Vmlinux.Name, err)
+		if err == nil {
+			k.SymbolsFrom = "vmlinux .symtab"
+		} else if kerr := k.kallsyms(); kerr == nil {
+			// A stripped vmlinux still gives types; symbols come from
+			// the dump.
+			k.Warnings = append(k.Warnings, fmt.Sprintf("%s: %v; symbols from kallsyms instead", opt.Vmlinux.Name, err))
+		} else {
+			return nil, fmt.Errorf("symbols: %s: %w; and from the dump: %v", opt.Vmlinux.Name, err, kerr)
 		}
-		k.SymbolsFrom = "vmlinux .symtab"
 	} else {
 		if err := k.kallsyms(); err != nil {
 			return nil, err
@@ -147,12 +149,34 @@ func Open(parts []File, opt Options) (*Kernel, error) {
 	default:
 		k.BTF, err = btf.LoadSpecFromELF(opt.Vmlinux.R)
 		types, k.TypesFrom = k.BTF, "BTF (vmlinux .BTF)"
-		if errors.Is(err, btf.ErrNoBTF) {
+		if err != nil {
+			// No or a damaged .BTF: the vmlinux's DWARF is the next source.
+			berr := err
+			k.BTF = nil
 			k.DWARF, err = kdwarf.Open(opt.Vmlinux.R)
 			types, k.TypesFrom = k.DWARF, "DWARF (vmlinux has no BTF)"
+			if !errors.Is(berr, btf.ErrNoBTF) {
+				k.TypesFrom = "DWARF (vmlinux .BTF unusable)"
+				k.Warnings = append(k.Warnings, fmt.Sprintf("%s: %v; types from its DWARF instead", opt.Vmlinux.Name, berr))
+			}
+			if err != nil {
+				err = fmt.Errorf("%w; and DWARF: %w", berr, err)
+			}
 		}
 		if err == nil {
 			vars = &lazyDWARF{k: k, r: opt.Vmlinux.R}
+		}
+	}
+	if err != nil && opt.Vmlinux != nil {
+		// A vmlinux without usable BTF or DWARF: the kernel's own BTF in
+		// memory is the last source.
+		verr := err
+		k.DWARF = nil
+		if k.BTF, err = k.btfFromMemory(); err == nil {
+			types, vars, k.TypesFrom = k.BTF, nil, "BTF (kernel memory)"
+			k.Warnings = append(k.Warnings, fmt.Sprintf("types: %s: %v; types from the kernel's BTF in memory instead", opt.Vmlinux.Name, verr))
+		} else {
+			err = fmt.Errorf("%s: %w; and from the dump: %w", opt.Vmlinux.Name, verr, err)
 		}
 	}
 	if err != nil {
@@ -184,28 +208,66 @@ func (l *lazyDWARF) VarType(name string) (ktype.Type, error) {
 	return l.k.DWARF.VarType(name)
 }
 
-func (k *Kernel) readVMCOREINFO() error {
-	raw := k.Dump.VMCOREINFO()
-	k.VMCOREINFOFrom = "dump note"
-	if len(raw) == 0 {
-		var ranges []vmcoreinfo.Range
-		for _, r := range k.Dump.PhysRanges() {
-			ranges = append(ranges, vmcoreinfo.Range{Start: r.Start, End: r.End})
+// readVMCOREINFO takes the kernel's identity and layout, and sets up
+// address translation, from the dump's VMCOREINFO note, or, when the note
+// is missing or damaged, from the copy the kernel keeps in its own memory.
+// A note passed over is recorded in Warnings. A note that parses but does
+// not translate is not passed over: the copy in memory says the same.
+func (k *Kernel) readVMCOREINFO(ctx context.Context) error {
+	parse := func(raw []byte) (*vmcoreinfo.Info, error) {
+		info, err := vmcoreinfo.Parse(raw)
+		if err == nil && (info.OSRelease == "" || info.PageSize == 0) {
+			err = errors.New("no OSRELEASE or PAGESIZE")
 		}
-		var err error
-		raw, _, err = vmcoreinfo.FindInMemory(k.Dump, ranges)
+		return info, err
+	}
+	translate := func(info *vmcoreinfo.Info, from string) error {
+		mmu, err := x86.NewFromVMCOREINFO(k.Dump, info)
 		if err != nil {
-			return fmt.Errorf("the dump has no VMCOREINFO note and none was found in its memory: %w", err)
+			return fmt.Errorf("address translation: %w", err)
 		}
-		k.VMCOREINFOFrom = "kernel memory"
+		k.Info, k.MMU, k.VMCOREINFOFrom = info, mmu, from
+		return nil
 	}
-	info, err := vmcoreinfo.Parse(raw)
+	var why string
+	if raw := k.Dump.VMCOREINFO(); len(raw) > 0 {
+		info, err := parse(raw)
+		if err == nil {
+			return translate(info, "dump note")
+		}
+		why = fmt.Sprintf("the dump's VMCOREINFO note is damaged (%v)", err)
+	} else if p := k.Dump.Info().NotesProblem; p != "" {
+		why = "the dump's notes could not all be read (" + p + ") and no VMCOREINFO note was among those read"
+	} else {
+		why = "the dump has no VMCOREINFO note"
+	}
+	var ranges []vmcoreinfo.Range
+	for _, r := range k.Dump.DataRanges() {
+		ranges = append(ranges, vmcoreinfo.Range{Start: r.Start, End: r.End})
+	}
+	raw, _, err := vmcoreinfo.FindInMemoryContext(ctx, k.Dump, ranges)
+	if errors.Is(err, vmcoreinfo.ErrNotFound) {
+		return fmt.Errorf("%w: %s, and none was found in the kernel's memory", ErrNoVMCOREINFO, why)
+	}
 	if err != nil {
-		return fmt.Errorf("VMCOREINFO: %w", err)
+		return fmt.Errorf("%s; searching the kernel's memory: %w", why, err)
 	}
-	k.Info = info
+	info, err := parse(raw)
+	if err != nil {
+		return fmt.Errorf("%w: %s, and the copy in the kernel's memory is damaged too: %v", ErrNoVMCOREINFO, why, err)
+	}
+	if err := translate(info, "kernel memory"); err != nil {
+		return err
+	}
+	if len(k.Dump.VMCOREINFO()) > 0 {
+		k.Warnings = append(k.Warnings, why+"; VMCOREINFO taken from the kernel's memory")
+	}
 	return nil
 }
+
+// ErrNoVMCOREINFO is wrapped when neither the dump's note nor the kernel's
+// memory gives a usable VMCOREINFO.
+var ErrNoVMCOREINFO = errors.New("no usable VMCOREINFO")
 
 // kallsyms builds the symbol table from the dump alone.
 func (k *Kernel) kallsyms() error {
@@ -227,6 +289,9 @@ func (k *Kernel) kallsyms() error {
 	t, err := symbols.FromKallsyms(k.MMU, a)
 	if err != nil {
 		return err
+	}
+	if err := t.Incomplete(); err != nil {
+		k.Warnings = append(k.Warnings, fmt.Sprintf("kallsyms: %v", err))
 	}
 	k.Syms = t
 	k.SymbolsFrom = "kallsyms (kernel memory)"
@@ -261,6 +326,9 @@ func (k *Kernel) btfFromMemory() (*btf.Spec, error) {
 // checkVmlinux compares the vmlinux's build-id with VMCOREINFO BUILD-ID, or,
 // for kernels that do not export it, its banner with OSRELEASE.
 func (k *Kernel) checkVmlinux(v *File) error {
+	if err := CheckVmlinuxFile(v.R); err != nil {
+		return fmt.Errorf("%s: %w", v.Name, err)
+	}
 	f, err := elf.NewFile(v.R)
 	if err != nil {
 		return fmt.Errorf("%s: not an ELF file: %w", v.Name, err)
@@ -284,6 +352,39 @@ func (k *Kernel) checkVmlinux(v *File) error {
 		return fmt.Errorf("%w: %s is %q, the dump's kernel is %s", ErrMismatch, v.Name, strings.TrimSpace(banner), k.Info.OSRelease)
 	}
 	return nil
+}
+
+// ErrNotVmlinux is wrapped by CheckVmlinuxFile when a file is not a
+// vmlinux at all.
+var ErrNotVmlinux = errors.New("not a vmlinux")
+
+// CheckVmlinuxFile tells from its ELF header whether r can be a vmlinux,
+// saying what it is when it cannot: not ELF (a compressed vmlinuz, say),
+// an ELF core dump (a vmcore given in the vmlinux's place), or another
+// ELF file.
+func CheckVmlinuxFile(r io.ReaderAt) error {
+	var h [20]byte
+	n, _ := r.ReadAt(h[:], 0)
+	if n < 4 || string(h[:4]) != elf.ELFMAG {
+		return fmt.Errorf("%w: not an ELF file (it starts %q)", ErrNotVmlinux, h[:min(n, 4)])
+	}
+	if n < 20 {
+		return fmt.Errorf("%w: the file ends inside its ELF header", ErrNotVmlinux)
+	}
+	var typ elf.Type
+	switch elf.Data(h[elf.EI_DATA]) {
+	case elf.ELFDATA2LSB:
+		typ = elf.Type(uint16(h[16]) | uint16(h[17])<<8)
+	case elf.ELFDATA2MSB:
+		typ = elf.Type(uint16(h[17]) | uint16(h[16])<<8)
+	}
+	switch typ {
+	case elf.ET_EXEC:
+		return nil
+	case elf.ET_CORE:
+		return fmt.Errorf("%w: it is an ELF core dump (a vmcore): give it as the dump, and the kernel's vmlinux with --vmlinux", ErrNotVmlinux)
+	}
+	return fmt.Errorf("%w: an ELF file of type %v, not an executable kernel image", ErrNotVmlinux, typ)
 }
 
 // buildID finds the NT_GNU_BUILD_ID note in any note section (Debian's

@@ -136,12 +136,12 @@ func LoadSpec(r io.ReaderAt, size int64) (*Spec, error) {
 		return nil, formatErr(20, "empty string section")
 	}
 
-	types := make([]byte, typeLen)
-	if err := readFull(r, types, hdrLen+typeOff); err != nil {
+	types, err := readGrow(r, typeLen, hdrLen+typeOff)
+	if err != nil {
 		return nil, fmt.Errorf("btf: read type section (%d bytes at %#x): %w", typeLen, hdrLen+typeOff, err)
 	}
-	strs := make([]byte, strLen)
-	if err := readFull(r, strs, hdrLen+strOff); err != nil {
+	strs, err := readGrow(r, strLen, hdrLen+strOff)
+	if err != nil {
 		return nil, fmt.Errorf("btf: read string section (%d bytes at %#x): %w", strLen, hdrLen+strOff, err)
 	}
 	// The first string is "" (name_off 0 means anonymous) and the last one
@@ -166,6 +166,28 @@ func LoadSpec(r io.ReaderAt, size int64) (*Spec, error) {
 
 // readFull fills p from off. io.ReaderAt may report io.EOF along with a
 // complete read at the end of its data; only a short read is an error.
+// readGrow reads n bytes at off in pieces of readGrowStep, so that what it
+// allocates follows what r actually holds, not what a header claims (r may
+// be kernel memory read through a dump, whose size is only declared).
+func readGrow(r io.ReaderAt, n, off int64) ([]byte, error) {
+	if n <= readGrowStep {
+		b := make([]byte, n)
+		return b, readFull(r, b, off)
+	}
+	b := make([]byte, 0, readGrowStep)
+	for int64(len(b)) < n {
+		k := min(n-int64(len(b)), readGrowStep)
+		b = slices.Grow(b, int(k))
+		if err := readFull(r, b[len(b):len(b)+int(k)], off+int64(len(b))); err != nil {
+			return nil, err
+		}
+		b = b[:len(b)+int(k)]
+	}
+	return b, nil
+}
+
+const readGrowStep = 1 << 20
+
 func readFull(r io.ReaderAt, p []byte, off int64) error {
 	n, err := r.ReadAt(p, off)
 	if n == len(p) {

@@ -33,6 +33,9 @@ func LoadSpecFromELF(r io.ReaderAt) (*Spec, error) {
 		if sec.FileSize > maxBlobSize {
 			return nil, fmt.Errorf("btf: .BTF of %d bytes exceeds the %d-byte limit", sec.FileSize, maxBlobSize)
 		}
+		if err := inFile(r, sec); err != nil {
+			return nil, fmt.Errorf("btf: %w", err)
+		}
 		// One read of the whole section: in a browser each read has a fixed
 		// cost, and a cached reader would read ahead past the end of
 		// pieces (Data() would grow a buffer by appending instead).
@@ -49,12 +52,37 @@ func LoadSpecFromELF(r io.ReaderAt) (*Spec, error) {
 	return LoadSpec(bytes.NewReader(blob), int64(len(blob)))
 }
 
+// maxCompressionRatio bounds the size a compressed .BTF may claim against
+// its stored bytes; BTF deflates about fivefold.
+const maxCompressionRatio = 64
+
+// inFile makes sure the file holds the last byte of sec before anything is
+// allocated for it: a section header may claim any size, and an
+// io.ReaderAt does not tell the file's.
+func inFile(r io.ReaderAt, sec *elf.Section) error {
+	if sec.FileSize == 0 {
+		return nil
+	}
+	end := sec.Offset + sec.FileSize
+	if end < sec.Offset || end > 1<<62 {
+		return fmt.Errorf("section %s: %d bytes at %#x: past end of file", sec.Name, sec.FileSize, sec.Offset)
+	}
+	var b [1]byte
+	if _, err := r.ReadAt(b[:], int64(end-1)); err != nil {
+		return fmt.Errorf("section %s: %d bytes at %#x: past end of file: %w", sec.Name, sec.FileSize, sec.Offset, err)
+	}
+	return nil
+}
+
 // decompressSection reads a SHF_COMPRESSED section: an Elf64_Chdr (or
 // Elf32_Chdr) giving the algorithm and the uncompressed size, then the
 // compressed stream.
 func decompressSection(r io.ReaderAt, f *elf.File, sec *elf.Section) ([]byte, error) {
 	if sec.FileSize > maxBlobSize {
 		return nil, fmt.Errorf("compressed size %d exceeds the %d-byte limit", sec.FileSize, maxBlobSize)
+	}
+	if err := inFile(r, sec); err != nil {
+		return nil, err
 	}
 	raw := make([]byte, sec.FileSize)
 	if _, err := r.ReadAt(raw, int64(sec.Offset)); err != nil {
@@ -86,24 +114,32 @@ func decompressSection(r io.ReaderAt, f *elf.File, sec *elf.Section) ([]byte, er
 	if size > maxBlobSize {
 		return nil, fmt.Errorf("uncompressed size %d exceeds the %d-byte limit", size, maxBlobSize)
 	}
+	if size/maxCompressionRatio > sec.FileSize {
+		return nil, fmt.Errorf("%d bytes claim to inflate to %d", sec.FileSize, size)
+	}
 	stream := raw[hdrSize:]
-	out := make([]byte, size)
+	var out []byte
 	switch algo {
 	case elf.COMPRESS_ZLIB:
 		zr, err := zlib.NewReader(bytes.NewReader(stream))
 		if err != nil {
 			return nil, fmt.Errorf("zlib: %w", err)
 		}
-		if _, err := io.ReadFull(zr, out); err != nil {
+		// The buffer grows as data arrives, up to the declared size.
+		out, err = io.ReadAll(io.LimitReader(zr, int64(size)))
+		if err == nil && uint64(len(out)) != size {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
 			return nil, fmt.Errorf("zlib: %w", err)
 		}
 	case elf.COMPRESS_ZSTD:
-		zr, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxBlobSize))
+		zr, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(max(size, 1)))
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
 		defer zr.Close()
-		got, err := zr.DecodeAll(stream, out[:0])
+		got, err := zr.DecodeAll(stream, nil)
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
 )
 
@@ -104,15 +105,40 @@ func countBits(data []byte, from, to uint64) uint64 {
 	return n
 }
 
+// maxRanges bounds the runs a bitmap walk returns (16 bytes each): a
+// crafted bitmap of alternating bits would otherwise give four runs per
+// byte of file.
+const maxRanges = 1 << 20
+
 // ranges lists the runs of set bits below limit, as PFN ranges. Where the
 // file ends first, it returns the runs before that point and an error.
+// Past maxRanges runs, later runs extend the last one.
 func (b *bitmap) ranges(limit uint64) ([]pfnRange, error) {
+	return b.runs(0, limit, math.MaxUint64, true)
+}
+
+// runs lists the runs of set bits in [from, limit), stopping once maxBits
+// set bits are counted (the last run clipped there). Past maxRanges runs,
+// later runs extend the last one when coalesce is set and are dropped when
+// it is not.
+func (b *bitmap) runs(from, limit, maxBits uint64, coalesce bool) ([]pfnRange, error) {
+	if maxBits == 0 {
+		return nil, nil
+	}
 	var out []pfnRange
 	var err error
 	limit = min(limit, uint64(b.nbytes)*8)
 	inRun := false
-	var runStart uint64
-	for ci := int64(0); uint64(ci)*bitmapChunkBytes*8 < limit; ci++ {
+	var runStart, bitsSeen uint64
+	add := func(r pfnRange) {
+		switch {
+		case len(out) < maxRanges:
+			out = append(out, r)
+		case coalesce:
+			out[len(out)-1].End = r.End
+		}
+	}
+	for ci := int64(from / 8 / bitmapChunkBytes); uint64(ci)*bitmapChunkBytes*8 < limit; ci++ {
 		var data []byte
 		data, err = b.chunk(ci)
 		base := uint64(ci) * bitmapChunkBytes * 8
@@ -127,16 +153,30 @@ func (b *bitmap) ranges(limit uint64) ([]pfnRange, error) {
 			if bit >= limit {
 				break
 			}
-			if c == 0 && !inRun || c == 0xff && inRun {
+			if bit+8 <= from {
+				continue
+			}
+			if bit >= from && bit+8 <= limit && bitsSeen+8 < maxBits && (c == 0 && !inRun || c == 0xff && inRun) {
+				bitsSeen += uint64(c & 1 * 8)
 				continue
 			}
 			for j := uint64(0); j < 8 && bit+j < limit; j++ {
+				if bit+j < from {
+					continue
+				}
 				set := c>>j&1 != 0
 				if set && !inRun {
 					inRun, runStart = true, bit+j
 				} else if !set && inRun {
 					inRun = false
-					out = append(out, pfnRange{runStart, bit + j})
+					add(pfnRange{runStart, bit + j})
+				}
+				if set {
+					bitsSeen++
+					if bitsSeen == maxBits {
+						add(pfnRange{runStart, bit + j + 1})
+						return out, err
+					}
 				}
 			}
 		}
@@ -145,7 +185,7 @@ func (b *bitmap) ranges(limit uint64) ([]pfnRange, error) {
 		}
 	}
 	if inRun {
-		out = append(out, pfnRange{runStart, limit})
+		add(pfnRange{runStart, limit})
 	}
 	return out, err
 }

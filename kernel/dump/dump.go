@@ -33,6 +33,7 @@ package dump
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -112,12 +113,18 @@ type Info struct {
 
 	Parts    []PartInfo
 	Warnings []string // damage that did not stop Open
+
+	// NotesProblem says why the dump's notes (and so perhaps its
+	// VMCOREINFO) could not all be read: cut short, damaged or too large;
+	// "" when they could.
+	NotesProblem string
 }
 
 // memory is what each format reduces to.
 type memory interface {
 	readPhys(p []byte, addr uint64) (int, error)
 	physRanges() ([]Range, error)
+	dataRanges() []Range
 	updateInfo(*Info)
 	setCacheSize(int64)
 	close()
@@ -192,6 +199,7 @@ func kdumpDump(parts []*kdumpPart, meta *lru[metaKey]) *Dump {
 		info.Warnings = append(info.Warnings, splitWarning(parts[0]))
 	}
 	first := parts[0]
+	info.NotesProblem = cmp.Or(first.notesProblem, first.vmcoreinfoProblem)
 	dn := decodeNotes(first.notes, info.Machine == "x86_64")
 	if first.vmcoreinfo != nil {
 		dn.vmcoreinfo = first.vmcoreinfo
@@ -221,6 +229,9 @@ func openFlattened(name string, r io.ReaderAt, size int64) (*Dump, error) {
 		pi.Flattened, pi.Size, pi.FlatRecords = true, size, len(fr.segs)
 		if fr.truncated {
 			pi.Truncated, d.info.Truncated = true, true
+		}
+		for _, w := range fr.warnings {
+			d.info.Warnings = append(d.info.Warnings, name+": "+w)
 		}
 		return d, nil
 	}
@@ -299,6 +310,20 @@ func (d *Dump) PhysRanges() []Range {
 		d.ranges, d.rangesDone = rs, true
 	}
 	return slices.Clone(d.ranges)
+}
+
+// DataRanges lists the physical ranges whose bytes the dump's files hold
+// (dumped pages with a descriptor in the file, segment bytes before the
+// end of the file), sorted and merged: a scan over them costs what the
+// files hold, never what a header claims. Pages inside may still fail to
+// read (corrupt data, a cut inside the page data).
+func (d *Dump) DataRanges() []Range {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	return d.mem.dataRanges()
 }
 
 // SetCacheSize bounds the memory kept in decoded pages (default 64 MiB).

@@ -2,6 +2,7 @@ package dump
 
 import (
 	"bytes"
+	"cmp"
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
@@ -189,15 +190,29 @@ func openELF(name string, r io.ReaderAt, size int64) (*Dump, error) {
 			}
 			noteBytes += p.filesz
 			if noteBytes > maxNotesSize || p.off > uint64(size) {
-				info.Warnings = append(info.Warnings, fmt.Sprintf("PT_NOTE at %#x: too large or outside the file", p.phdrOff))
+				prob := fmt.Sprintf("PT_NOTE at %#x: %d bytes at file offset %#x: too large or outside the file", p.phdrOff, p.filesz, p.off)
+				info.Warnings = append(info.Warnings, prob)
+				info.NotesProblem = cmp.Or(info.NotesProblem, prob)
 				continue
 			}
 			b := make([]byte, min(p.filesz, uint64(size)-p.off))
 			m, _ := readMeta(r, b, int64(p.off))
 			if uint64(m) < p.filesz {
 				info.Truncated = true
+				prob := fmt.Sprintf("PT_NOTE at file offset %#x: the file ends after %d of its %d bytes", p.off, m, p.filesz)
+				info.Warnings = append(info.Warnings, prob)
+				info.NotesProblem = cmp.Or(info.NotesProblem, prob)
 			}
-			notes = append(notes, parseNotes(b[:m], bo)...)
+			ns, prob := parseNotes(b[:m], bo)
+			if prob != "" && uint64(m) == p.filesz {
+				prob = fmt.Sprintf("PT_NOTE at file offset %#x: %s", p.off, prob)
+				info.Warnings = append(info.Warnings, prob)
+				info.NotesProblem = cmp.Or(info.NotesProblem, prob)
+			}
+			if len(notes)+len(ns) > maxNotes {
+				ns = ns[:max(0, maxNotes-len(notes))]
+			}
+			notes = append(notes, ns...)
 		}
 	}
 	mem.spans = overlay(spans)
@@ -276,6 +291,20 @@ func (m *elfMem) readPhys(p []byte, addr uint64) (int, error) {
 
 func (m *elfMem) physRanges() ([]Range, error) {
 	return mergeRanges(append([]span(nil), m.spans...)), nil
+}
+
+// dataRanges lists the addresses whose bytes are in the file: the file
+// part of each segment, clipped where the file ends.
+func (m *elfMem) dataRanges() []Range {
+	var spans []span
+	for _, s := range m.spans {
+		if s.kind != spanFile || s.base >= m.size {
+			continue
+		}
+		end := s.start + min(s.end-s.start, uint64(m.size-s.base))
+		spans = append(spans, span{start: s.start, end: end})
+	}
+	return mergeRanges(spans)
 }
 
 func (m *elfMem) updateInfo(info *Info) {

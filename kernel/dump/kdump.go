@@ -159,7 +159,17 @@ func saneBlockSize(v uint32) bool {
 // decodeDiskDumpHeader decodes block 0 and decides the word size and byte
 // order of the dumped machine. It returns ErrNotThisFormat without the
 // KDUMP signature.
-func decodeDiskDumpHeader(b []byte) (diskDumpHeader, *kdumpLayout, binary.ByteOrder, error) {
+//
+// The header's fields check one another: where utsname's machine names a
+// word size whose block_size is not sane but the other word size's is, the
+// machine string is the damaged field; on x86_64 block_size must be the
+// 4 KiB page size. Such repairs are returned as warnings.
+func decodeDiskDumpHeader(b []byte) (h diskDumpHeader, l *kdumpLayout, bo binary.ByteOrder, warnings []string, err error) {
+	h, l, bo, err = decodeDiskDumpHeaderFields(b, &warnings)
+	return h, l, bo, warnings, err
+}
+
+func decodeDiskDumpHeaderFields(b []byte, warnings *[]string) (diskDumpHeader, *kdumpLayout, binary.ByteOrder, error) {
 	var h diskDumpHeader
 	if len(b) < 8 || string(b[:8]) != kdumpSignature {
 		return h, nil, nil, ErrNotThisFormat
@@ -183,12 +193,22 @@ func decodeDiskDumpHeader(b []byte) (diskDumpHeader, *kdumpLayout, binary.ByteOr
 	}
 
 	machine := cString(h.Utsname.Machine[:])
+	sane64 := len(b) >= layout64.headerSize && saneBlockSize(bo.Uint32(b[layout64.status+4:]))
+	sane32 := saneBlockSize(bo.Uint32(b[layout32Pack.status+4:]))
 	var l *kdumpLayout
 	switch {
-	case machines64[machine] && len(b) >= layout64.headerSize:
+	case machines64[machine] && len(b) >= layout64.headerSize && (sane64 || !sane32):
 		l = layout64
-	case machines32[machine] || len(machine) >= 3 && machine[:3] == "arm":
+	case (machines32[machine] || len(machine) >= 3 && machine[:3] == "arm") && (sane32 || !sane64):
 		l = layout32Pack
+	case machines64[machine] || machines32[machine] || len(machine) >= 3 && machine[:3] == "arm":
+		// The machine's word size gives a bad block_size and the other a
+		// good one: the machine string is what is wrong.
+		l = layout64
+		if !sane64 {
+			l = layout32Pack
+		}
+		*warnings = append(*warnings, fmt.Sprintf("kdump header: utsname machine %q does not fit the header's layout; read as %s", machine, l.name))
 	default:
 		// Unknown machine (QEMU may leave utsname empty): the layout whose
 		// block_size is sane wins.
@@ -225,6 +245,13 @@ func decodeDiskDumpHeader(b []byte) (diskDumpHeader, *kdumpLayout, binary.ByteOr
 	}
 	if !saneBlockSize(uint32(h.BlockSize)) {
 		return h, nil, nil, formatErr(int64(o+4), "kdump header: bad block_size", h.BlockSize)
+	}
+	// makedumpfile's block_size is the page size, which on x86_64 is
+	// always 4 KiB; any other value there is a damaged field, and reading
+	// the sub header and bitmaps at its multiples would give garbage.
+	if machine == "x86_64" && h.BlockSize != 4096 && l == layout64 {
+		*warnings = append(*warnings, fmt.Sprintf("kdump header: block_size %d is not the x86_64 page size; read as 4096", h.BlockSize))
+		h.BlockSize = 4096
 	}
 	if h.SubHdrSize < 0 || h.SubHdrSize > 1<<24 {
 		return h, nil, nil, formatErr(int64(o+8), "kdump header: bad sub_hdr_size", h.SubHdrSize)
@@ -362,6 +389,9 @@ type kdumpPart struct {
 	vmcoreinfo []byte
 	warnings   []string
 	meta       *lru[metaKey]
+	// notesProblem and vmcoreinfoProblem say why the notes or the
+	// VMCOREINFO blob the sub header points at could not be read whole.
+	notesProblem, vmcoreinfoProblem string
 }
 
 // openKdumpPart reads a kdump-compressed file's headers, notes and
@@ -376,12 +406,12 @@ func openKdumpPart(name string, r io.ReaderAt, size int64, idx int, meta *lru[me
 		}
 		return nil, ErrNotThisFormat
 	}
-	h, l, bo, err := decodeDiskDumpHeader(head[:n])
+	h, l, bo, hw, err := decodeDiskDumpHeader(head[:n])
 	if err != nil {
 		return nil, err
 	}
 	p := &kdumpPart{idx: idx, name: name, r: r, size: size, bo: bo, layout: l, hdr: h,
-		blockSize: int64(h.BlockSize), dumped: -1, meta: meta}
+		blockSize: int64(h.BlockSize), dumped: -1, meta: meta, warnings: hw}
 	if fr, ok := r.(*flatReader); ok {
 		p.flat = fr
 	}
@@ -425,7 +455,9 @@ func openKdumpPart(name string, r io.ReaderAt, size int64, idx int, meta *lru[me
 		}
 		end = min(end, maxMapnr)
 		if start > end {
-			return nil, formatErr(bs+int64(l.start.off), "kdump sub header: split start_pfn after end_pfn", fmt.Sprintf("%#x > %#x", start, end))
+			return nil, formatErr(bs+int64(l.start.off),
+				fmt.Sprintf("kdump sub header (read at block_size %d): split start_pfn after end_pfn; the sub header or the block_size it is found by is damaged", bs),
+				fmt.Sprintf("%#x > %#x", start, end))
 		}
 		p.startPFN, p.endPFN = start, end
 	}
@@ -439,7 +471,8 @@ func openKdumpPart(name string, r io.ReaderAt, size int64, idx int, meta *lru[me
 	if h.HeaderVersion >= 3 && p.sub.SizeVmcoreinfo > 0 {
 		b, err := readBlob(r, size, p.sub.OffsetVmcoreinfo, p.sub.SizeVmcoreinfo, 16<<20)
 		if err != nil {
-			p.warnings = append(p.warnings, fmt.Sprintf("VMCOREINFO: %v", err))
+			p.vmcoreinfoProblem = fmt.Sprintf("VMCOREINFO (%d bytes at %#x): %v", p.sub.SizeVmcoreinfo, p.sub.OffsetVmcoreinfo, err)
+			p.warnings = append(p.warnings, p.vmcoreinfoProblem)
 		} else {
 			p.vmcoreinfo = trimVMCOREINFO(b)
 		}
@@ -447,9 +480,14 @@ func openKdumpPart(name string, r io.ReaderAt, size int64, idx int, meta *lru[me
 	if h.HeaderVersion >= 4 && p.sub.SizeNote > 0 {
 		b, err := readBlob(r, size, p.sub.OffsetNote, p.sub.SizeNote, maxNotesSize)
 		if err != nil {
-			p.warnings = append(p.warnings, fmt.Sprintf("notes: %v", err))
+			p.notesProblem = fmt.Sprintf("notes (%d bytes at %#x): %v", p.sub.SizeNote, p.sub.OffsetNote, err)
+		} else if ns, prob := parseNotes(b, bo); prob != "" {
+			p.notes, p.notesProblem = ns, "notes: "+prob
 		} else {
-			p.notes = parseNotes(b, bo)
+			p.notes = ns
+		}
+		if p.notesProblem != "" {
+			p.warnings = append(p.warnings, p.notesProblem)
 		}
 	}
 

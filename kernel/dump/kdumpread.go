@@ -287,6 +287,24 @@ func (m *kdumpMem) physRanges() ([]Range, error) {
 	return mergeRanges(spans), firstErr
 }
 
+// dataRanges lists the pages whose data the files hold: the runs of the
+// 2nd bitmap within each part's PFN range, clipped after as many pages as
+// the part has page descriptors in its file.
+func (m *kdumpMem) dataRanges() []Range {
+	var spans []span
+	for _, p := range m.parts {
+		descs := uint64(0)
+		if p.size > p.descOff {
+			descs = uint64(p.size-p.descOff) / pageDescSize
+		}
+		rs, _ := p.bm2.runs(p.startPFN, p.endPFN, descs, false)
+		for _, r := range rs {
+			spans = append(spans, span{start: r.Start * m.pageSize, end: r.End * m.pageSize})
+		}
+	}
+	return mergeRanges(spans)
+}
+
 func (m *kdumpMem) updateInfo(info *Info) {
 	info.CompressionsSeen = compressionNames(m.seen)
 	for i, p := range m.parts {
@@ -347,6 +365,9 @@ func kdumpInfo(parts []*kdumpPart) Info {
 			pi.WantSize = 0 // the offsets are the inner file's
 			if q.flat.truncated {
 				pi.Truncated = true
+			}
+			for _, w := range q.flat.warnings {
+				info.Warnings = append(info.Warnings, q.name+": "+w)
 			}
 		}
 		info.Parts = append(info.Parts, pi)

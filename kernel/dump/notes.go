@@ -3,6 +3,7 @@ package dump
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"time"
 )
 
@@ -22,24 +23,33 @@ const (
 )
 
 // maxNotesSize bounds the note bytes read from one dump: a 8192-CPU machine
-// needs about 3 MiB.
-const maxNotesSize = 64 << 20
+// needs about 3 MiB (an NT_PRSTATUS and a QEMU state per CPU).
+const maxNotesSize = 16 << 20
+
+// maxNotes bounds the notes kept from one dump, so that a note area of
+// empty 12-byte notes does not become millions of Note values: two per CPU
+// of an 8192-CPU machine, and room to spare.
+const maxNotes = 1 << 16
 
 // parseNotes splits a note area into notes. Linux pads names and
-// descriptors to 4 bytes in ELF64 cores too. A damaged tail ends the list.
-func parseNotes(b []byte, bo binary.ByteOrder) []Note {
-	var notes []Note
+// descriptors to 4 bytes in ELF64 cores too. A damaged tail ends the list;
+// problem then says what ended it ("" for a clean end).
+func parseNotes(b []byte, bo binary.ByteOrder) (notes []Note, problem string) {
+	at := 0 // offset of b in the note area, for problem
 	for len(b) >= 12 {
 		namesz, descsz, typ := bo.Uint32(b[0:]), bo.Uint32(b[4:]), bo.Uint32(b[8:])
 		if namesz == 0 && descsz == 0 && typ == 0 {
 			break // zero padding after the last note
+		}
+		if len(notes) == maxNotes {
+			return notes, fmt.Sprintf("more than %d notes; the rest (from byte %#x) ignored", maxNotes, at)
 		}
 		b = b[12:]
 		nameEnd := uint64(namesz)
 		descStart := align4(nameEnd)
 		descEnd := descStart + uint64(descsz)
 		if descEnd > uint64(len(b)) || descStart > uint64(len(b)) {
-			break
+			return notes, fmt.Sprintf("note %d at byte %#x runs past the end of the note area (%d notes read)", len(notes), at, len(notes))
 		}
 		name := b[:nameEnd]
 		if i := bytes.IndexByte(name, 0); i >= 0 {
@@ -51,8 +61,21 @@ func parseNotes(b []byte, bo binary.ByteOrder) []Note {
 			break
 		}
 		b = b[next:]
+		at += 12 + int(next)
 	}
-	return notes
+	if len(b) > 0 && len(b) < 12 && !allZero(b) {
+		return notes, fmt.Sprintf("note area ends inside a note header at byte %#x", at)
+	}
+	return notes, ""
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func align4(n uint64) uint64 { return (n + 3) &^ 3 }

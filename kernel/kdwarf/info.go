@@ -63,6 +63,11 @@ func newInfoSource(r io.ReaderAt, f *elf.File, s *elf.Section) (*infoSource, err
 		if s.Size/maxCompressionRatio > s.FileSize {
 			return nil, fmt.Errorf("section %s: %d bytes claim to inflate to %d", s.Name, s.FileSize, s.Size)
 		}
+		// The stored bytes must be in the file: the declared size is only
+		// bounded by them.
+		if err := checkFileBytes(r, s, s.FileSize); err != nil {
+			return nil, err
+		}
 	} else {
 		if err := checkExtent(r, s); err != nil {
 			return nil, err
@@ -255,11 +260,15 @@ func (s *infoSource) scanner() *seqReader {
 		}
 		q.release = func() { stream.Close() }
 		q.finish = func() error {
-			if pos != s.size {
-				// Units do not fill the section: read the rest so that the
-				// store is whole.
-				rest := make([]byte, s.size-pos)
-				if err := q.fill(rest, pos); err != nil {
+			// Units do not fill the section: read the rest so that the
+			// store is whole, a window at a time.
+			var rest []byte
+			for pos < s.size {
+				n := min(s.size-pos, scanWindow)
+				if uint64(cap(rest)) < n {
+					rest = make([]byte, n)
+				}
+				if err := q.fill(rest[:n], pos); err != nil {
 					return err
 				}
 			}

@@ -161,7 +161,13 @@ func readSmall(r io.ReaderAt, secs []*elf.Section) ([][]byte, error) {
 		}
 	}
 	for _, s := range secs {
-		if s != nil && !compressed(s) {
+		switch {
+		case s == nil:
+		case compressed(s):
+			if err := checkFileBytes(r, s, s.FileSize); err != nil {
+				return nil, err
+			}
+		default:
 			if err := checkExtent(r, s); err != nil {
 				return nil, err
 			}
@@ -195,12 +201,23 @@ func readSmall(r io.ReaderAt, secs []*elf.Section) ([][]byte, error) {
 // anything is allocated for it: a header may claim any size, and the
 // ReaderAt does not tell the file's.
 func checkExtent(r io.ReaderAt, s *elf.Section) error {
-	if s.Size == 0 {
+	return checkFileBytes(r, s, s.Size)
+}
+
+// checkFileBytes makes sure the file holds n bytes from s's offset: the
+// stored (compressed) size of a compressed section, or the size of a plain
+// one.
+func checkFileBytes(r io.ReaderAt, s *elf.Section, n uint64) error {
+	if n == 0 {
 		return nil
 	}
+	end := s.Offset + n
+	if end < s.Offset || end > 1<<62 {
+		return fmt.Errorf("section %s: %d bytes at 0x%x: past end of file", s.Name, n, s.Offset)
+	}
 	var b [1]byte
-	if _, err := r.ReadAt(b[:], int64(s.Offset+s.Size-1)); err != nil {
-		return fmt.Errorf("section %s: %d bytes at 0x%x: past end of file: %w", s.Name, s.Size, s.Offset, err)
+	if _, err := r.ReadAt(b[:], int64(end-1)); err != nil {
+		return fmt.Errorf("section %s: %d bytes at 0x%x: past end of file: %w", s.Name, n, s.Offset, err)
 	}
 	return nil
 }
@@ -211,13 +228,16 @@ const maxCompressionRatio = 64
 
 // readCompressed inflates a small compressed section, refusing to grow past
 // maxSmallSection whatever its header claims.
+// The buffer grows as the data arrives, never past the size the header
+// declares (itself bounded by maxCompressionRatio times the stored bytes).
 func readCompressed(s *elf.Section) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(s.Open(), maxSmallSection+1))
+	limit := min(s.Size, maxSmallSection)
+	b, err := io.ReadAll(io.LimitReader(s.Open(), int64(limit)+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxSmallSection {
-		return nil, fmt.Errorf("decompressed size exceeds %d", maxSmallSection)
+	if uint64(len(b)) > limit {
+		return nil, fmt.Errorf("decompressed size exceeds the %d bytes declared", limit)
 	}
 	return b, nil
 }

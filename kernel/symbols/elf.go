@@ -42,6 +42,11 @@ func FromELF(r io.ReaderAt, kaslrOffset uint64) (*Table, error) {
 	if symtab.Size > maxSymtab || strtab.Size > maxSymtab || symtab.Size%elf.Sym64Size != 0 {
 		return nil, fmt.Errorf("vmlinux symbols: .symtab %d bytes, strings %d bytes: not plausible", symtab.Size, strtab.Size)
 	}
+	for _, sec := range []*elf.Section{symtab, strtab} {
+		if err := inFile(r, sec); err != nil {
+			return nil, fmt.Errorf("vmlinux symbols: %w", err)
+		}
+	}
 	raw := make([]byte, symtab.Size)
 	if _, err := symtab.ReadAt(raw, 0); err != nil {
 		return nil, fmt.Errorf("vmlinux .symtab: %w", err)
@@ -124,4 +129,25 @@ func nmType(f *elf.File, s elf.Symbol) byte {
 		c += 'a' - 'A'
 	}
 	return c
+}
+
+// inFile makes sure the file holds the last byte of sec before anything is
+// allocated for it: a section header may claim any size, and an
+// io.ReaderAt does not tell the file's.
+func inFile(r io.ReaderAt, sec *elf.Section) error {
+	if sec.Type == elf.SHT_NOBITS {
+		return fmt.Errorf("section %s has no bytes in the file", sec.Name)
+	}
+	if sec.Size == 0 {
+		return nil
+	}
+	end := sec.Offset + sec.Size
+	if end < sec.Offset || end > 1<<62 {
+		return fmt.Errorf("section %s: %d bytes at %#x: past end of file", sec.Name, sec.Size, sec.Offset)
+	}
+	var b [1]byte
+	if _, err := r.ReadAt(b[:], int64(end-1)); err != nil {
+		return fmt.Errorf("section %s: %d bytes at %#x: past end of file: %w", sec.Name, sec.Size, sec.Offset, err)
+	}
+	return nil
 }

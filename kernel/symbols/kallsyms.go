@@ -25,6 +25,7 @@ const (
 	maxTokenTable    = 64 << 10
 	kallsymsNameMax  = 512 // KSYM_NAME_LEN is 512 since 6.1
 	kallsymsReadSize = 256 << 10
+	kallsymsPrealloc = 1 << 18
 )
 
 // FromKallsyms decodes the kernel's compressed kallsyms tables from memory
@@ -92,22 +93,37 @@ func FromKallsyms(mem VirtReader, a KallsymsAddrs) (*Table, error) {
 	}
 
 	names := &chunkReader{rd: rd, va: a.Names}
-	syms := make([]entry, 0, num)
+	// Sized for a real kernel at most: a garbled kallsyms_num_syms must not
+	// reserve memory for symbols that the names never deliver.
+	syms := make([]entry, 0, min(num, kallsymsPrealloc))
 	var (
 		buf      []byte
 		allNames strings.Builder // names average ~20 bytes
 	)
-	allNames.Grow(int(num) * 24)
+	allNames.Grow(int(min(num, kallsymsPrealloc)) * 24)
+	// A page of kallsyms_names that cannot be read ends the decoding: the
+	// names are variable-length and nothing marks where the next one
+	// starts, but those before it are sound.
+	var cut error
+names:
 	for i := uint32(0); i < num; i++ {
 		n, err := names.byte()
 		if err != nil {
-			return nil, err
+			if i == 0 {
+				return nil, err
+			}
+			cut = fmt.Errorf("decoded %d of %d symbols: %w", i, num, err)
+			break names
 		}
 		length := int(n)
 		if n&0x80 != 0 { // a "big" symbol: the length takes two bytes
 			hi, err := names.byte()
 			if err != nil {
-				return nil, err
+				if i == 0 {
+					return nil, err
+				}
+				cut = fmt.Errorf("decoded %d of %d symbols: %w", i, num, err)
+				break names
 			}
 			length = int(n&0x7f) | int(hi)<<7
 		}
@@ -116,7 +132,11 @@ func FromKallsyms(mem VirtReader, a KallsymsAddrs) (*Table, error) {
 		}
 		codes, err := names.next(length)
 		if err != nil {
-			return nil, err
+			if i == 0 {
+				return nil, err
+			}
+			cut = fmt.Errorf("decoded %d of %d symbols: %w", i, num, err)
+			break names
 		}
 		buf = buf[:0]
 		for _, c := range codes {
@@ -138,7 +158,9 @@ func FromKallsyms(mem VirtReader, a KallsymsAddrs) (*Table, error) {
 		syms = append(syms, entry{addr: addr, typ: buf[0], nameOff: uint32(allNames.Len()), nameLen: uint32(len(buf) - 1)})
 		allNames.Write(buf[1:])
 	}
-	return newTable(allNames.String(), syms, "kallsyms"), nil
+	t := newTable(allNames.String(), syms, "kallsyms")
+	t.incomplete = cut
+	return t, nil
 }
 
 // readTokenTable reads the NUL-separated token strings far enough to hold the

@@ -40,6 +40,8 @@ type Table struct {
 	syms   []entry // in the source's order
 	slots  []int32 // name index: 1 + index into syms, 0 = free; len is a power of 2
 	source string
+	// incomplete says why the source could only be read in part.
+	incomplete error
 
 	mu     sync.Mutex
 	scans  int     // Symbolize calls answered by a linear scan
@@ -120,6 +122,10 @@ func isLocal(typ byte) bool { return typ >= 'a' && typ <= 'z' }
 
 // Source says where the table came from ("vmlinux .symtab", "kallsyms").
 func (t *Table) Source() string { return t.source }
+
+// Incomplete says why only part of the source's symbols are in the table
+// (kallsyms cut short by an unreadable page), or nil when all are.
+func (t *Table) Incomplete() error { return t.incomplete }
 
 // Len is the number of symbols.
 func (t *Table) Len() int { return len(t.syms) }

@@ -2,6 +2,7 @@ package vmcoreinfo
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -51,22 +52,40 @@ const noteDescOff = 12 + 12
 // the text starts. Pages that cannot be read (excluded from the dump) are
 // skipped. Memory is read in chunks of a few MiB so that the number of reads
 // stays small.
+//
+// The scan costs a read per unreadable page of ranges, so ranges should be
+// the ones whose bytes the dump holds (dump.Dump.DataRanges), not what its
+// headers claim exists.
 func FindInMemory(r PhysReader, ranges []Range) ([]byte, uint64, error) {
-	s := scanner{r: r, buf: make([]byte, scanChunk)}
+	return FindInMemoryContext(context.Background(), r, ranges)
+}
+
+// FindInMemoryContext is FindInMemory that stops, with ctx's error, once
+// ctx is done.
+func FindInMemoryContext(ctx context.Context, r PhysReader, ranges []Range) ([]byte, uint64, error) {
+	s := scanner{ctx: ctx, r: r}
 	for _, rg := range ranges {
 		start := (rg.Start + scanPage - 1) &^ (scanPage - 1)
 		if rg.End <= start {
 			continue
 		}
+		if s.buf == nil {
+			s.buf = make([]byte, scanChunk)
+		}
 		end := start + (rg.End-start)&^(scanPage-1)
 		if text, pa, ok := s.span(start, end); ok {
 			return text, pa, nil
+		}
+		if s.err != nil {
+			return nil, 0, s.err
 		}
 	}
 	return nil, 0, ErrNotFound
 }
 
 type scanner struct {
+	ctx context.Context
+	err error // ctx's error, once it is done
 	r   PhysReader
 	buf []byte
 	// partial is set once the reader has returned some bytes with an
@@ -81,6 +100,9 @@ type scanner struct {
 // unreadable page, one that fails a whole read costs a binary search.
 func (s *scanner) span(pos, end uint64) ([]byte, uint64, bool) {
 	for pos < end {
+		if s.err = s.ctx.Err(); s.err != nil {
+			return nil, 0, false
+		}
 		n := min(uint64(len(s.buf)), end-pos)
 		got, err := s.r.ReadPhysAt(s.buf[:n], pos)
 		if got < 0 || uint64(got) > n {
