@@ -5,6 +5,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -117,6 +118,9 @@ func checkPS(headerOf func(pidWidth int) string, cmdCol, userCol, pidCol, lwpCol
 			case row[userCol] != want[0] || !sameCommand(row[cmdCol], want[1]):
 				t.Errorf("pid %s: user %q command %q, busybox %q %q", p, row[userCol], row[cmdCol], want[0], want[1])
 			}
+			if ok {
+				checkPSColumns(t, s, pid, heads[:cmdCol], row)
+			}
 		}
 		if lwpCol != 0 {
 			// Threads: every task of the fixture's multi-threaded process.
@@ -148,4 +152,85 @@ func taskIDs(t *testing.T, s *fixtures.Set, pid int64) []string {
 	}
 	slices.SortFunc(ids, func(a, b string) int { return len(a)*1000 - len(b)*1000 + strings.Compare(a, b) })
 	return ids
+}
+
+// checkPSColumns compares the numeric columns of one long-lived process's
+// row with its /proc/<pid>/stat and status in the ground truth: PPID (stat
+// 4), NI (stat 19), NLWP (Threads), VSZ and SZ (VmSize, kB and pages), RSS
+// (VmRSS), %MEM (procps: RSS·1000/MemTotal, one decimal), the state letter
+// (stat 3) and TIME (utime+stime, stat 14 and 15, in clock ticks). What
+// moves between capture and crash, as the status rules say: the state of
+// kernel threads and of pid 1 (the shell that wrote sysrq-trigger), pid 1's
+// memory by a few pages, and CPU time, which only grows, by at most the
+// ticks the time between capture and crash holds.
+func checkPSColumns(t *testing.T, s *fixtures.Set, pid int64, heads, row []string) {
+	t.Helper()
+	stat := statFields(strings.TrimSpace(truth(t, s, fmt.Sprintf("proc/%d/stat", pid))))
+	_, status := parseKV(truth(t, s, fmt.Sprintf("proc/%d/status", pid)))
+	_, mem := parseKV(truth(t, s, "proc/meminfo"))
+	if len(stat) != 52 {
+		t.Fatalf("pid %d: ground-truth stat has %d fields", pid, len(stat))
+	}
+	num := func(x string) int64 { v, _ := strconv.ParseInt(x, 10, 64); return v }
+	moves := pid == 1 || isKthread(t, s, pid)
+	memOK := func(have, want int64) bool {
+		if pid == 1 {
+			return within(fmt.Sprint(have), fmt.Sprint(want), 0.10)
+		}
+		return have == want
+	}
+	for i, h := range heads {
+		v := row[i]
+		bad := false
+		switch h {
+		case "PPID":
+			bad = v != stat[3]
+		case "NI":
+			bad = v != stat[18] && !(v == "-" && moves) // "-" for a non-CFS policy
+		case "NLWP":
+			bad = num(v) != max(status["Threads"], 1)
+		case "VSZ":
+			bad = !memOK(num(v), status["VmSize"])
+		case "SZ":
+			bad = !memOK(num(v), status["VmSize"]/4)
+		case "RSS":
+			bad = !memOK(num(v), status["VmRSS"])
+		case "%MEM":
+			pm := status["VmRSS"] * 1000 / mem["MemTotal"]
+			bad = pid != 1 && v != fmt.Sprintf("%d.%d", pm/10, pm%10)
+		case "S", "STAT":
+			bad = !moves && v[:1] != stat[2]
+		case "TIME":
+			ticks := num(stat[13]) + num(stat[14])
+			secs := psSeconds(v)
+			limit := elapsed(t, s) * float64(cpuCount(t, s))
+			bad = secs < ticks/100 || float64(secs) > float64(ticks)/100+limit+1
+		default:
+			continue
+		}
+		if bad {
+			t.Errorf("pid %d %s %q: the ground truth's stat/status disagree (stat %v, status Threads %d VmSize %d VmRSS %d)",
+				pid, h, v, stat[2:5], status["Threads"], status["VmSize"], status["VmRSS"])
+		}
+	}
+}
+
+// psSeconds reads ps's TIME: m:ss, or [dd-]hh:mm:ss.
+func psSeconds(v string) int64 {
+	var d, h, m, sec int64
+	if days, rest, ok := strings.Cut(v, "-"); ok {
+		d, _ = strconv.ParseInt(days, 10, 64)
+		v = rest
+	}
+	parts := strings.Split(v, ":")
+	switch len(parts) {
+	case 2:
+		m, _ = strconv.ParseInt(parts[0], 10, 64)
+		sec, _ = strconv.ParseInt(parts[1], 10, 64)
+	case 3:
+		h, _ = strconv.ParseInt(parts[0], 10, 64)
+		m, _ = strconv.ParseInt(parts[1], 10, 64)
+		sec, _ = strconv.ParseInt(parts[2], 10, 64)
+	}
+	return ((d*24+h)*60+m)*60 + sec
 }

@@ -3,7 +3,9 @@ package emitters
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -35,17 +37,22 @@ var checks = map[string]check{
 	"sys/devices/system/cpu/possible": exact("sys/devices/system/cpu/possible"),
 	"sys/devices/system/cpu/present":  exact("sys/devices/system/cpu/present"),
 	// After a panic without kdump only the panicking CPU stays online: the
-	// dump's mask is one CPU of those the live system had.
+	// dump's mask is the CPU the panic report names ("CPU: N PID: …" in the
+	// log makedumpfile read from the same dump), one the live system had.
 	"sys/devices/system/cpu/online": func(t *testing.T, s *fixtures.Set, got string) {
-		live := truth(t, s, "sys/devices/system/cpu/online")
-		if strings.TrimSpace(live) != "0-1" || (got != "0\n" && got != "1\n") {
-			t.Errorf("online %q: want one of the live system's CPUs %q", got, live)
+		cpu := panicCPU(t, s)
+		if got != fmt.Sprintf("%d\n", cpu) || cpu >= cpuCount(t, s) {
+			t.Errorf("online %q: want the panicking CPU %d of the live system's %q", got, cpu, truth(t, s, "sys/devices/system/cpu/online"))
 		}
 	},
-	// The capture ran a few seconds before the crash: every line the guest's
-	// dmesg printed must be there, in order; later lines are the capture's
-	// and the crash's own messages.
-	"sos_commands/kernel/dmesg": orderedSubset("commands/dmesg"),
+	// Two readings: makedumpfile --dump-dmesg read the same dump's log
+	// buffer, panic included, and must agree line for line; and every line
+	// the guest's dmesg printed seconds before the crash must be there, in
+	// order (later lines are the capture's and the crash's own messages).
+	"sos_commands/kernel/dmesg": func(t *testing.T, s *fixtures.Set, got string) {
+		orderedSubset("commands/dmesg")(t, s, got)
+		checkDmesgAgainstMakedumpfile(t, s, got)
+	},
 	// lsmod: the ground truth is busybox's lsmod; the fields (name, size,
 	// use count, users) must agree module by module.
 	"sos_commands/kernel/lsmod": lsmodFields,
@@ -118,21 +125,34 @@ func init() {
 			t.Errorf("kernel.printk %q, live %q: want 15 then the live fields 2-4", got, want)
 		}
 	}
-	// sysctl -a: every line we print is a line the guest's sysctl -a printed
-	// (kernel.printk as above).
+	// sysctl -a: exactly the lines of the guest's sysctl -a for the sysctls
+	// the report covers (each proc/sys file it writes), in its order
+	// (kernel.printk as above): a missing, extra or changed line fails.
 	checks["sos_commands/kernel/sysctl_-a"] = func(t *testing.T, s *fixtures.Set, got string) {
-		live := map[string]bool{}
+		covered := map[string]bool{}
+		for _, e := range All() {
+			if p, ok := strings.CutPrefix(e.Path, "proc/sys/"); ok {
+				covered[strings.ReplaceAll(p, "/", ".")] = true
+			}
+		}
+		var want []string
 		for _, l := range strings.Split(truth(t, s, "commands/sysctl_-a"), "\n") {
-			if rest, ok := strings.CutPrefix(l, "kernel.printk = "); ok {
+			name, rest, ok := strings.Cut(l, " = ")
+			if !ok || !covered[name] {
+				continue
+			}
+			delete(covered, name)
+			if name == "kernel.printk" {
 				_, rest, _ = strings.Cut(rest, "\t")
 				l = "kernel.printk = 15\t" + rest
 			}
-			live[l] = true
+			want = append(want, l)
 		}
-		for _, l := range strings.Split(strings.TrimRight(got, "\n"), "\n") {
-			if !live[l] {
-				t.Errorf("line %q is not in the guest's sysctl -a", l)
-			}
+		if len(covered) > 0 {
+			t.Errorf("the guest's sysctl -a lacks %v", covered)
+		}
+		if w := strings.Join(want, "\n") + "\n"; got != w {
+			t.Errorf("differs from the guest's sysctl -a lines of the covered sysctls:\n%s", lineDiff(w, got))
 		}
 	}
 }
@@ -146,6 +166,8 @@ func exact(truthPath string) check {
 	}
 }
 
+// orderedSubset: every line of the truth file appears in got, in order,
+// each matched by a line of its own.
 func orderedSubset(truthPath string) check {
 	return func(t *testing.T, s *fixtures.Set, got string) {
 		lines := strings.Split(got, "\n")
@@ -158,6 +180,57 @@ func orderedSubset(truthPath string) check {
 				t.Errorf("line %q of %s missing (or out of order)", w, truthPath)
 				return
 			}
+			i++ // one emitted line matches one truth line
+		}
+	}
+}
+
+// checkDmesgAgainstMakedumpfile compares with makedumpfile --dump-dmesg of
+// the same dump, line for line. The differences are of form, not content:
+// makedumpfile prints each record's caller id ("[     T42] ") where the
+// kernel's syslog text has it only under CONFIG_PRINTK_CALLER, and indents
+// the continuation lines of a multi-line record by its prefix's width where
+// dmesg repeats the record's "[time] " prefix.
+// panicCPU is the CPU of the panic report in makedumpfile's log.
+func panicCPU(t *testing.T, s *fixtures.Set) int {
+	b, err := os.ReadFile(s.KernelFile(t, "makedumpfile_dmesg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := panicCPURe.FindAllStringSubmatch(string(b), -1)
+	if m == nil {
+		t.Fatal("no \"CPU: N … PID:\" line in makedumpfile's log")
+	}
+	cpu, _ := strconv.Atoi(m[len(m)-1][1])
+	return cpu
+}
+
+var panicCPURe = regexp.MustCompile(`\] CPU: (\d+) (?:UID: \d+ )?PID: `)
+
+var mdfPrefix = regexp.MustCompile(`^(\[\s*\d+\.\d+\] )(?:\[\s*[TC]\d+\] )?`)
+
+func checkDmesgAgainstMakedumpfile(t *testing.T, s *fixtures.Set, got string) {
+	b, err := os.ReadFile(s.KernelFile(t, "makedumpfile_dmesg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	have := strings.Split(strings.TrimRight(got, "\n"), "\n")
+	if len(want) != len(have) {
+		t.Errorf("%d lines, makedumpfile --dump-dmesg %d", len(have), len(want))
+	}
+	prefix, indent := "", 0
+	for i := range min(len(want), len(have)) {
+		w := want[i]
+		if m := mdfPrefix.FindStringSubmatch(w); m != nil {
+			prefix, indent = m[1], len(m[0])
+			w = prefix + w[indent:]
+		} else if indent > 0 && strings.TrimSpace(w[:min(indent, len(w))]) == "" {
+			w = prefix + w[min(indent, len(w)):]
+		}
+		if have[i] != w {
+			t.Errorf("line %d: %q, makedumpfile --dump-dmesg %q", i+1, have[i], want[i])
+			return
 		}
 	}
 }

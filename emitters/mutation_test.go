@@ -1,0 +1,264 @@
+package emitters
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+	"github.com/vmcore-report/vmcore-report/internal/kerneltest"
+)
+
+// The mutation check: wrong output on purpose, to show that the
+// ground-truth rules fail it. TestMutations runs every emitter once per
+// fixture kernel, breaks each output in several ways and runs the output's
+// rule on each broken copy as a subtest named mutation/<kernel>/<path>/<kind>.
+// A rule that fails is a mutation caught. It runs only when
+// VMCORE_REPORT_MUTATION=1 (`make mutation` counts the failed subtests:
+// caught; the passing ones are wrong output the rules accept), so that the
+// ordinary run neither fails nor skips.
+
+// mutation breaks one output; ok is false when it does not apply (the
+// output has nothing it would change).
+type mutation struct {
+	name  string
+	apply func(path, text string) (string, bool)
+}
+
+var numberRe = regexp.MustCompile(`\b\d+\b`)
+
+// mapNumbers rewrites the whole-word integers of text (lines selected by
+// keep) with f; changed reports whether any changed.
+func mapNumbers(text string, keep func(i int, line string) bool, f func(v int64) int64) (string, bool) {
+	lines := strings.Split(text, "\n")
+	changed := false
+	for i, l := range lines {
+		if !keep(i, l) {
+			continue
+		}
+		lines[i] = numberRe.ReplaceAllStringFunc(l, func(x string) string {
+			v, err := strconv.ParseInt(x, 10, 64)
+			if err != nil {
+				return x
+			}
+			n := f(v)
+			if n != v {
+				changed = true
+			}
+			return strconv.FormatInt(n, 10)
+		})
+	}
+	return strings.Join(lines, "\n"), changed
+}
+
+func allLines(int, string) bool { return true }
+
+// bodyLines leaves out a header line (its numbers are labels: CPU0, order
+// columns).
+func bodyLines(i int, l string) bool { return i > 0 || !strings.ContainsAny(l, ":=") }
+
+// generic mutations, applied to every output.
+var mutations = []mutation{
+	// A 10 % error in every counter and gauge of at least 10.
+	{"scale-1.1", func(_, text string) (string, bool) {
+		return mapNumbers(text, bodyLines, func(v int64) int64 {
+			if v < 10 {
+				return v
+			}
+			return v + v/10
+		})
+	}},
+	// Every value of the line holding the largest value set to 0.
+	{"zero-largest-line", func(_, text string) (string, bool) {
+		lines := strings.Split(text, "\n")
+		best, bestV := -1, int64(0)
+		for i, l := range lines {
+			for _, x := range numberRe.FindAllString(l, -1) {
+				if v, _ := strconv.ParseInt(x, 10, 64); v > bestV {
+					best, bestV = i, v
+				}
+			}
+		}
+		if best < 0 {
+			return text, false
+		}
+		return mapNumbers(text, func(i int, _ string) bool { return i == best }, func(int64) int64 { return 0 })
+	}},
+	// The last tenth of the lines (at least one) dropped.
+	{"drop-tail", func(_, text string) (string, bool) {
+		lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+		if len(lines) < 2 {
+			return text, false
+		}
+		n := max(len(lines)/10, 1)
+		return strings.Join(lines[:len(lines)-n], "\n") + "\n", true
+	}},
+	// Two adjacent numeric columns swapped in every line that has them.
+	{"swap-columns", func(_, text string) (string, bool) {
+		lines := strings.Split(text, "\n")
+		changed := false
+		for i, l := range lines {
+			f := strings.Fields(l)
+			for j := 1; j+1 < len(f); j++ {
+				_, e1 := strconv.ParseInt(f[j], 10, 64)
+				_, e2 := strconv.ParseInt(f[j+1], 10, 64)
+				if e1 == nil && e2 == nil && f[j] != f[j+1] {
+					f[j], f[j+1] = f[j+1], f[j]
+					lines[i] = strings.Join(f, " ")
+					changed = true
+					break
+				}
+			}
+		}
+		return strings.Join(lines, "\n"), changed
+	}},
+	// Every value of 1 or more halved: a gauge or counter read from the
+	// wrong place.
+	{"halve", func(_, text string) (string, bool) {
+		return mapNumbers(text, bodyLines, func(v int64) int64 { return v / 2 })
+	}},
+}
+
+// specific mutations: the breakages the suite once accepted (issue 11).
+var specificMutations = map[string][]mutation{
+	"proc/vmstat": {
+		{"ten-gauges-zero", func(_, text string) (string, bool) {
+			n := 0
+			return mapNumbers(text, func(_ int, l string) bool {
+				if strings.HasPrefix(l, "nr_") && !strings.HasSuffix(l, " 0") && n < 10 {
+					n++
+					return true
+				}
+				return false
+			}, func(int64) int64 { return 0 })
+		}},
+		{"zero-events-12345", func(_, text string) (string, bool) {
+			return mapNumbers(text, func(_ int, l string) bool { return strings.HasPrefix(l, "pg") && strings.HasSuffix(l, " 0") },
+				func(int64) int64 { return 12345 })
+		}},
+	},
+	"proc/slabinfo": {{"objects-zero", func(_, text string) (string, bool) {
+		lines := strings.Split(text, "\n")
+		for i := 2; i < len(lines); i++ {
+			f := strings.Fields(lines[i])
+			if len(f) > 3 {
+				f[1], f[2] = "0", "0"
+				lines[i] = strings.Join(f, " ")
+			}
+		}
+		return strings.Join(lines, "\n"), true
+	}}},
+	"sos_commands/kernel/dmesg": {{"panic-removed", func(_, text string) (string, bool) {
+		lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+		if len(lines) < 46 {
+			return text, false
+		}
+		return strings.Join(lines[:len(lines)-45], "\n") + "\n", true
+	}}},
+	"sos_commands/process/ps_auxwww": {{"vsz-rss-zero", psColumn([]string{"VSZ", "RSS"}, func(string) string { return "0" })}},
+	"sos_commands/process/ps_-elfL": {{"ppid-plus-7", psColumn([]string{"PPID"}, func(v string) string {
+		n, _ := strconv.Atoi(v)
+		return strconv.Itoa(n + 7)
+	})}},
+	"proc/diskstats": {{"times-1000", func(_, text string) (string, bool) {
+		return mapNumbers(text, allLines, func(v int64) int64 { return v * 1000 })
+	}}},
+	"proc/{pid}/stat": {{"minflt-utime-100", func(_, text string) (string, bool) {
+		f := statFields(strings.TrimSuffix(text, "\n"))
+		if len(f) != 52 {
+			return text, false
+		}
+		for _, i := range []int{9, 13} { // minflt, utime
+			n, _ := strconv.ParseInt(f[i], 10, 64)
+			f[i] = strconv.FormatInt(n*100, 10)
+		}
+		return f[0] + " (" + f[1] + ") " + strings.Join(f[2:], " ") + "\n", f[9] != "0" || f[13] != "0"
+	}}},
+	"proc/zoneinfo": {{"pcp-count-zero", func(_, text string) (string, bool) {
+		return mapNumbers(text, func(_ int, l string) bool {
+			return strings.TrimSpace(l) != "" && strings.HasPrefix(strings.TrimSpace(l), "count:")
+		},
+			func(int64) int64 { return 0 })
+	}}},
+	"sos_commands/kernel/sysctl_-a": {{"empty", func(_, text string) (string, bool) { return "", text != "" }}},
+}
+
+// psColumn rewrites the named columns of every row of a ps output.
+func psColumn(cols []string, f func(string) string) func(string, string) (string, bool) {
+	return func(_, text string) (string, bool) {
+		lines := strings.Split(text, "\n")
+		heads := strings.Fields(lines[0])
+		for i := 1; i < len(lines); i++ {
+			fs := strings.Fields(lines[i])
+			for _, c := range cols {
+				for j, h := range heads {
+					if h == c && j < len(fs) {
+						fs[j] = f(fs[j])
+					}
+				}
+			}
+			lines[i] = strings.Join(fs, " ")
+		}
+		return strings.Join(lines, "\n"), true
+	}
+}
+
+func TestMutations(t *testing.T) {
+	if os.Getenv("VMCORE_REPORT_MUTATION") != "1" {
+		return // see above: run by `make mutation`
+	}
+	for _, s := range fixtures.All(t) {
+		c := NewContext(kerneltest.OpenMode(t, s, "lzo-d31", kerneltest.BTF))
+		pids := comparablePIDs(t, s)
+		for _, e := range All() {
+			muts := append(append([]mutation(nil), mutations...), specificMutations[e.Path]...)
+			if e.Each == PerPID {
+				chk := pidChecks[e.Path]
+				if chk == nil {
+					continue
+				}
+				outs := map[int64]string{}
+				for _, pid := range pids {
+					var out Output
+					if e.Run(c, pid, &out) == nil {
+						outs[pid] = out.String()
+					}
+				}
+				for _, m := range muts {
+					bad := map[int64]string{}
+					for pid, text := range outs {
+						if b, ok := m.apply(e.Path, text); ok && b != text {
+							bad[pid] = b
+						}
+					}
+					if len(bad) == 0 {
+						continue
+					}
+					t.Run(fmt.Sprintf("mutation/%s/%s/%s", s.Manifest.ID, e.Path, m.name), func(t *testing.T) {
+						for pid, b := range bad {
+							chk(t, s, pid, b)
+						}
+					})
+				}
+				continue
+			}
+			chk := checks[e.Path]
+			var out Output
+			if chk == nil || e.Run(c, 0, &out) != nil {
+				continue
+			}
+			for _, m := range muts {
+				bad, ok := m.apply(e.Path, out.String())
+				if !ok || bad == out.String() {
+					continue
+				}
+				t.Run(fmt.Sprintf("mutation/%s/%s/%s", s.Manifest.ID, e.Path, m.name), func(t *testing.T) {
+					chk(t, s, bad)
+				})
+			}
+		}
+	}
+}
