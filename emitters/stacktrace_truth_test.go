@@ -52,3 +52,84 @@ func init() {
 		}
 	}
 }
+
+// btBlocks splits crash-style bt output into one block per task.
+func btBlocks(text string) []string {
+	var out []string
+	for _, b := range strings.Split(text, "PID: ")[1:] {
+		out = append(out, "PID: "+b)
+	}
+	return out
+}
+
+// frameNames are the function names of a bt block's frames, compiler
+// suffixes (.cold, .isra.0) removed.
+func frameNames(block string) []string {
+	var out []string
+	for _, l := range strings.Split(block, "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 5 && strings.HasPrefix(f[0], "#") && f[len(f)-2] == "at" {
+			name, _, _ := strings.Cut(f[2], ".")
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// inOrder says whether want appear in names in this order (others may
+// lie between them); a want ending in "*" matches by prefix.
+func inOrder(names, want []string) bool {
+	i := 0
+	for _, n := range names {
+		if i < len(want) && (n == want[i] || strings.HasSuffix(want[i], "*") && strings.HasPrefix(n, strings.TrimSuffix(want[i], "*"))) {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+func init() {
+	// Every fixture crashes with sysrq-c written by its init shell: the
+	// panicking CPU's stack runs from the syscall into the sysrq handler;
+	// the other CPU was parked by panic()'s stop IPI (smp_send_stop →
+	// REBOOT_VECTOR → stop_this_cpu).
+	checks["sos_commands/vmcore/bt_-a"] = func(t *testing.T, s *fixtures.Set, got string) {
+		blocks := btBlocks(got)
+		if len(blocks) != 2 {
+			t.Fatalf("%d tasks, want one per CPU (2):\n%s", len(blocks), got)
+		}
+		panicking := 0
+		for _, b := range blocks {
+			names := frameNames(b)
+			if strings.Contains(b, "(the unwind stopped") || strings.Contains(b, "(no trace") {
+				t.Errorf("incomplete trace:\n%s", b)
+			}
+			if inOrder(names, []string{"panic", "sysrq_handle_crash", "__handle_sysrq", "write_sysrq_trigger", "ksys_write", "do_syscall_64", "entry_SYSCALL_64*"}) {
+				panicking++
+				if !strings.Contains(b, "COMMAND: \"init\"") {
+					t.Errorf("the panicking task is not init:\n%s", b)
+				}
+				continue
+			}
+			if !inOrder(names, []string{"stop_this_cpu", "__sysvec_reboot"}) {
+				t.Errorf("a CPU not stopped by panic()'s IPI:\n%s", b)
+			}
+		}
+		if panicking != 1 {
+			t.Errorf("%d traces with the sysrq-c path, want 1:\n%s", panicking, got)
+		}
+	}
+	checks["sos_commands/vmcore/sys"] = func(t *testing.T, s *fixtures.Set, got string) {
+		for _, want := range []string{
+			"     CULPRIT: sysrq_handle_crash\n",
+			"     RELEASE: " + strings.TrimSpace(truth(t, s, "commands/uname_-r")) + "\n",
+			"    NODENAME: " + strings.TrimSpace(truth(t, s, "commands/hostname")) + "\n",
+			"     COMMAND: \"init\"\n",
+			"         PID: 1\n",
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("no %q in:\n%s", want, got)
+			}
+		}
+	}
+}

@@ -223,27 +223,5 @@ func panicMessage(k *kernel.Kernel) (string, error) {
 	return "", errors.New("no \"" + strings.TrimSpace(panicPrefix) + "\" line in the kernel log (the crash may not have been a panic)")
 }
 
-// taintFlagLetters are the letters of the taint bits, TAINT_* in
-// include/linux/panic.h and taint_flags[] in kernel/panic.c (documented in
-// Documentation/admin-guide/tainted-kernels.rst).
-var taintFlagLetters = [...]byte{
-	'P', 'F', 'S', 'R', 'M', 'B', 'U', 'D', 'A', 'W',
-	'C', 'I', 'O', 'E', 'L', 'K', 'X', 'T', 'N',
-}
-
-// taintLetters lists the letters of the set bits; a bit this table does
-// not know is written as "(bit N)".
-func taintLetters(mask uint64) string {
-	var b strings.Builder
-	for bit := range 64 {
-		if mask&(1<<bit) == 0 {
-			continue
-		}
-		if bit < len(taintFlagLetters) {
-			b.WriteByte(taintFlagLetters[bit])
-		} else {
-			fmt.Fprintf(&b, "(bit %d)", bit)
-		}
-	}
-	return b.String()
-}
+// taintLetters lists the letters of the set taint bits (linux.TaintLetters).
+func taintLetters(mask uint64) string { return linux.TaintLetters(mask) }

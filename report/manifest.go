@@ -116,6 +116,11 @@ type Crashed struct {
 	// the stopped CPUs leave cpu_online_mask, so sys/devices/system/cpu/online
 	// shows the dump's mask while per-CPU files list every CPU that ran.
 	CPUs *CPUs `json:"cpus"`
+	// Culprit is the first frame of the panicking CPU's stack outside the
+	// panic, oops, kexec and NMI machinery; PanicFrames are that CPU's
+	// first frames (%pS), innermost first. Empty when unknown.
+	Culprit     string   `json:"culprit"`
+	PanicFrames []string `json:"panic_frames"`
 	// Unreadable maps a field left empty above to why it could not be read.
 	Unreadable map[string]string `json:"unreadable"`
 }

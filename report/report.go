@@ -153,6 +153,7 @@ func Run(ctx context.Context, k *kernel.Kernel, opts Options, sink Sink) (*Manif
 
 	r.progress(Progress{Stage: StageEnumerate})
 	c := emitters.NewContext(k)
+	panicFacts(c, &m.Kernel)
 	jobs := r.plan(c, list, m)
 	m.Summary.Emitters = len(list) - len(m.Skipped)
 
@@ -510,4 +511,21 @@ func sortedKeys(m map[string]string) []string {
 // ms is d in milliseconds, to the microsecond.
 func ms(d time.Duration) float64 {
 	return math.Round(float64(d.Microseconds())) / 1000
+}
+
+// panicFacts adds the culprit and the panicking CPU's first frames, from
+// the unwinder (the traces are shared with the emitters of the run).
+func panicFacts(c *emitters.Context, kc *Crashed) {
+	kc.PanicFrames = []string{}
+	var pf emitters.PanicFacts
+	r := isolate(context.Background(), kernelFactDeadline, func() error {
+		var err error
+		pf, err = emitters.Panic(c)
+		return err
+	})
+	if err := r.err(); err != nil {
+		kc.Unreadable["culprit"] = err.Error()
+		return
+	}
+	kc.Culprit, kc.PanicFrames = pf.Culprit, pf.Frames
 }

@@ -131,6 +131,11 @@ type Trace struct {
 	// End is nil when the walk reached the bottom (user-mode registers or
 	// a kernel thread's end-of-stack entry), otherwise why it stopped.
 	End error
+	// UserRegs are the user-mode registers the kernel was entered with
+	// (a syscall or an interrupt from user space), when the walk ended
+	// there; UserRegsAt is where they are on the stack.
+	UserRegs   *PtRegs
+	UserRegsAt uint64
 }
 
 // Errors a walk ends with (wrapped with the address where it happened).
@@ -222,6 +227,9 @@ func (u *Unwinder) Walk(start Start, stacks Stacks) Trace {
 		if !u.Code.IsText(st.ip) && (len(tr.Frames) > 0 || start.Regs == nil) {
 			if st.regs == nil || !st.regs.UserMode() {
 				tr.End = fmt.Errorf("ip %#x: %w", st.ip, ErrNotText)
+			} else {
+				r := *st.regs
+				tr.UserRegs, tr.UserRegsAt = &r, st.regsAt
 			}
 			return tr
 		}
