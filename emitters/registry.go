@@ -112,6 +112,12 @@ type Context struct {
 
 // NewContext wraps an opened kernel.
 func NewContext(k *kernel.Kernel) *Context {
+	if k.Prog != nil && k.Prog.ModuleTypes == nil {
+		// Types defined in modules (struct Scsi_Host, loop_device, …) come
+		// from the module BTF the kernel keeps, read only when a type is
+		// missing from the vmlinux's.
+		k.Prog.ModuleTypes = linux.NewModuleTypes(k.Prog, k.BTF)
+	}
 	return &Context{K: k, Prog: k.Prog, cache: map[string]any{}}
 }
 

@@ -17,6 +17,7 @@ package btf
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -57,8 +58,18 @@ type Spec struct {
 	types   []byte // the type section
 	strings string // the string section; names are substrings of it
 
-	// offsets[id] is where type id's record starts in types; offsets[0] is
-	// unused (void has no record).
+	// Split BTF (a module's, on top of the vmlinux's): base holds types
+	// 1..startID and strings [0, strBase); this spec's own type IDs continue
+	// from startID+1 and its string offsets from strBase (libbpf's and the
+	// kernel's btf_type_by_id()/btf_name_by_offset() rules). Zero for a
+	// base spec.
+	base    *Spec
+	startID TypeID
+	strBase uint32
+
+	// offsets[id-startID] is where type id's record starts in types;
+	// offsets[0] is unused (void, or the base's last type, has no record
+	// here).
 	offsets []uint32
 	// names holds hash(name)<<32 | id for every named type, sorted, so a
 	// lookup is a binary search; hash collisions are resolved by comparing
@@ -67,7 +78,7 @@ type Spec struct {
 	names []uint64
 
 	mu       sync.Mutex
-	inflated []ktype.Type // by type ID; nil until decoded
+	inflated []ktype.Type // by type ID - startID; nil until decoded
 
 	enumOnce  sync.Once
 	enumIndex map[string]enumValue
@@ -86,6 +97,22 @@ var _ ktype.Source = (*Spec)(nil)
 // kernel memory. Bytes past the end the header declares are ignored, so size
 // may be generous. Malformed input gives a *FormatError.
 func LoadSpec(r io.ReaderAt, size int64) (*Spec, error) {
+	return loadSpec(r, size, nil)
+}
+
+// LoadSplitSpec decodes split BTF, such as a module's, whose type IDs and
+// string offsets continue those of base (the vmlinux BTF): a reference to
+// an ID up to base's last, or to a string offset below base's string
+// section size, is base's. Name lookups on the result see base's types
+// first, then its own.
+func LoadSplitSpec(r io.ReaderAt, size int64, base *Spec) (*Spec, error) {
+	if base == nil {
+		return nil, errors.New("btf: split BTF without a base")
+	}
+	return loadSpec(r, size, base)
+}
+
+func loadSpec(r io.ReaderAt, size int64, base *Spec) (*Spec, error) {
 	if size < btfHeaderLen {
 		return nil, formatErr(0, "blob of %d bytes is shorter than the %d-byte header", size, btfHeaderLen)
 	}
@@ -132,7 +159,7 @@ func LoadSpec(r io.ReaderAt, size int64) (*Spec, error) {
 		return nil, formatErr(20, "string section [%#x,%#x) ends past the blob's %d bytes", hdrLen+strOff, hdrLen+strOff+strLen, size)
 	case hdrLen+strOff+strLen > maxBlobSize:
 		return nil, formatErr(20, "blob of %d bytes exceeds the %d-byte limit", hdrLen+strOff+strLen, maxBlobSize)
-	case strLen == 0:
+	case strLen == 0 && base == nil:
 		return nil, formatErr(20, "empty string section")
 	}
 
@@ -145,8 +172,10 @@ func LoadSpec(r io.ReaderAt, size int64) (*Spec, error) {
 		return nil, fmt.Errorf("btf: read string section (%d bytes at %#x): %w", strLen, hdrLen+strOff, err)
 	}
 	// The first string is "" (name_off 0 means anonymous) and the last one
-	// must be terminated, so every name lookup finds a NUL.
-	if strs[0] != 0 || strs[strLen-1] != 0 {
+	// must be terminated, so every name lookup finds a NUL. Split BTF's
+	// strings continue the base's: only the end is checked, and they may be
+	// empty (btf_parse_str_sec() in kernel/bpf/btf.c).
+	if (base == nil && strs[0] != 0) || (strLen > 0 && strs[strLen-1] != 0) {
 		return nil, formatErr(hdrLen+strOff, "string section does not start and end with NUL")
 	}
 	s := &Spec{
@@ -155,6 +184,16 @@ func LoadSpec(r io.ReaderAt, size int64) (*Spec, error) {
 		types:   types,
 		strings: string(strs),
 		seed:    maphash.MakeSeed(),
+	}
+	if base != nil {
+		if base.order != order {
+			return nil, formatErr(0, "split BTF in %v on a %v base", order, base.order)
+		}
+		s.base, s.startID = base, TypeID(base.NumTypes())
+		if base.strEnd() > maxBlobSize {
+			return nil, formatErr(0, "base string section of %d bytes", base.strEnd())
+		}
+		s.strBase = uint32(base.strEnd())
 	}
 	if err := s.index(); err != nil {
 		return nil, err
@@ -208,7 +247,7 @@ func (s *Spec) index() error {
 	s.offsets = make([]uint32, 1, len(types)/24+1)
 	s.names = make([]uint64, 0, len(types)/32+1)
 	for off := 0; off < len(types); {
-		id := len(s.offsets)
+		id := int(s.startID) + len(s.offsets)
 		if id > maxTypeID {
 			return formatErr(s.typeOff+int64(off), "more than %d types", maxTypeID)
 		}
@@ -225,7 +264,7 @@ func (s *Spec) index() error {
 		if extra > len(types)-off-btfTypeLen {
 			return formatErr(s.typeOff+int64(off), "type %d (%s): %d bytes of data run past the type section", id, kind, extra)
 		}
-		if int64(nameOff) >= int64(len(s.strings)) {
+		if int64(nameOff) >= s.strEnd() {
 			return formatErr(s.typeOff+int64(off), "type %d (%s): name offset %#x past the string section", id, kind, nameOff)
 		}
 		s.offsets = append(s.offsets, uint32(off))
@@ -269,15 +308,41 @@ func sortByHash(a []uint64) {
 // str returns the string at off, which the caller has checked is inside the
 // string section.
 func (s *Spec) str(off uint32) string {
-	rest := s.strings[off:]
+	if off < s.strBase {
+		return s.base.str(off)
+	}
+	rest := s.strings[off-s.strBase:]
 	if end := strings.IndexByte(rest, 0); end >= 0 {
 		return rest[:end]
 	}
 	return rest // unreachable: the section ends in NUL
 }
 
-// NumTypes returns the number of type records; valid IDs are 1..NumTypes().
-func (s *Spec) NumTypes() int { return len(s.offsets) - 1 }
+// strEnd is the end of the string offsets this spec resolves (its base's
+// and its own).
+func (s *Spec) strEnd() int64 { return int64(s.strBase) + int64(len(s.strings)) }
+
+// NumTypes returns the number of type records, a split spec's base's
+// included; valid IDs are 1..NumTypes().
+func (s *Spec) NumTypes() int { return int(s.startID) + len(s.offsets) - 1 }
+
+// StringsSize is the size of the string offsets the spec resolves: its
+// base's string section and its own (a split spec's strings start there).
+func (s *Spec) StringsSize() int64 { return s.strEnd() }
+
+// StartID is the first type ID of the spec's own: 1 for a base spec, the
+// base's NumTypes()+1 for split BTF.
+func (s *Spec) StartID() TypeID { return s.startID + 1 }
+
+// Base is the spec a split spec continues, nil for a base spec.
+func (s *Spec) Base() *Spec { return s.base }
+
+// own reports whether id is one of the spec's own records (not void, not
+// its base's).
+func (s *Spec) own(id TypeID) bool { return id > s.startID && int(id) <= s.NumTypes() }
+
+// recOff is where own type id's record starts in the type section.
+func (s *Spec) recOff(id TypeID) uint32 { return s.offsets[id-s.startID] }
 
 // ByteOrder is the byte order the blob was written in.
 func (s *Spec) ByteOrder() binary.ByteOrder { return s.order }
@@ -285,8 +350,11 @@ func (s *Spec) ByteOrder() binary.ByteOrder { return s.order }
 // TypeByID returns the type with the given ID, decoding it and everything it
 // refers to on first use. ID 0 is void.
 func (s *Spec) TypeByID(id TypeID) (ktype.Type, error) {
-	if int64(id) >= int64(len(s.offsets)) {
+	if int64(id) > int64(s.NumTypes()) {
 		return nil, fmt.Errorf("btf: type %d: %w (the spec has %d types)", id, ErrNotFound, s.NumTypes())
+	}
+	if s.base != nil && id <= s.startID {
+		return s.base.TypeByID(id)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -294,10 +362,10 @@ func (s *Spec) TypeByID(id TypeID) (ktype.Type, error) {
 }
 
 // All yields every type in ID order, stopping at the first that cannot be
-// decoded.
+// decoded; a split spec yields its own types only.
 func (s *Spec) All() iter.Seq2[ktype.Type, error] {
 	return func(yield func(ktype.Type, error) bool) {
-		for id := 1; id < len(s.offsets); id++ {
+		for id := int(s.StartID()); id <= s.NumTypes(); id++ {
 			t, err := s.TypeByID(TypeID(id))
 			if !yield(t, err) || err != nil {
 				return
@@ -306,17 +374,25 @@ func (s *Spec) All() iter.Seq2[ktype.Type, error] {
 	}
 }
 
-// idsByName yields the IDs of all types called name, in ID order.
+// idsByName yields the IDs of all types called name, in ID order (a split
+// spec's base's first).
 func (s *Spec) idsByName(name string) iter.Seq[TypeID] {
 	return func(yield func(TypeID) bool) {
 		if name == "" {
 			return
 		}
+		if s.base != nil {
+			for id := range s.base.idsByName(name) {
+				if !yield(id) {
+					return
+				}
+			}
+		}
 		h := maphash.String(s.seed, name) &^ 0xffffffff
 		i, _ := slices.BinarySearch(s.names, h)
 		for ; i < len(s.names) && s.names[i]&^0xffffffff == h; i++ {
 			id := TypeID(s.names[i] & 0xffffffff)
-			if s.str(s.order.Uint32(s.types[s.offsets[id]:])) == name && !yield(id) {
+			if s.str(s.order.Uint32(s.types[s.recOff(id):])) == name && !yield(id) {
 				return
 			}
 		}
@@ -324,7 +400,10 @@ func (s *Spec) idsByName(name string) iter.Seq[TypeID] {
 }
 
 func (s *Spec) record(id TypeID) (nameOff, info, sizeType uint32) {
-	off := s.offsets[id]
+	if s.base != nil && id <= s.startID {
+		return s.base.record(id)
+	}
+	off := s.recOff(id)
 	return s.order.Uint32(s.types[off:]), s.order.Uint32(s.types[off+4:]), s.order.Uint32(s.types[off+8:])
 }
 
@@ -463,13 +542,18 @@ func (s *Spec) VarLocation(name string) (section string, offset uint32, err erro
 	if len(varIDs) == 0 {
 		return "", 0, fmt.Errorf("btf: var %s: %w", name, ErrNotFound)
 	}
+	if s.base != nil {
+		if sec, off, err := s.base.VarLocation(name); err == nil {
+			return sec, off, nil
+		}
+	}
 	// A vmlinux has a handful of DATASECs at most, so a scan is cheap.
-	for id := TypeID(1); int(id) < len(s.offsets); id++ {
+	for id := s.StartID(); int(id) <= s.NumTypes(); id++ {
 		nameOff, info, _ := s.record(id)
 		if infoKind(info) != kindDatasec {
 			continue
 		}
-		base := int(s.offsets[id]) + btfTypeLen
+		base := int(s.recOff(id)) + btfTypeLen
 		for i := range infoVlen(info) {
 			rec := s.types[base+i*btfVarSecinfoLen:]
 			if slices.Contains(varIDs, TypeID(s.order.Uint32(rec))) {
@@ -485,6 +569,12 @@ func (s *Spec) VarLocation(name string) (section string, offset uint32, err erro
 // and ktype.ErrMultipleMatches when two enums give it different values.
 // Values of unsigned 64-bit enumerators come back as their bit pattern.
 func (s *Spec) EnumValue(name string) (int64, error) {
+	if s.base != nil {
+		// The base's enumerators first, as its types come first.
+		if v, err := s.base.EnumValue(name); !errors.Is(err, ErrNotFound) {
+			return v, err
+		}
+	}
 	s.enumOnce.Do(s.indexEnums)
 	v, ok := s.enumIndex[name]
 	switch {
@@ -500,13 +590,13 @@ func (s *Spec) EnumValue(name string) (int64, error) {
 // decoding the enums: most callers need a few constants, not the types.
 func (s *Spec) indexEnums() {
 	s.enumIndex = make(map[string]enumValue)
-	for id := TypeID(1); int(id) < len(s.offsets); id++ {
+	for id := s.StartID(); int(id) <= s.NumTypes(); id++ {
 		_, info, _ := s.record(id)
 		kind := infoKind(info)
 		if kind != kindEnum && kind != kindEnum64 {
 			continue
 		}
-		base := int(s.offsets[id]) + btfTypeLen
+		base := int(s.recOff(id)) + btfTypeLen
 		for i := range infoVlen(info) {
 			name, value, ok := s.enumerator(kind, infoKflag(info), base, i)
 			if !ok || name == "" {
@@ -545,7 +635,7 @@ func (s *Spec) enumerator(kind btfKind, signed bool, base, i int) (string, int64
 			value = int64(raw)
 		}
 	}
-	if int64(nameOff) >= int64(len(s.strings)) {
+	if int64(nameOff) >= s.strEnd() {
 		return "", 0, false
 	}
 	return s.str(nameOff), value, true

@@ -12,6 +12,17 @@ type builder struct {
 	strs    []byte
 	strOffs map[string]uint32
 	last    TypeID
+	strBase uint32 // split BTF: the base's string section size
+}
+
+// newSplitBuilder writes split BTF on top of base: IDs continue base's,
+// string offsets start past base's strings (only new strings are added).
+func newSplitBuilder(base *builder) *builder {
+	offs := map[string]uint32{}
+	for k, v := range base.strOffs {
+		offs[k] = v
+	}
+	return &builder{order: base.order, strs: []byte{}, strOffs: offs, last: base.last, strBase: uint32(len(base.strs))}
 }
 
 func newBuilder(order byteOrder) *builder {
@@ -23,7 +34,7 @@ func (b *builder) str(s string) uint32 {
 	if off, ok := b.strOffs[s]; ok {
 		return off
 	}
-	off := uint32(len(b.strs))
+	off := b.strBase + uint32(len(b.strs))
 	b.strs = append(append(b.strs, s...), 0)
 	b.strOffs[s] = off
 	return off

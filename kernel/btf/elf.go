@@ -20,7 +20,18 @@ var ErrNoBTF = errors.New("no .BTF section")
 // the ELF headers and that section are read: the section by LoadSpec's three
 // reads, or, when it is marked SHF_COMPRESSED (zlib or zstd), by one read of
 // the compressed bytes, decompressed into a buffer of the declared size.
-func LoadSpecFromELF(r io.ReaderAt) (*Spec, error) {
+func LoadSpecFromELF(r io.ReaderAt) (*Spec, error) { return loadFromELF(r, nil) }
+
+// LoadSplitSpecFromELF loads the split .BTF section of a kernel module
+// (.ko) on top of base, the BTF of the vmlinux it was built against.
+func LoadSplitSpecFromELF(r io.ReaderAt, base *Spec) (*Spec, error) {
+	if base == nil {
+		return nil, errors.New("btf: split BTF without a base")
+	}
+	return loadFromELF(r, base)
+}
+
+func loadFromELF(r io.ReaderAt, base *Spec) (*Spec, error) {
 	f, err := elf.NewFile(r)
 	if err != nil {
 		return nil, fmt.Errorf("btf: %w", err)
@@ -43,13 +54,13 @@ func LoadSpecFromELF(r io.ReaderAt) (*Spec, error) {
 		if err := readFull(sec.ReaderAt, blob, 0); err != nil {
 			return nil, fmt.Errorf("btf: read .BTF: %w", err)
 		}
-		return LoadSpec(bytes.NewReader(blob), int64(len(blob)))
+		return loadSpec(bytes.NewReader(blob), int64(len(blob)), base)
 	}
 	blob, err := decompressSection(r, f, sec)
 	if err != nil {
 		return nil, fmt.Errorf("btf: .BTF: %w", err)
 	}
-	return LoadSpec(bytes.NewReader(blob), int64(len(blob)))
+	return loadSpec(bytes.NewReader(blob), int64(len(blob)), base)
 }
 
 // maxCompressionRatio bounds the size a compressed .BTF may claim against

@@ -19,7 +19,7 @@ type inflater struct {
 // error nothing decoded by this call stays cached, so a later call for an
 // unrelated type is not handed a half-filled one.
 func (s *Spec) inflate(id TypeID) (ktype.Type, error) {
-	if t := s.inflated[id]; t != nil {
+	if t := s.inflated[id-s.startID]; t != nil {
 		return t, nil
 	}
 	in := inflater{s: s}
@@ -31,7 +31,7 @@ func (s *Spec) inflate(id TypeID) (ktype.Type, error) {
 	}
 	if err != nil {
 		for _, id := range in.created {
-			s.inflated[id] = nil
+			s.inflated[id-s.startID] = nil
 		}
 		return nil, err
 	}
@@ -40,23 +40,27 @@ func (s *Spec) inflate(id TypeID) (ktype.Type, error) {
 
 // errAt makes a FormatError for type id's record.
 func (in *inflater) errAt(id TypeID, format string, args ...any) error {
-	return formatErr(in.s.typeOff+int64(in.s.offsets[id]), "type %d: "+format, append([]any{id}, args...)...)
+	return formatErr(in.s.typeOff+int64(in.s.recOff(id)), "type %d: "+format, append([]any{id}, args...)...)
 }
 
 // ref returns type id, making a shell for it if it is not decoded yet.
 func (in *inflater) ref(id TypeID) (ktype.Type, error) {
 	s := in.s
-	if int64(id) >= int64(len(s.offsets)) {
+	if int64(id) > int64(s.NumTypes()) {
 		return nil, formatErr(s.typeOff, "reference to type %d, past the last type %d", id, s.NumTypes())
 	}
-	if t := s.inflated[id]; t != nil {
+	if s.base != nil && id <= s.startID {
+		// The base's lock, not ours: a base never refers to split types.
+		return s.base.TypeByID(id)
+	}
+	if t := s.inflated[id-s.startID]; t != nil {
 		return t, nil
 	}
 	t, refs, err := in.shell(id)
 	if err != nil {
 		return nil, err
 	}
-	s.inflated[id] = t
+	s.inflated[id-s.startID] = t
 	in.created = append(in.created, id)
 	if refs {
 		in.pending = append(in.pending, id)
@@ -66,7 +70,7 @@ func (in *inflater) ref(id TypeID) (ktype.Type, error) {
 
 // name returns the string at off, checking it lies in the string section.
 func (in *inflater) name(id TypeID, off uint32) (string, error) {
-	if int64(off) >= int64(len(in.s.strings)) {
+	if int64(off) >= in.s.strEnd() {
 		return "", in.errAt(id, "name offset %#x past the string section", off)
 	}
 	return in.s.str(off), nil
@@ -80,7 +84,7 @@ func (in *inflater) shell(id TypeID) (ktype.Type, bool, error) {
 	nameOff, info, sizeType := s.record(id)
 	name := s.str(nameOff) // checked by the index pass
 	vlen := infoVlen(info)
-	data := s.types[s.offsets[id]+btfTypeLen:]
+	data := s.types[s.recOff(id)+btfTypeLen:]
 	switch kind := infoKind(info); kind {
 	case kindInt:
 		enc := intEncoding(s.order.Uint32(data))
@@ -108,7 +112,7 @@ func (in *inflater) shell(id TypeID) (ktype.Type, bool, error) {
 	case kindEnum, kindEnum64:
 		e := &ktype.Enum{Name: name, Size: sizeType, Signed: infoKflag(info), Values: make([]ktype.EnumValue, vlen)}
 		for i := range e.Values {
-			vname, value, ok := s.enumerator(kind, e.Signed, int(s.offsets[id])+btfTypeLen, i)
+			vname, value, ok := s.enumerator(kind, e.Signed, int(s.recOff(id))+btfTypeLen, i)
 			if !ok {
 				return nil, false, in.errAt(id, "enumerator %d: name offset past the string section", i)
 			}
@@ -151,9 +155,9 @@ func (in *inflater) fill(id TypeID) error {
 	s := in.s
 	_, info, sizeType := s.record(id)
 	vlen := infoVlen(info)
-	data := s.types[s.offsets[id]+btfTypeLen:]
+	data := s.types[s.recOff(id)+btfTypeLen:]
 	var err error
-	switch t := s.inflated[id].(type) {
+	switch t := s.inflated[id-s.startID].(type) {
 	case *ktype.Pointer:
 		t.Target, err = in.ref(TypeID(sizeType))
 	case *ktype.Array:
@@ -228,7 +232,7 @@ func (in *inflater) members(id TypeID, ms []ktype.Member, kflag bool, data []byt
 			// "BTF_KIND_STRUCT"). Read it from the record: the model's Int
 			// does not carry it.
 			m.Offset = ktype.Bits(offset)
-			if nrBits, bitOff, ok := in.intLayout(typeID); ok {
+			if nrBits, bitOff, ok := in.s.intLayout(typeID); ok {
 				m.Offset += ktype.Bits(bitOff)
 				m.BitfieldSize = ktype.Bits(nrBits)
 			}
@@ -240,16 +244,18 @@ func (in *inflater) members(id TypeID, ms []ktype.Member, kflag bool, data []byt
 
 // intLayout reports the bit width and bit offset of INT type id when they
 // describe a bitfield rather than the whole integer.
-func (in *inflater) intLayout(id TypeID) (nrBits, bitOff uint32, ok bool) {
-	s := in.s
-	if id == 0 || int64(id) >= int64(len(s.offsets)) {
+func (s *Spec) intLayout(id TypeID) (nrBits, bitOff uint32, ok bool) {
+	if s.base != nil && id <= s.startID {
+		return s.base.intLayout(id)
+	}
+	if !s.own(id) {
 		return 0, 0, false
 	}
 	_, info, size := s.record(id)
 	if infoKind(info) != kindInt {
 		return 0, 0, false
 	}
-	v := s.order.Uint32(s.types[s.offsets[id]+btfTypeLen:])
+	v := s.order.Uint32(s.types[s.recOff(id)+btfTypeLen:])
 	nrBits, bitOff = intBits(v), intOffset(v)
 	if bitOff == 0 && uint64(nrBits) == uint64(size)*8 {
 		return 0, 0, false

@@ -2,6 +2,7 @@ package linux
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/vmcore-report/vmcore-report/kernel/object"
@@ -68,6 +69,30 @@ func (s *Symbolizer) Symbolize(addr uint64) (name string, off, size uint64, modu
 		return "", 0, 0, "", false
 	}
 	return name, off, size, m.Name, true
+}
+
+// ModuleKallsymsLookupName mirrors module_kallsyms_lookup_name(): the
+// address of a module symbol, "module:name" for one module's, or a plain
+// name searched in every module (list order); module globals such as
+// scsi_mod's shost_class are found this way.
+func (s *Symbolizer) ModuleKallsymsLookupName(name string) (uint64, error) {
+	mods, err := s.Modules()
+	mod, sym, scoped := strings.Cut(name, ":")
+	if !scoped {
+		sym = name
+	}
+	for _, m := range mods {
+		if scoped && m.Name != mod {
+			continue
+		}
+		if v, ok := m.FindKallsymsSymbolValue(sym); ok {
+			return v, nil
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("module symbol %s: %w (module list incomplete: %v)", name, symbols.ErrNotFound, err)
+	}
+	return 0, fmt.Errorf("module symbol %s: %w", name, symbols.ErrNotFound)
 }
 
 // ModuleOf is the name of the module whose memory holds addr, "" when none

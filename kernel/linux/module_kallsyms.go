@@ -383,3 +383,14 @@ func readStrtab(p *object.Program, strtab, typetab uint64, maxName uint32) (func
 		return s[off : int(off)+end], true
 	}, nil
 }
+
+// FindKallsymsSymbolValue mirrors find_kallsyms_symbol_value(): the value
+// of the first defined (not SHN_UNDEF) symbol called name.
+func (m *ModuleKallsyms) FindKallsymsSymbolValue(name string) (uint64, bool) {
+	for _, s := range m.Syms {
+		if s.Name == name && s.Shndx != shnUndef {
+			return s.Value, true
+		}
+	}
+	return 0, false
+}

@@ -206,3 +206,21 @@ func TestModuleKallsymsCorrupt(t *testing.T) {
 		t.Errorf("unreadable symtab: %v, %v", mods, err)
 	}
 }
+
+// TestNoModuleBTF: a kernel without the btf_modules list (5.10, or
+// CONFIG_DEBUG_INFO_BTF_MODULES unset) says so with ErrNoModuleBTF, and a
+// module type lookup wraps it.
+func TestNoModuleBTF(t *testing.T) {
+	p, _ := modProgram(true)
+	mt := NewModuleTypes(p, nil)
+	if _, err := mt.Modules(); !errors.Is(err, ErrNoModuleBTF) {
+		t.Errorf("Modules: %v", err)
+	}
+	p.ModuleTypes = mt
+	if _, err := p.Type("struct Scsi_Host"); !errors.Is(err, ktype.ErrNotFound) {
+		t.Errorf("Type: %v", err)
+	}
+	if _, err := mt.StructByName("Scsi_Host"); !errors.Is(err, ErrNoModuleBTF) {
+		t.Errorf("StructByName: %v", err)
+	}
+}

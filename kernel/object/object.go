@@ -47,6 +47,11 @@ type Program struct {
 	// Vars is consulted by Var; nil when no source of variable types exists
 	// (then use VarAs with the type spelled out).
 	Vars VarTypes
+	// ModuleTypes, when set, answers the struct, union, enum and typedef
+	// names Types lacks: types defined in loaded modules (their split BTF,
+	// kernel/linux ModuleTypes). Types stays first, so a module never
+	// shadows the kernel's own definition.
+	ModuleTypes ktype.Source
 
 	// Every task, mount and page walk asks for the same few type
 	// spellings and members thousands of times; both answers are kept.
@@ -62,6 +67,10 @@ type Program struct {
 type typeAnswer struct {
 	t   ktype.Type
 	err error
+	// mainErr is the answer of Types alone; fromModules says t came from
+	// ModuleTypes, modulesUnasked that they were not asked yet.
+	mainErr                     error
+	fromModules, modulesUnasked bool
 }
 
 type memberAnswer struct {
@@ -240,17 +249,40 @@ func (p *Program) varAt(name string, t ktype.Type) Object {
 // Type parses a simple C type spelling: "struct X", "union X", "enum X", a
 // typedef or base type name ("u64", "unsigned long"), followed by any
 // number of "*".
-func (p *Program) Type(spec string) (ktype.Type, error) {
+func (p *Program) Type(spec string) (ktype.Type, error) { return p.typeOf(spec, true) }
+
+// typeOf is Type, asking ModuleTypes too when withModules is set. An answer
+// found without asking the modules is remembered as such, so a later call
+// that may ask them still does.
+func (p *Program) typeOf(spec string, withModules bool) (ktype.Type, error) {
 	if a, ok := p.typeCache.Load(spec); ok {
 		a := a.(typeAnswer)
-		return a.t, a.err
+		switch {
+		case a.err == nil && a.fromModules && !withModules:
+			return nil, a.mainErr
+		case !(a.err != nil && a.modulesUnasked && withModules && p.ModuleTypes != nil):
+			return a.t, a.err
+		}
 	}
-	t, err := p.parseType(spec)
-	p.typeCache.Store(spec, typeAnswer{t, err})
-	return t, err
+	t, err := p.parseType(spec, p.Types)
+	a := typeAnswer{t: t, err: err, mainErr: err}
+	if err != nil && errors.Is(err, ktype.ErrNotFound) && p.ModuleTypes != nil {
+		if !withModules {
+			a.modulesUnasked = true
+		} else if mt, merr := p.parseType(spec, p.ModuleTypes); merr == nil {
+			a.t, a.err, a.fromModules = mt, nil, true
+		} else if !errors.Is(merr, ktype.ErrNotFound) {
+			a.err = fmt.Errorf("%w; in modules: %w", err, merr)
+		}
+	}
+	p.typeCache.Store(spec, a)
+	if a.fromModules && !withModules {
+		return nil, a.mainErr
+	}
+	return a.t, a.err
 }
 
-func (p *Program) parseType(spec string) (ktype.Type, error) {
+func (p *Program) parseType(spec string, src ktype.Source) (ktype.Type, error) {
 	s := strings.TrimSpace(spec)
 	stars := 0
 	for strings.HasSuffix(s, "*") {
@@ -261,20 +293,20 @@ func (p *Program) parseType(spec string) (ktype.Type, error) {
 	var err error
 	switch {
 	case strings.HasPrefix(s, "struct "):
-		t, err = p.Types.StructByName(strings.TrimSpace(s[len("struct "):]))
+		t, err = src.StructByName(strings.TrimSpace(s[len("struct "):]))
 	case strings.HasPrefix(s, "union "):
-		t, err = p.Types.UnionByName(strings.TrimSpace(s[len("union "):]))
+		t, err = src.UnionByName(strings.TrimSpace(s[len("union "):]))
 	case strings.HasPrefix(s, "enum "):
-		t, err = p.Types.EnumByName(strings.TrimSpace(s[len("enum "):]))
+		t, err = src.EnumByName(strings.TrimSpace(s[len("enum "):]))
 	case s == "void":
 		t = ktype.TheVoid
 	default:
-		t, err = p.Types.TypedefByName(s)
+		t, err = src.TypedefByName(s)
 		if err != nil {
-			t, err = p.Types.TypeByName(s, ktype.KindInt)
+			t, err = src.TypeByName(s, ktype.KindInt)
 		}
 		if alias, ok := cIntNames[s]; ok && err != nil {
-			t, err = p.Types.TypeByName(alias, ktype.KindInt)
+			t, err = src.TypeByName(alias, ktype.KindInt)
 		}
 	}
 	if err != nil {
@@ -300,8 +332,13 @@ var cIntNames = map[string]string{
 
 // HasMember reports whether struct or union typ (spelled as for Type) has
 // the member path; used to tell kernel versions apart by their layout.
+//
+// The probe asks the kernel's own types only, never ModuleTypes: feature
+// probes are about the kernel image, and a probe for a type this kernel
+// lacks would otherwise read every module's BTF to say no. For a module
+// type, use Type and the object's HasMember.
 func (p *Program) HasMember(typ, member string) bool {
-	t, err := p.Type(typ)
+	t, err := p.typeOf(typ, false)
 	if err != nil {
 		return false
 	}

@@ -1,0 +1,182 @@
+package linux
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/ulikunitz/xz"
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+	"github.com/vmcore-report/vmcore-report/internal/kerneltest"
+	"github.com/vmcore-report/vmcore-report/kernel/ktype"
+)
+
+// koBTF reads the .BTF section of module name's .ko (or .ko.xz, as
+// Debian 13 ships them) from the fixture's kernel package (modules/ beside
+// the vmlinux), nil when absent.
+func koBTF(t *testing.T, s *fixtures.Set, name string) []byte {
+	t.Helper()
+	dir := filepath.Join(filepath.Dir(s.Manifest.Vmlinux.Path), "modules")
+	var path string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		n := strings.ReplaceAll(d.Name(), "-", "_")
+		if err == nil && !d.IsDir() && (n == name+".ko" || n == name+".ko.xz") {
+			path = p
+		}
+		return nil
+	})
+	if path == "" {
+		return nil
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasSuffix(path, ".xz") {
+		xr, err := xz.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if raw, err = io.ReadAll(xr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := elf.NewFile(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := f.Section(".BTF")
+	if sec == nil {
+		return nil
+	}
+	b, err := sec.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestModuleBTFMatchesKo reads btf_modules from each fixture dump in each
+// mode: every loaded module has BTF, the bytes the kernel keeps equal the
+// .BTF section of the module's .ko, and it decodes on top of the vmlinux
+// BTF. Types that exist only in modules then resolve through
+// object.Program.ModuleTypes, and real instances read: the loop devices
+// of the loop module's loop_index_idr against /sys/block/loop*.
+func TestModuleBTFMatchesKo(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		for _, mode := range kerneltest.Modes {
+			t.Run(s.Manifest.ID+"/"+string(mode), func(t *testing.T) {
+				k := kerneltest.OpenMode(t, s, "lzo-d31", mode)
+				mt := NewModuleTypes(k.Prog, k.BTF)
+				mods, err := mt.Modules()
+				if errors.Is(err, ErrNoModuleBTF) {
+					t.Skipf("%s: %v", s.Manifest.ID, err) // 5.10: no module BTF
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				sym := NewSymbolizer(k.Prog, k.Syms)
+				loaded, err := sym.Modules()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want, have []string
+				for _, m := range loaded {
+					want = append(want, m.Name)
+				}
+				for _, m := range mods {
+					have = append(have, m.Module)
+				}
+				sort.Strings(want)
+				sort.Strings(have)
+				if strings.Join(have, " ") != strings.Join(want, " ") {
+					t.Errorf("btf_modules %v, loaded modules %v", have, want)
+				}
+				compared, types := 0, 0
+				for _, m := range mods {
+					spec, err := mt.Spec(m)
+					if err != nil {
+						t.Errorf("%s: %v", m.Module, err)
+						continue
+					}
+					types += spec.NumTypes() - int(spec.StartID()) + 1
+					ko := koBTF(t, s, m.Module)
+					if ko == nil {
+						continue
+					}
+					mem := make([]byte, m.Size)
+					if _, err := k.Prog.Mem.ReadVirtAt(mem, m.Data); err != nil {
+						t.Errorf("%s: %v", m.Module, err)
+						continue
+					}
+					if !bytes.Equal(mem, ko) {
+						t.Errorf("%s: the kernel's BTF (%d bytes) differs from the .ko's .BTF (%d bytes)", m.Module, len(mem), len(ko))
+					}
+					compared++
+				}
+				t.Logf("%d modules with BTF (%d own types), %d equal to their .ko's .BTF", len(mods), types, compared)
+				if compared == 0 {
+					t.Error("no module BTF compared with a .ko")
+				}
+
+				// Module-only types, through the Program's fallback.
+				k.Prog.ModuleTypes = mt
+				for _, n := range []string{"struct Scsi_Host", "struct loop_device", "struct virtio_blk"} {
+					if _, err := k.Prog.Types.StructByName(strings.TrimPrefix(n, "struct ")); !errors.Is(err, ktype.ErrNotFound) {
+						t.Errorf("%s is in the vmlinux types (%v): not a module-only type", n, err)
+					}
+					typ, err := k.Prog.Type(n)
+					if err != nil {
+						t.Errorf("%s: %v", n, err)
+						continue
+					}
+					if sz, _ := ktype.Sizeof(typ); sz == 0 {
+						t.Errorf("%s: size 0", n)
+					}
+				}
+				idr, err := sym.ModuleKallsymsLookupName("loop:loop_index_idr")
+				if err != nil {
+					t.Fatal(err)
+				}
+				idrType, err := k.Prog.Type("struct idr")
+				if err != nil {
+					t.Fatal(err)
+				}
+				loType, err := k.Prog.Type("struct loop_device")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var numbers []int64
+				for e, err := range XArrayForEach(k.Prog.Object(idrType, idr, "loop_index_idr").Member("idr_rt")) {
+					if err != nil {
+						t.Fatal(err)
+					}
+					lo := k.Prog.Object(loType, e.Entry, "loop_device")
+					n, err := lo.Member("lo_number").Int()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if uint64(n) != e.Index {
+						t.Errorf("loop_device at index %d has lo_number %d", e.Index, n)
+					}
+					numbers = append(numbers, n)
+				}
+				for i := 0; ; i++ {
+					if _, err := s.Truth("sys/block/loop" + string(rune('0'+i)) + "/size"); err != nil {
+						if len(numbers) != i {
+							t.Errorf("%d loop devices read, the truth has loop0..loop%d", len(numbers), i-1)
+						}
+						break
+					}
+				}
+			})
+		}
+	}
+}
