@@ -43,8 +43,9 @@ bench: fixtures
 web:
 	$(GO) run ./cmd/buildweb
 
+# With the fixtures built, the page offers the 6.1 dump as a sample.
 run: web
-	$(GO) run ./cmd/devserver
+	eval "$(GO) run ./cmd/devserver $$($(GO) run ./tests/browser/fixturepaths -sample)"
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund

@@ -25,6 +25,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -371,8 +372,10 @@ func blobOf(b []byte, mime string) js.Value {
 // maxPreview bounds the text sent for a preview.
 const maxPreview = 256 << 10
 
-// preview(path) returns {path, size, text, truncated, binary} for a file
-// of the finished report, or {path, missing: true}.
+// preview(path, tail) returns {path, size, text, truncated, binary} for a
+// file of the finished report, or {path, missing: true}. With tail, a file
+// larger than a preview shows its end (from a line start): the triage view
+// wants the last kernel messages.
 func (a *app) preview(_ js.Value, args []js.Value) any {
 	rel := args[0].String()
 	a.mu.Lock()
@@ -391,7 +394,14 @@ func (a *app) preview(_ js.Value, args []js.Value) any {
 	out["size"] = len(data)
 	shown := data
 	if len(shown) > maxPreview {
-		shown = shown[:maxPreview]
+		if len(args) > 1 && args[1].Truthy() {
+			shown = shown[len(shown)-maxPreview:]
+			if i := bytes.IndexByte(shown, '\n'); i >= 0 {
+				shown = shown[i+1:]
+			}
+		} else {
+			shown = shown[:maxPreview]
+		}
 		out["truncated"] = true
 	}
 	if isText(shown) {

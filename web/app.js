@@ -25,7 +25,7 @@ function humanBytes(n) {
   if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
   if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
-  return `${n} bytes`;
+  return n === 1 ? '1 byte' : `${n} bytes`;
 }
 
 function seconds(ms) { return `${(ms / 1000).toFixed(1)} s`; }
@@ -57,7 +57,10 @@ const state = {
   log: [],
 };
 
-function setState(s) { document.body.dataset.state = s; }
+function setState(s) {
+  document.body.dataset.state = s;
+  if (typeof renderRunAgain === 'function' && $('run-again')) renderRunAgain();
+}
 
 // ---------------------------------------------------------------------------
 // Recognising files from their first bytes.
@@ -83,6 +86,7 @@ async function classify(file) {
   if (has(0, 'KDUMP   ') || has(0, 'DISKDUMP')) {
     Object.assign(c, kdumpInfo(b, dv));
     c.role = 'dump';
+    await kdumpIdentity(c, b, dv);
     return c;
   }
   if (has(0, 'makedumpfile')) {
@@ -108,11 +112,13 @@ async function classify(file) {
       c.role = 'dump';
       c.kind = `ELF core dump (${arch})`;
       if (machine !== 62) { c.role = 'ignored'; c.note = `only x86_64 dumps are supported, this one is ${arch}`; }
+      else if (is64 && le) await elfCoreIdentity(c, dv);
     } else if (type === 2) {
       c.kind = `ELF executable (${arch})`;
       if (machine === 62 && is64) {
         c.role = 'vmlinux';
         c.kind = 'vmlinux (x86_64 ELF executable)';
+        if (le) await vmlinuxBuildID(c, dv);
       } else {
         c.note = `a vmlinux must be an x86_64 ELF executable, this is ${is64 ? '64' : '32'}-bit ${arch}`;
       }
@@ -147,6 +153,89 @@ async function classify(file) {
   c.kind = 'not recognised';
   c.note = 'not a crash dump (ELF core, kdump-compressed or flattened) nor a vmlinux';
   return c;
+}
+
+// Identity: the release and build-id of a dump (VMCOREINFO OSRELEASE and
+// BUILD-ID) and the build-id of a vmlinux (its NT_GNU_BUILD_ID note), read
+// with a few small slices, so that a vmlinux that does not belong to the
+// dump is named before a run. Anything unexpected leaves them unset: the
+// analyzer checks again, thoroughly.
+
+async function slice(file, off, len) {
+  if (off < 0 || len <= 0 || len > (1 << 20) || off + len > file.size) return null;
+  return new Uint8Array(await file.slice(off, off + len).arrayBuffer());
+}
+
+function hex(b) { return [...b].map((x) => x.toString(16).padStart(2, '0')).join(''); }
+
+function vmcoreinfoFields(c, text) {
+  const m = /(?:^|\n)OSRELEASE=([^\n]*)/.exec(text);
+  if (m) c.release = m[1];
+  const id = /(?:^|\n)BUILD-ID=([0-9a-f]+)/.exec(text);
+  if (id) c.buildId = id[1];
+}
+
+// kdump: the sub-header (one block after the header) holds
+// offset_vmcoreinfo and size_vmcoreinfo (header_version >= 3).
+async function kdumpIdentity(c, b, dv) {
+  try {
+    const version = dv.getInt32(8, true), blockSize = dv.getInt32(428, true);
+    if (version < 3 || blockSize <= 0 || blockSize > (1 << 20)) return;
+    const sub = await slice(c.file, blockSize, 48);
+    if (!sub) return;
+    const sv = new DataView(sub.buffer);
+    const off = Number(sv.getBigUint64(32, true)), size = Number(sv.getBigUint64(40, true));
+    const vi = await slice(c.file, off, size);
+    if (vi) vmcoreinfoFields(c, te.decode(vi));
+  } catch { /* leave unset */ }
+}
+
+// notes walks ELF notes: (namesz, descsz, type, name, desc), 4-byte aligned.
+function* notes(b) {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let o = 0;
+  while (o + 12 <= b.length) {
+    const nsz = dv.getUint32(o, true), dsz = dv.getUint32(o + 4, true), type = dv.getUint32(o + 8, true);
+    const name = o + 12, desc = name + ((nsz + 3) & ~3), next = desc + ((dsz + 3) & ~3);
+    if (next > b.length || next <= o) return;
+    yield { name: cstr(b, name, nsz), type, desc: b.subarray(desc, desc + dsz) };
+    o = next;
+  }
+}
+
+// ELF core: the PT_NOTE segments hold a VMCOREINFO note.
+async function elfCoreIdentity(c, dv) {
+  try {
+    const phoff = Number(dv.getBigUint64(32, true)), phentsize = dv.getUint16(54, true), phnum = dv.getUint16(56, true);
+    const ph = await slice(c.file, phoff, phentsize * phnum);
+    if (!ph || phentsize < 56) return;
+    const pv = new DataView(ph.buffer);
+    for (let i = 0; i < phnum; i++) {
+      if (pv.getUint32(i * phentsize, true) !== 4) continue; // PT_NOTE
+      const off = Number(pv.getBigUint64(i * phentsize + 8, true)), size = Number(pv.getBigUint64(i * phentsize + 32, true));
+      const nb = await slice(c.file, off, size);
+      if (!nb) continue;
+      for (const n of notes(nb)) if (n.name === 'VMCOREINFO') vmcoreinfoFields(c, te.decode(n.desc));
+    }
+  } catch { /* leave unset */ }
+}
+
+// vmlinux: the section headers (at the end of the file) and the small
+// note sections (.notes) hold NT_GNU_BUILD_ID (3).
+async function vmlinuxBuildID(c, dv) {
+  try {
+    const shoff = Number(dv.getBigUint64(40, true)), shentsize = dv.getUint16(58, true), shnum = dv.getUint16(60, true);
+    const sh = await slice(c.file, shoff, shentsize * shnum);
+    if (!sh || shentsize < 64) return;
+    const sv = new DataView(sh.buffer);
+    for (let i = 0; i < shnum; i++) {
+      if (sv.getUint32(i * shentsize + 4, true) !== 7) continue; // SHT_NOTE
+      const off = Number(sv.getBigUint64(i * shentsize + 24, true)), size = Number(sv.getBigUint64(i * shentsize + 32, true));
+      const nb = await slice(c.file, off, Math.min(size, 1 << 16));
+      if (!nb) continue;
+      for (const n of notes(nb)) if (n.name === 'GNU' && n.type === 3) { c.buildId = hex(n.desc); return; }
+    }
+  } catch { /* leave unset */ }
 }
 
 // kdumpInfo reads disk_dump_header (and the split fields of the sub-header
@@ -185,7 +274,11 @@ async function addFiles(list) {
   const vmlinuxes = classified.filter((c) => c.role === 'vmlinux');
   // A drop with dump files replaces the dump; one with a vmlinux replaces
   // the vmlinux: add the vmlinux after the dump, or swap the dump.
-  if (dumps.length) state.dumps = dumps;
+  if (dumps.length) {
+    state.dumps = dumps;
+    // A vmlinux kept from before is checked against the new dump.
+    if (state.vmlinux && !vmlinuxes.length) state.vmlinux.kept = true;
+  }
   if (vmlinuxes.length) {
     state.vmlinux = vmlinuxes[0];
     for (const extra of vmlinuxes.slice(1)) {
@@ -195,53 +288,129 @@ async function addFiles(list) {
   }
   state.ignored = classified.filter((c) => c.role === 'ignored');
   state.dumps.sort((a, b) => (a.split && b.split ? (a.split.start < b.split.start ? -1 : 1) : 0));
+  inputsChanged();
+}
+
+// inputsChanged shows the files and starts a run when they make one.
+function inputsChanged() {
   renderFiles();
+  resetResult();
   const problem = inputProblem();
   if (problem) {
-    showError('input', problem, '');
+    if (state.running) { state.pendingStart = false; state.discard = true; cancelRun(); }
+    $('progress').hidden = true;
+    showError(problem.kind, problem.message, '');
     return;
   }
   if (state.dumps.length === 0) {
     hideError();
-    $('engine').textContent = 'vmlinux recognised. Now add the crash dump.';
+    if (state.running) { state.discard = true; cancelRun(); }
+    $('engine').textContent = state.vmlinux ? 'vmlinux recognised. Now add the crash dump.' : (state.ready ? 'Ready.' : 'Loading the analyzer…');
+    setState(state.ready ? 'idle' : 'loading');
     return;
   }
   startRun();
 }
 
-// inputProblem says why the chosen files cannot make a report, or ''.
+// differentKernels says whether the dumps come from different kernels
+// (their release or build-id differ), as far as their headers tell.
+function differentKernels() {
+  const rel = new Set(state.dumps.map((d) => d.release).filter(Boolean));
+  const ids = new Set(state.dumps.map((d) => d.buildId).filter(Boolean));
+  return rel.size > 1 || ids.size > 1;
+}
+
+function dumpLabel(d) { return `${d.name}${d.release ? ` (Linux ${d.release})` : ''}`; }
+
+// staleVmlinux says whether the vmlinux's build-id differs from the dump's.
+function staleVmlinux() {
+  const v = state.vmlinux, d = state.dumps[0];
+  return Boolean(v && d && v.buildId && d.buildId && v.buildId !== d.buildId);
+}
+
+// inputProblem says why the chosen files cannot make a report: {kind,
+// message}, or null.
 function inputProblem() {
   if (state.dumps.length === 0 && !state.vmlinux) {
-    const why = state.ignored.map((c) => `${c.name} is ${article(c.kind)} (${c.note})`).join('; ');
-    return `None of the files is a crash dump: ${why}.`;
+    if (state.ignored.length === 0) return null;
+    const why = state.ignored.map((c) => (c.kind === 'not recognised'
+      ? `${c.name} is neither a crash dump (ELF core, kdump-compressed or flattened) nor a vmlinux`
+      : `${c.name} is ${article(c.kind)}: ${c.note}`)).join('; ');
+    return { kind: 'input', message: `None of the files is a crash dump. ${why}.` };
   }
   if (state.dumps.length > 1) {
+    if (differentKernels()) {
+      return { kind: 'different-kernels', message: `These dumps come from different kernels: ${state.dumps.map(dumpLabel).join(', ')}. ` +
+        'One report reads one dump: remove the ones you do not want (×), then the analysis starts.' };
+    }
     const whole = state.dumps.filter((d) => !d.split);
     if (whole.length) {
-      return `Several dumps were given (${state.dumps.map((d) => d.name).join(', ')}), but ${whole.map((d) => d.name).join(', ')} ` +
-        `${whole.length > 1 ? 'are complete dumps' : 'is a complete dump'}, not ${whole.length > 1 ? 'parts' : 'a part'} of a split dump. ` +
-        'Choose one dump, or every part of one split dump.';
+      return { kind: 'input', message: `Several dumps were given (${state.dumps.map((d) => d.name).join(', ')}), but ${whole.map((d) => d.name).join(', ')} ` +
+        `${whole.length > 1 ? 'are whole dumps' : 'is a whole dump'}, not ${whole.length > 1 ? 'parts' : 'a part'} of a split dump. ` +
+        'Remove the ones you do not want (×): one dump, or every part of one split dump.' };
     }
   }
-  return '';
+  if (staleVmlinux()) {
+    const v = state.vmlinux, d = state.dumps[0];
+    return { kind: 'vmlinux-mismatch', message: `The vmlinux ${v.name}${v.kept ? ', kept from the previous run,' : ''}` +
+      `${v.release ? ` (Linux ${v.release})` : ''} does not belong to the crashed kernel: the dump ${d.name} is from ` +
+      `${d.release ? `Linux ${d.release}` : 'another kernel'} (build-id ${d.buildId}), the vmlinux has build-id ${v.buildId}. ` +
+      `Remove the vmlinux (×) to read the dump alone, or add the vmlinux of ${d.release ? `Linux ${d.release}` : 'the crashed kernel'}` +
+      `${d.release ? ` (on Debian: package linux-image-${d.release}-dbg, file /usr/lib/debug/boot/vmlinux-${d.release})` : ''}.` };
+  }
+  return null;
 }
 
 function article(kind) { return /^[aeiou]/i.test(kind) ? `an ${kind}` : `a ${kind}`; }
 
 function renderFiles() {
-  const tbody = $('filelist').querySelector('tbody');
-  tbody.replaceChildren();
-  const row = (c, use, cls) => tbody.append(el('tr', { class: cls },
-    el('td', {}, el('span', { class: 'fname', text: c.name })),
-    el('td', { class: 'num', text: humanBytes(c.size) }),
-    el('td', { text: c.kind }),
-    el('td', { text: use })));
-  state.dumps.forEach((c, i) => row(c, state.dumps.length > 1 ? `dump, part ${i + 1} of ${state.dumps.length}` : 'the dump', 'use'));
-  if (state.vmlinux) row(state.vmlinux, 'the vmlinux (symbols and types)', 'use');
-  for (const c of state.ignored) row(c, `not used: ${c.note}`, 'ignored');
-  const any = tbody.children.length > 0;
-  $('filelist').hidden = !any;
+  const ul = $('filelist');
+  ul.replaceChildren();
+  const mixed = differentKernels();
+  const stale = staleVmlinux();
+  const row = (c, use, cls, list) => ul.append(el('li', { class: `file ${cls}` },
+    el('div', { class: 'file-main' },
+      el('span', { class: 'fname', text: c.name }),
+      el('span', { class: 'fsize muted', text: humanBytes(c.size) })),
+    el('div', { class: 'kind', text: c.kind }),
+    el('div', { class: 'usage', text: use }),
+    el('button', { type: 'button', class: 'remove', 'aria-label': `Remove ${c.name}`, title: `Remove ${c.name}`,
+      onclick: () => removeFile(list, c) }, '×')));
+  state.dumps.forEach((c, i) => {
+    let use = 'the dump', cls = 'used';
+    if (mixed) { use = 'not used: from another kernel than the other dump'; cls = 'conflict'; }
+    else if (state.dumps.length > 1 && state.dumps.every((d) => d.split)) use = `dump, part ${i + 1} of ${state.dumps.length}`;
+    else if (state.dumps.length > 1) { use = 'not used: one dump at a time'; cls = 'conflict'; }
+    row(c, use, cls, 'dumps');
+  });
+  if (state.vmlinux) {
+    row(state.vmlinux, stale ? 'not used: does not match the dump' : 'the vmlinux (symbols and types)', stale ? 'conflict' : 'used', 'vmlinux');
+  }
+  for (const c of state.ignored) row(c, `not used: ${c.note}`, 'ignored', 'ignored');
+  const any = ul.children.length > 0;
+  ul.hidden = !any;
   $('file-actions').hidden = !any;
+  renderRunAgain();
+}
+
+// removeFile takes one file out; the rest run again if they make a report.
+function removeFile(list, c) {
+  if (list === 'dumps') state.dumps = state.dumps.filter((d) => d !== c);
+  else if (list === 'vmlinux') state.vmlinux = null;
+  else {
+    state.ignored = state.ignored.filter((d) => d !== c);
+    renderFiles();
+    if (!inputProblem() && document.body.dataset.state === 'error' && $('error').dataset.kind === 'input') hideError();
+    return;
+  }
+  inputsChanged();
+}
+
+// renderRunAgain offers to run the same files again after a cancel or an
+// error.
+function renderRunAgain() {
+  const st = document.body.dataset.state;
+  $('run-again').hidden = !(state.dumps.length && !state.running && !inputProblem() && (st === 'cancelled' || st === 'error'));
 }
 
 // afterDiscard ends a run whose files were cleared meanwhile.
@@ -389,6 +558,8 @@ function startRun() {
   $('engine').textContent = '';
   $('progress').hidden = false;
   $('cancel').disabled = false;
+  renderTriagePending($('triage-body'), state.dumps);
+  $('triage').hidden = false;
   state.shownStage = 'open';
   state.shownDetail = '';
   renderStages('open');
@@ -507,6 +678,9 @@ function onMessage(m) {
       break;
     case 'preview':
       onPreview(m);
+      break;
+    case 'files':
+      onFiles(m);
       break;
     case 'archive':
       if (state.pack && state.pack.fallback && state.pack.done) {
@@ -641,10 +815,21 @@ function renderOutcomes() {
     cell.replaceChildren(...STATUS_ORDER.filter((s) => counts[s]).map((s) =>
       el('span', { class: `badge s-${s}`, text: perItem ? `${STATUS_LABEL[s]} ${counts[s]}` : STATUS_LABEL[s] })));
     const shown = [...reasons].slice(0, 2);
-    for (const r of shown) notes.append(el('div', { class: `reason s-${worst}`, title: r, text: r.length > 200 ? `${r.slice(0, 200)}…` : r }));
+    for (const r of shown) notes.append(reasonNode(r, worst));
     if (reasons.size > shown.length) notes.append(el('div', { class: 'reason muted', text: `and ${reasons.size - shown.length} more (open the file or the manifest)` }));
   }
   applyFilter();
+}
+
+// reasonNode shows a reason: short ones as they are; a long or technical
+// one (addresses, type expressions) by its first words, the rest behind a
+// disclosure.
+function reasonNode(r, status) {
+  const technical = r.length > 160 || /container_of|\*\(|0x[0-9a-f]{6,}|struct \w+ \*/.test(r);
+  if (!technical) return el('div', { class: `reason s-${status}`, text: r });
+  const head = r.split(': ')[0];
+  return el('details', { class: `reason s-${status}` }, el('summary', { text: `${head}: could not be read (technical detail)` }),
+    el('code', { class: 'detail', text: r }));
 }
 
 function applyFilter() {
@@ -728,17 +913,51 @@ function onPreview(m) {
 
 function resetResult() {
   state.result = null;
+  state.filesFor = null;
   for (const u of [state.archiveURL, state.manifestURL]) if (u) URL.revokeObjectURL(u);
   state.archiveURL = state.manifestURL = null;
   $('result').hidden = true;
   $('preview').hidden = true;
+  $('triage').hidden = true;
+  $('triage-state').replaceChildren();
+  $('triage-body').replaceChildren();
+  $('announce').textContent = '';
+}
+
+// requestFiles asks the worker for report files (the last 256 KiB of
+// each), then calls back with {role: text or null}.
+function requestFiles(roles, then) {
+  const id = ++state.previewSeq;
+  state.filesFor = { id, roles, then };
+  send({ type: 'files', id, paths: Object.values(roles) });
+}
+
+function onFiles(m) {
+  const req = state.filesFor;
+  if (!req || m.id !== req.id) return;
+  state.filesFor = null;
+  const byPath = new Map(m.files.map((f) => [f.path, f]));
+  const out = {};
+  for (const [role, path] of Object.entries(req.roles)) {
+    const f = byPath.get(path);
+    out[role] = f && !f.missing && !f.binary ? f.text : null;
+  }
+  req.then(out);
 }
 
 function onDone(m) {
   state.result = m;
   const s = m.summary;
+  const manifest = JSON.parse(m.manifest);
+  state.manifest = manifest;
+  // What the run learnt about the inputs: a later dump is checked against it.
+  if (state.vmlinux && manifest.debug_info.mode === 'vmlinux') {
+    state.vmlinux.release = manifest.kernel.release;
+    state.vmlinux.kept = false;
+  }
+  for (const d of state.dumps) if (!d.release) d.release = manifest.kernel.release;
   state.outcomes = new Map();
-  for (const o of JSON.parse(m.manifest).outputs) addOutcome(o);
+  for (const o of manifest.outputs) addOutcome(o);
   renderOutcomes();
   renderStages('done');
   $('progress').hidden = true;
@@ -746,11 +965,8 @@ function onDone(m) {
   const warn = $('warnings');
   warn.replaceChildren();
   const warning = (text) => warn.append(el('p', { class: 'warning', role: 'note', text }));
-  if (s.kernel_unreadable) warning(`${s.kernel_unreadable} The report holds only what the dump's headers and VMCOREINFO say: every file is marked failed.`);
-  if (s.truncated) warning('The dump is truncated: it ends before data it describes. Files that needed the missing part are marked failed; the rest of the report is complete.');
-  if (s.incomplete) warning('The dump is marked incomplete by the tool that wrote it (it ran out of space or was interrupted). Files that needed the missing part are marked failed.');
-  if (s.debug_mode === 'dump-only') warning('No vmlinux was given: symbols and types were read from the dump itself (kallsyms and the kernel\'s own BTF).');
-  for (const w of s.warnings || []) warning(`Dump: ${w}`);
+  if (s.debug_mode === 'dump-only' && !s.kernel_unreadable) warning('No vmlinux was given: symbols and types were read from the dump itself (kallsyms and the kernel\'s own BTF).');
+  for (const w of s.warnings || []) warning(`The dump: ${w}`);
 
   const dl = $('summary');
   dl.replaceChildren();
@@ -759,10 +975,10 @@ function onDone(m) {
   item('Kernel', `Linux ${s.release}${s.build_id ? ` (build-id ${s.build_id})` : ''}`);
   item('Machine', s.nodename || 'unknown');
   item('Crashed', s.crash_time ? `${s.crash_time.replace('T', ' ').replace('Z', ' UTC')}` : 'time unknown');
-  item('Panic', s.panic_message || '—');
-  item('Taint', s.taint || (s.taint === '' ? 'not tainted' : 'unknown'));
+  item('Panic', s.panic_message || (s.kernel_unreadable ? 'unknown (the kernel log could not be read)' : 'none in the kernel log'));
+  item('Taint', s.taint);
   item('Dump', `${s.format}, ${s.compression}${s.dump_level >= 0 ? `, dump level ${s.dump_level}` : ''}`);
-  item('Debug info', `types from ${s.types}; symbols from ${s.symbols}`);
+  item('Debug info', s.types || s.symbols ? `types from ${s.types || 'nowhere'}; symbols from ${s.symbols || 'nowhere'}` : 'none could be read (the kernel\'s memory is unreadable)');
   item('Files', `${c.files_written} written (${c.ok} ok, ${c.partial} partial), ${c.failed} failed, ${c.not_applicable} not applicable`);
   item('Time', `${seconds(m.stats.elapsed_ms)}, ${humanBytes(m.stats.bytes_read)} read in ${m.stats.reads} reads, analyzer memory ${humanBytes(m.wasm_memory)}`);
 
@@ -772,7 +988,6 @@ function onDone(m) {
   ml.href = state.manifestURL;
   ml.download = `${s.top}-manifest.json`;
   setArchive(m.blob, s.archive_name, s.archive_size, s.archive_sha256);
-  $('result').hidden = false;
   $('engine').textContent = '';
   // For automation and benchmarks: the run's figures on <body>.
   Object.assign(document.body.dataset, {
@@ -781,7 +996,69 @@ function onDone(m) {
     packedBy: m.packedBy || 'analyzer', // which worker compressed the archive
     readMs: Math.round(m.read_ms || 0), // time the analyzer spent reading the files
   });
-  setState('done');
+  requestFiles(TRIAGE_FILES, (files) => {
+    if (state.result !== m) return;
+    showTriage(manifest, files, s);
+    $('result').hidden = false;
+    setState('done');
+  });
+}
+
+// showTriage renders the triage view of a finished report, moves the
+// focus to it and announces it.
+function showTriage(manifest, files, s) {
+  const f = triageFacts(manifest, files);
+  renderReportState(manifest, s);
+  renderTriage($('triage-body'), f, manifest, s);
+  $('triage').hidden = false;
+  $('triage').dataset.partial = manifest.kernel.unreadable && manifest.kernel.unreadable.memory ? 'true' : 'false';
+  const what = f.panic ? `Kernel panic: ${f.panic}` : (manifest.kernel.unreadable.memory ? 'Only the dump\'s headers could be read' : 'No panic message in the kernel log');
+  const who = f.task ? ` in ${f.task.comm} (PID ${f.task.pid})${f.cpu !== null ? ` on CPU ${f.cpu}` : ''}` : '';
+  $('announce').textContent = `The report is ready. ${what}${who}.`;
+  const hd = $('triage-h');
+  hd.focus({ preventScroll: true });
+  $('triage').scrollIntoView({ block: 'start', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
+}
+
+// renderReportState says how complete the report is, in sentences, with
+// what to do; the technical detail stays behind a disclosure.
+function renderReportState(manifest, s) {
+  const box = $('triage-state');
+  box.replaceChildren();
+  const d = manifest.inputs.dump, k = manifest.kernel, c = manifest.summary;
+  const unreadable = k.unreadable && k.unreadable.memory;
+  const todo = [];
+  for (const p of d.parts || []) {
+    if (!p.truncated) continue;
+    todo.push(p.want_size > p.size
+      ? `Copy ${p.name} again: it is truncated at ${humanBytes(p.size)} of the ${humanBytes(p.want_size)} its headers describe (${Math.floor(100 * p.size / p.want_size)} %).`
+      : `Copy ${p.name} again: it ends before data its headers describe.`);
+  }
+  if (d.incomplete) todo.push('The tool that wrote the dump marked it incomplete (it ran out of space or was interrupted): take the next dump to a disk with room.');
+  if (unreadable || d.truncated || d.incomplete) {
+    if (d.dump_level > 1) todo.push(`If no complete copy exists, make the dump again: makedumpfile -l -d 1 keeps every page the report can use (this one was made with -d ${d.dump_level}).`);
+    if (manifest.debug_info.mode !== 'vmlinux') {
+      todo.push(`Add the crashed kernel's vmlinux${k.release ? ` (on Debian: package linux-image-${k.release}-dbg)` : ''}: symbols and types then come from it rather than from the kernel's memory, so more can be read.`);
+    }
+  }
+  if (!unreadable && !todo.length && !c.failed) return;
+  const cls = unreadable ? 'state partial severe' : 'state partial';
+  const title = unreadable ? 'Partial report: only the dump\'s headers could be read'
+    : `Partial report: ${c.failed} of ${c.outputs} outputs could not be made`;
+  const body = [el('h3', { text: title })];
+  if (unreadable) {
+    const known = [k.release && `the kernel (Linux ${k.release}${k.build_id ? `, build-id ${k.build_id}` : ''})`, k.nodename && `the machine's name (${k.nodename})`,
+      d.nr_cpus > 0 && `its ${d.nr_cpus} CPUs`, `the dump's format (${d.format}, ${d.compression}${d.dump_level >= 0 ? `, dump level ${d.dump_level}` : ''})`].filter(Boolean);
+    body.push(el('p', { text: `Could be read: ${known.join(', ')}.` }));
+    body.push(el('p', { text: `Could not be read: the crashed kernel's memory, so there is no panic message, kernel log, process list or memory figure; all ${c.outputs} outputs failed.` }));
+  } else {
+    body.push(el('p', { text: `${c.files_written} files were written (${c.ok} complete, ${c.partial} with values missing); ${c.failed} could not be made. The coverage list below says why for each.` }));
+  }
+  if (todo.length) body.push(el('p', { class: 'todo-h', text: 'What to do:' }), el('ul', { class: 'todo' }, ...todo.map((t) => el('li', { text: t }))));
+  const tech = [];
+  for (const [field, why] of Object.entries(k.unreadable || {})) tech.push(`${field}: ${why}`);
+  if (tech.length) body.push(el('details', {}, el('summary', { text: 'Technical details' }), el('pre', { text: tech.join('\n') })));
+  box.append(el('div', { class: cls, role: 'note' }, ...body));
 }
 
 function setArchive(blob, name, size, sha) {
@@ -827,6 +1104,8 @@ function wire() {
   window.addEventListener('drop', (e) => { e.preventDefault(); if (e.dataTransfer.files.length) addFiles(e.dataTransfer.files); });
 
   $('clear').addEventListener('click', clearFiles);
+  $('run-again').addEventListener('click', () => { if (!inputProblem()) startRun(); });
+  $('sample').addEventListener('click', loadSample);
   $('cancel').addEventListener('click', () => { state.pendingStart = false; cancelRun(); });
   $('format').addEventListener('change', () => {
     if (!state.result) return;
@@ -859,8 +1138,45 @@ function wire() {
   $('coverage-search').addEventListener('input', applyFilter);
 }
 
+// The sample: a server that has one (cmd/devserver -sample-dump) lists it
+// in sample/sample.json; the button fetches the files from the same
+// origin, and they go through the same path as dropped files.
+async function probeSample() {
+  try {
+    const r = await fetch('sample/sample.json', { cache: 'no-store' });
+    if (!r.ok) return;
+    const s = await r.json();
+    if (!s || !Array.isArray(s.files) || !s.files.length) return;
+    state.sample = s;
+    const total = s.files.reduce((a, f) => a + f.size, 0);
+    $('sample-info').textContent = `${s.title || 'a crash dump'}, ${humanBytes(total)} from this server`;
+    $('sample-actions').hidden = false;
+  } catch { /* no sample here */ }
+}
+
+async function loadSample() {
+  const s = state.sample;
+  if (!s) return;
+  const b = $('sample');
+  b.disabled = true;
+  $('engine').textContent = 'Fetching the sample…';
+  try {
+    const files = await Promise.all(s.files.map(async (f) => {
+      const r = await fetch(`sample/${encodeURIComponent(f.name)}`);
+      if (!r.ok) throw new Error(`${f.name}: HTTP ${r.status}`);
+      return new File([await r.blob()], f.name);
+    }));
+    await addFiles(files);
+  } catch (e) {
+    showError('sample', `The sample could not be fetched: ${e.message}.`, '');
+  } finally {
+    b.disabled = false;
+  }
+}
+
 async function boot() {
   wire();
+  probeSample();
   setState('loading');
   if (typeof WebAssembly === 'undefined' || typeof Worker === 'undefined') {
     showError('browser', 'This browser cannot run the analyzer: it needs WebAssembly and web workers.', '');

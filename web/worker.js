@@ -151,6 +151,9 @@ self.onmessage = (e) => {
     case 'preview':
       postMessage({ type: 'preview', id: m.id, ...self.vmcr.preview(m.path) });
       break;
+    case 'files': // the triage view's files: the end of each
+      postMessage({ type: 'files', id: m.id, files: m.paths.map((p) => self.vmcr.preview(p, true)) });
+      break;
     case 'archive':
       self.vmcr.archive(m.format);
       break;

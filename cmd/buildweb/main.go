@@ -27,10 +27,12 @@ import (
 	"time"
 
 	"github.com/andybalholm/brotli"
+
+	"github.com/vmcore-report/vmcore-report/internal/webserve"
 )
 
 // assets are the files of web/ copied into the build, in this order.
-var assets = []string{"index.html", "app.js", "worker.js", "style.css", "icon.svg"}
+var assets = []string{"index.html", "triage.js", "app.js", "worker.js", "style.css", "icon.svg"}
 
 func main() {
 	src := flag.String("src", "web", "folder with the page's sources")
@@ -82,13 +84,19 @@ func build(src, out, ldflags string, quality int) error {
 			return err
 		}
 	}
+	// The headers a static host should send (cmd/devserver sends them).
+	if err := os.WriteFile(filepath.Join(out, "_headers"), []byte(webserve.HeadersFile()), 0o644); err != nil {
+		return err
+	}
 	names, err := os.ReadDir(out)
 	if err != nil {
 		return err
 	}
 	var files []string
 	for _, n := range names {
-		files = append(files, n.Name())
+		if n.Name() != "_headers" {
+			files = append(files, n.Name())
+		}
 	}
 	sort.Strings(files)
 	for _, n := range files {

@@ -2,12 +2,18 @@
 // current generation are (internal/fixtures), for the browser tests:
 // [{id, kernel_release, vmlinux, roles: {role: [paths in part order]}}].
 // It exits 3 when the fixtures are not built.
+//
+// With -sample it prints instead the cmd/devserver arguments that offer the
+// 6.1 fixture's LZO -d 31 dump and its vmlinux as the page's sample, or
+// nothing when the fixtures are not built (make run).
 package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
 )
@@ -20,7 +26,13 @@ type set struct {
 }
 
 func main() {
+	sampleArgs := flag.Bool("sample", false, "print cmd/devserver's -sample arguments")
+	flag.Parse()
 	sets, err := fixtures.Load()
+	if *sampleArgs {
+		printSample(sets, err)
+		return
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "fixturepaths: %v\n", err)
 		os.Exit(3)
@@ -45,3 +57,24 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// printSample prints -sample DUMP -sample VMLINUX -sample-title T for the
+// bookworm-6.1 set, shell-quoted, or nothing.
+func printSample(sets []*fixtures.Set, err error) {
+	if err != nil {
+		return
+	}
+	for _, s := range sets {
+		if s.Manifest.ID != "bookworm-6.1" {
+			continue
+		}
+		d := s.Role("lzo-d31")
+		if d == nil || s.Manifest.Vmlinux.Path == "" {
+			return
+		}
+		title := fmt.Sprintf("Linux %s, a sysrq-triggered panic, with its vmlinux", s.Manifest.KernelRelease)
+		fmt.Println(strings.Join([]string{"-sample", quote(d.Path), "-sample", quote(s.Manifest.Vmlinux.Path), "-sample-title", quote(title)}, " "))
+	}
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
