@@ -13,7 +13,7 @@ import (
 
 // buildELF writes a little-endian ELF64 file with a null section, then the
 // given sections in order, then .shstrtab.
-func buildELF(t *testing.T, sections []elfSection) []byte {
+func buildELF(t testing.TB, sections []elfSection) []byte {
 	t.Helper()
 	const ehsize, shentsize = 64, 64
 	shstrtab := []byte{0}
@@ -68,7 +68,7 @@ type elfSection struct {
 }
 
 // compressed wraps data in an Elf64_Chdr and a zlib or zstd stream.
-func compressed(t *testing.T, algo elf.CompressionType, data []byte) []byte {
+func compressed(t testing.TB, algo elf.CompressionType, data []byte) []byte {
 	t.Helper()
 	var out bytes.Buffer
 	if err := binary.Write(&out, binary.LittleEndian, elf.Chdr64{

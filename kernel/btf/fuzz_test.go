@@ -2,9 +2,12 @@ package btf
 
 import (
 	"bytes"
+	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"testing"
+
+	"github.com/vmcore-report/vmcore-report/internal/allocbound"
 
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 )
@@ -25,8 +28,36 @@ func FuzzLoadSpec(f *testing.F) {
 	b.ref(kindConst, "", 3)
 	f.Add(b.blob())
 
-	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := LoadSpec(bytes.NewReader(data), int64(len(data)))
+	f.Fuzz(walkSpec)
+}
+
+// FuzzLoadSpecFromELF loads .BTF from arbitrary ELF files, plain or
+// compressed: errors, never a panic, and memory in proportion to the file.
+func FuzzLoadSpecFromELF(f *testing.F) {
+	b, _ := sample(binary.LittleEndian)
+	blob := b.blob()
+	f.Add(buildELF(f, []elfSection{{name: ".BTF", typ: elf.SHT_PROGBITS, data: blob}}))
+	for _, algo := range []elf.CompressionType{elf.COMPRESS_ZLIB, elf.COMPRESS_ZSTD} {
+		f.Add(buildELF(f, []elfSection{{name: ".BTF", typ: elf.SHT_PROGBITS, flags: elf.SHF_COMPRESSED, data: compressed(f, algo, blob)}}))
+	}
+	f.Fuzz(func(t *testing.T, file []byte) {
+		// A compressed .BTF may inflate 64-fold; then as for LoadSpec.
+		allocbound.Check(t, "LoadSpecFromELF", allocbound.Limit(int64(len(file)), 64*8, 4<<20), func() {
+			_, _ = LoadSpecFromELF(bytes.NewReader(file))
+		})
+	})
+}
+
+// walkSpec loads data and decodes every type. Loading copies the blob's
+// sections once and indexes them (a few bytes per type); the bound leaves
+// out the walk, whose transient strings are not held.
+func walkSpec(t *testing.T, data []byte) {
+	{
+		var s *Spec
+		var err error
+		allocbound.Check(t, "LoadSpec", allocbound.Limit(int64(len(data)), 8, 1<<20), func() {
+			s, err = LoadSpec(bytes.NewReader(data), int64(len(data)))
+		})
 		if err != nil {
 			var fe *FormatError
 			if !errors.As(err, &fe) {
@@ -61,5 +92,5 @@ func FuzzLoadSpec(f *testing.F) {
 				_, _ = s.EnumValue(e.Values[0].Name)
 			}
 		}
-	})
+	}
 }

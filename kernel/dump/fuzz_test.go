@@ -4,12 +4,31 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/vmcore-report/vmcore-report/internal/allocbound"
+)
+
+// Fuzzed dumps may allocate at most fuzzAllocPerByte bytes per input byte
+// plus fuzzAllocConst: the metadata caps of docs/architecture.md are far
+// below the first, and the second covers the fixed costs (a 4 MiB read
+// buffer for flattened streams, the codecs' decoder state, the ≤ 300
+// pages exercise reads and their descriptor and bitmap chunks).
+const (
+	fuzzAllocPerByte = 32
+	fuzzAllocConst   = 48 << 20
 )
 
 // exercise opens b and reads what a caller would: info, notes, ranges and
-// pages. Bad input must end in errors, never a panic or a hang.
+// pages. Bad input must end in errors, never a panic, a hang or memory
+// out of proportion to the input.
 func exercise(t *testing.T, b []byte) {
-	d, err := Open("fuzz", bytes.NewReader(b), int64(len(b)))
+	allocbound.Check(t, "opening and reading the dump", allocbound.Limit(int64(len(b)), fuzzAllocPerByte, fuzzAllocConst), func() {
+		exerciseParts(t, []Part{{Name: "fuzz", R: bytes.NewReader(b), Size: int64(len(b))}})
+	})
+}
+
+func exerciseParts(t *testing.T, parts []Part) {
+	d, err := OpenParts(parts)
 	if err != nil {
 		return
 	}
@@ -18,6 +37,7 @@ func exercise(t *testing.T, b []byte) {
 	_ = d.PRStatus()
 	_ = d.QEMUCPUStates()
 	d.PhysRanges()
+	d.DataRanges()
 	ps := uint64(info.PageSize)
 	buf := make([]byte, 3*ps)
 	for pfn := uint64(0); pfn < min(info.MaxPFN, 300); pfn++ {
@@ -85,6 +105,34 @@ func FuzzOpenELF(f *testing.F) {
 	f.Add(buildELF(64, []elfSeg{{paddr: 0, data: pageContent(2, 4096)}, {paddr: 0, data: pageContent(2, 4096)}}, notes, 1))
 	f.Add(buildELF(200, nil, note(noteQEMU, 0, qemuStateDesc(0x1000)), 0))
 	f.Fuzz(exercise)
+}
+
+// FuzzOpenSplit opens two --split parts, as given (in any order, with
+// mutations to either).
+func FuzzOpenSplit(f *testing.F) {
+	for i, l := range []*kdumpLayout{layout64, layout32Pack} {
+		var parts [2][]byte
+		for k := range parts {
+			s := standardSpec()
+			s.maxPFN, s.ram = 40, []pfnRange{{0, 12}, {20, 40}}
+			s.dumped = []uint64{1, 2, 3, 5, 8, 21, 22, 30}
+			s.layout, s.pageSize = l, minBlockSize
+			if l.long == 4 {
+				s.machine = "i686"
+			}
+			s.split, s.start, s.end = true, uint64(k*20), uint64(20+k*20)
+			parts[k] = buildKdump(f, &s)
+		}
+		if i == 1 {
+			parts[0], parts[1] = parts[1], parts[0]
+		}
+		f.Add(parts[0], parts[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		allocbound.Check(t, "opening and reading the split dump", allocbound.Limit(int64(len(a)+len(b)), fuzzAllocPerByte, fuzzAllocConst), func() {
+			exerciseParts(t, []Part{{Name: "a", R: bytes.NewReader(a), Size: int64(len(a))}, {Name: "b", R: bytes.NewReader(b), Size: int64(len(b))}})
+		})
+	})
 }
 
 // FuzzCodecs feeds arbitrary bytes to each page decoder (no panic, exact

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/vmcore-report/vmcore-report/internal/allocbound"
+
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 )
 
@@ -55,11 +57,16 @@ func FuzzOpen(f *testing.F) {
 		f.Add(handBuiltDWARF(h))
 	}
 	f.Fuzz(func(t *testing.T, file []byte) {
-		d, err := Open(bytes.NewReader(file))
-		if err != nil {
-			return
-		}
-		exercise(d)
+		// Compressed sections may inflate 64-fold (the cap); the index and
+		// the types decoded are a small multiple of the DWARF; the
+		// constant covers the 8 MiB scan window and the codecs' state.
+		allocbound.Check(t, "Open and every lookup", allocbound.Limit(int64(len(file)), 64*8, 40<<20), func() {
+			d, err := Open(bytes.NewReader(file))
+			if err != nil {
+				return
+			}
+			exercise(d)
+		})
 	})
 }
 

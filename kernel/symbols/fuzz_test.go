@@ -1,9 +1,12 @@
 package symbols
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"testing"
+
+	"github.com/vmcore-report/vmcore-report/internal/allocbound"
 )
 
 // flatMemory maps one byte slice at a base address.
@@ -55,7 +58,30 @@ func TestKallsymsTiny(t *testing.T) {
 func FuzzKallsyms(f *testing.F) {
 	f.Add(tinyKallsyms())
 	f.Fuzz(func(t *testing.T, mem []byte) {
-		// Must end in a table or an error, never a panic or a runaway allocation.
-		_, _ = FromKallsyms(flatMemory{0, mem}, tinyAddrs)
+		// Must end in a table or an error, never a panic or a runaway
+		// allocation: the tables decoded are slices of mem, so a few bytes
+		// per byte of it, plus the 16 MiB offsets table a num_syms of 4 Mi
+		// may make us read before the names show it is wrong.
+		allocbound.Check(t, "FromKallsyms", allocbound.Limit(int64(len(mem)), 64, 24<<20), func() {
+			_, _ = FromKallsyms(flatMemory{0, mem}, tinyAddrs)
+		})
+	})
+}
+
+// FuzzFromELF reads the .symtab of arbitrary ELF files: errors, never a
+// panic, and memory in proportion to the file (sections are checked
+// against it before anything is allocated for them).
+func FuzzFromELF(f *testing.F) {
+	f.Add(tinyVmlinux(f, 2*64))
+	f.Add(tinyVmlinux(f, 240<<20))
+	f.Fuzz(func(t *testing.T, file []byte) {
+		allocbound.Check(t, "FromELF", allocbound.Limit(int64(len(file)), 16, 4<<20), func() {
+			tab, err := FromELF(bytes.NewReader(file), 0x1000000)
+			if err == nil {
+				for _, s := range tab.All() {
+					tab.Symbolize(s.Addr + 1)
+				}
+			}
+		})
 	})
 }

@@ -14,7 +14,7 @@ import (
 
 // tinyVmlinux is an x86_64 ELF executable with a .symtab of one symbol
 // whose sh_size is symtabSize, and its .strtab.
-func tinyVmlinux(t *testing.T, symtabSize uint64) []byte {
+func tinyVmlinux(t testing.TB, symtabSize uint64) []byte {
 	t.Helper()
 	strtab := []byte("\x00init_task\x00")
 	sym := make([]byte, 2*elf.Sym64Size)

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 )
@@ -281,15 +282,31 @@ func ReadTable(r io.ReaderAt, ipStart, ipStop, start, stop uint64, l Layout) (*T
 	if (ipStop-ipStart)/4 != (stop-start)/EntrySize {
 		return nil, fmt.Errorf("%w: %d ips, %d entries", ErrTable, (ipStop-ipStart)/4, (stop-start)/EntrySize)
 	}
-	ips := make([]byte, ipStop-ipStart)
-	if _, err := r.ReadAt(ips, int64(ipStart)); err != nil {
+	ips, err := readGrow(r, ipStop-ipStart, ipStart)
+	if err != nil {
 		return nil, fmt.Errorf("ORC ips at %#x: %w", ipStart, err)
 	}
-	orcs := make([]byte, stop-start)
-	if _, err := r.ReadAt(orcs, int64(start)); err != nil {
+	orcs, err := readGrow(r, stop-start, start)
+	if err != nil {
 		return nil, fmt.Errorf("ORC entries at %#x: %w", start, err)
 	}
 	return NewTable(ipStart, ips, orcs, l)
+}
+
+// readGrow reads n bytes at off a MiB at a time, so that memory follows
+// what r holds rather than the bounds the kernel's symbols claim.
+func readGrow(r io.ReaderAt, n, off uint64) ([]byte, error) {
+	const step = 1 << 20
+	b := make([]byte, 0, min(n, step))
+	for uint64(len(b)) < n {
+		k := int(min(n-uint64(len(b)), step))
+		b = slices.Grow(b, k)
+		if _, err := r.ReadAt(b[len(b):len(b)+k], int64(off)+int64(len(b))); err != nil {
+			return nil, err
+		}
+		b = b[:len(b)+k]
+	}
+	return b, nil
 }
 
 // Len is the number of entries.
