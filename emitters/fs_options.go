@@ -52,9 +52,21 @@ func fsShowOptions(c *Context, sb object.Object, fstype string, out *Output) str
 	return s
 }
 
+// tmpfsInode64Default is IS_ENABLED(CONFIG_TMPFS_INODE64): shmem_fill_super()
+// gives a mount without inode32/inode64 full_inums = that setting, and the
+// kernel's own internal mount shm_mnt (mm/shmem.c) is made without options,
+// so its full_inums is the configured default (64-bit ino_t on x86_64).
+func tmpfsInode64Default(c *Context) (bool, error) {
+	return Once(c, "tmpfs-inode64-default", func() (bool, error) {
+		sb := c.Prog.VarAs("shm_mnt", "struct vfsmount *").Member("mnt_sb")
+		return sb.Member("s_fs_info").Cast("struct shmem_sb_info *").Member("full_inums").Bool()
+	})
+}
+
 // shmemShowOptions mirrors shmem_show_options() in mm/shmem.c (tmpfs,
-// devtmpfs, rootfs), with CONFIG_TMPFS_INODE64 (Debian's setting: inode64
-// or inode32 is always shown).
+// devtmpfs, rootfs). inode64/inode32 is shown when CONFIG_TMPFS_INODE64 is
+// set (Debian 6.1 and later) or the mount has 64-bit inode numbers;
+// bullseye's 5.10 is built without it, so there only inode64 is shown.
 func shmemShowOptions(c *Context, sb object.Object) (string, error) {
 	info := sb.Member("s_fs_info").Cast("struct shmem_sb_info *").Deref()
 	totalram, err := c.Prog.VarAs("_totalram_pages", "long").Uint()
@@ -88,9 +100,13 @@ func shmemShowOptions(c *Context, sb object.Object) (string, error) {
 	if gid != 0 {
 		fmt.Fprintf(&b, ",gid=%d", gid)
 	}
+	inode64Default, err := tmpfsInode64Default(c)
+	if err != nil {
+		return "", err
+	}
 	if full {
 		b.WriteString(",inode64")
-	} else {
+	} else if inode64Default {
 		b.WriteString(",inode32")
 	}
 	if huge != 0 {

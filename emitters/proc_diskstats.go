@@ -36,10 +36,6 @@ func procDiskstats(c *Context, _ int64, out *Output) error {
 	if err != nil {
 		return err
 	}
-	bdevT, err := p.Type("struct block_device")
-	if err != nil {
-		return err
-	}
 	var mqDisks []string
 	defer func() {
 		if len(mqDisks) > 0 {
@@ -54,28 +50,22 @@ func procDiskstats(c *Context, _ int64, out *Output) error {
 		if err != nil {
 			return err
 		}
-		for e, err := range linux.XArrayForEach(disk.Member("part_tbl")) {
+		for part, err := range linux.DiskForEachPart(disk) {
 			if err != nil {
 				return err
 			}
-			hd := p.Object(bdevT, e.Entry, fmt.Sprintf("part_tbl[%d]", e.Index))
-			partno, err1 := linux.BdevPartno(hd)
-			sectors, err2 := hd.Member("bd_nr_sectors").Uint()
-			dev, err3 := hd.Member("bd_dev").Uint()
-			if err := firstErr(err1, err2, err3); err != nil {
-				return err
-			}
-			if partno != 0 && sectors == 0 {
+			if part.Partno != 0 && part.Sectors == 0 {
 				continue
 			}
-			st, err := readDiskStats(p, hd, possible)
+			st, err := readDiskStats(p, part.Stats, possible)
 			if err != nil {
 				return err
 			}
-			name, err := linux.BdevName(hd)
+			name, err := linux.DiskName(disk, part.Partno)
 			if err != nil {
 				return err
 			}
+			dev := part.Dev
 			if mq != 0 {
 				mqDisks = append(mqDisks, name)
 			}
@@ -94,13 +84,10 @@ func procDiskstats(c *Context, _ int64, out *Output) error {
 	return nil
 }
 
-// readDiskStats sums per_cpu_ptr(part->bd_stats, cpu) over possible CPUs.
-func readDiskStats(p *object.Program, hd object.Object, cpus []int) (diskStats, error) {
+// readDiskStats sums per_cpu_ptr(stats, cpu) over possible CPUs (stats is
+// part->bd_stats, or hd_struct->dkstats before 5.11).
+func readDiskStats(p *object.Program, base uint64, cpus []int) (diskStats, error) {
 	var st diskStats
-	base, err := hd.Member("bd_stats").Uint()
-	if err != nil {
-		return st, err
-	}
 	t, err := p.Type("struct disk_stats")
 	if err != nil {
 		return st, err

@@ -16,21 +16,12 @@ func init() {
 	})
 }
 
-// procFilesystems walks the singly linked file_systems list.
+// procFilesystems prints each registered filesystem type.
 func procFilesystems(c *Context, _ int64, out *Output) error {
-	fs := c.Prog.VarAs("file_systems", "struct file_system_type *")
-	for n := 0; ; n++ {
-		ptr, err := fs.Uint()
+	for t, err := range linux.ForEachFileSystem(c.Prog) {
 		if err != nil {
 			return err
 		}
-		if ptr == 0 {
-			return nil
-		}
-		if n > linux.MaxListNodes {
-			return fmt.Errorf("file_systems: %w", linux.ErrTooLong)
-		}
-		t := fs.Deref()
 		flags, err := t.Member("fs_flags").Uint()
 		if err != nil {
 			return err
@@ -44,6 +35,6 @@ func procFilesystems(c *Context, _ int64, out *Output) error {
 			nodev = ""
 		}
 		fmt.Fprintf(out, "%s\t%s\n", nodev, name)
-		fs = t.Member("next")
 	}
+	return nil
 }

@@ -47,7 +47,7 @@ func meminfo(c *Context) (*meminfoData, error) {
 		var b meminfoData
 		buffers := miv(linux.NrBlockdevPages(p))
 		swapFree, swapTotal, err := linux.SiSwapinfo(p)
-		swapcache := n("NR_SWAPCACHE")
+		swapcache := miv(linux.TotalSwapcachePages(p, vm))
 		sreclaimable, sunreclaim := n("NR_SLAB_RECLAIMABLE_B"), n("NR_SLAB_UNRECLAIMABLE_B")
 
 		b.pages("MemTotal:       ", miv(linux.TotalramPages(p)))
@@ -82,7 +82,7 @@ func meminfo(c *Context) (*meminfoData, error) {
 		if linux.HasEnumValue(p, "NR_KERNEL_SCS_KB") { // CONFIG_SHADOW_CALL_STACK
 			b.kb("ShadowCallStack:", n("NR_KERNEL_SCS_KB"))
 		}
-		b.pages("PageTables:     ", n("NR_PAGETABLE"))
+		b.pages("PageTables:     ", miv(vm.NodeOrZoneState("NR_PAGETABLE")))
 		if linux.HasEnumValue(p, "NR_SECONDARY_PAGETABLE") { // 6.0+
 			b.pages("SecPageTables:  ", n("NR_SECONDARY_PAGETABLE"))
 		}
@@ -103,11 +103,15 @@ func meminfo(c *Context) (*meminfoData, error) {
 			b.line("HardwareCorrupted: %5d kB\n", x)
 		}
 		if linux.HasSymbol(p, "transparent_hugepage_flags") { // CONFIG_TRANSPARENT_HUGEPAGE
-			b.pages("AnonHugePages:  ", n("NR_ANON_THPS"))
-			b.pages("ShmemHugePages: ", n("NR_SHMEM_THPS"))
-			b.pages("ShmemPmdMapped: ", n("NR_SHMEM_PMDMAPPED"))
-			b.pages("FileHugePages:  ", n("NR_FILE_THPS"))
-			b.pages("FilePmdMapped:  ", n("NR_FILE_PMDMAPPED"))
+			thp := n // counted in base pages, or in huge pages before 5.13
+			if !linux.THPStatsInPages(p) {
+				thp = func(item string) miVal { v := n(item); v.n *= linux.HPagePMDNr; return v }
+			}
+			b.pages("AnonHugePages:  ", thp("NR_ANON_THPS"))
+			b.pages("ShmemHugePages: ", thp("NR_SHMEM_THPS"))
+			b.pages("ShmemPmdMapped: ", thp("NR_SHMEM_PMDMAPPED"))
+			b.pages("FileHugePages:  ", thp("NR_FILE_THPS"))
+			b.pages("FilePmdMapped:  ", thp("NR_FILE_PMDMAPPED"))
 		}
 		if linux.HasEnumValue(p, "MIGRATE_CMA") { // CONFIG_CMA
 			b.pages("CmaTotal:       ", miv(p.VarAs("totalcma_pages", "unsigned long").Uint()))

@@ -16,9 +16,6 @@ func init() {
 	})
 }
 
-// genhdFlHidden is GENHD_FL_HIDDEN (include/linux/blkdev.h).
-const genhdFlHidden = 1 << 1
-
 func procPartitions(c *Context, _ int64, out *Output) error {
 	p := c.Prog
 	out.WriteString("major minor  #blocks  name\n\n")
@@ -26,36 +23,25 @@ func procPartitions(c *Context, _ int64, out *Output) error {
 		if err != nil {
 			return err
 		}
-		capacity, err1 := disk.Member("part0").Member("bd_nr_sectors").Uint()
-		flags, err2 := disk.Member("flags").Uint()
-		if err := firstErr(err1, err2); err != nil {
-			return err
-		}
-		if capacity == 0 || flags&genhdFlHidden != 0 {
+		if shown, err := linux.GenhdShown(disk); err != nil || !shown {
+			if err != nil {
+				return err
+			}
 			continue
 		}
-		bdevT, err := p.Type("struct block_device")
-		if err != nil {
-			return err
-		}
-		for e, err := range linux.XArrayForEach(disk.Member("part_tbl")) {
+		// The whole disk and every partition with a size.
+		for part, err := range linux.DiskForEachPart(disk) {
 			if err != nil {
 				return err
 			}
-			part := p.Object(bdevT, e.Entry, fmt.Sprintf("part_tbl[%d]", e.Index))
-			sectors, err1 := part.Member("bd_nr_sectors").Uint()
-			dev, err2 := part.Member("bd_dev").Uint()
-			if err := firstErr(err1, err2); err != nil {
-				return err
-			}
-			if sectors == 0 {
+			if part.Sectors == 0 {
 				continue
 			}
-			name, err := linux.BdevName(part)
+			name, err := linux.DiskName(disk, part.Partno)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "%4d  %7d %10d %s\n", dev>>20, dev&0xfffff, sectors>>1, name)
+			fmt.Fprintf(out, "%4d  %7d %10d %s\n", part.Dev>>20, part.Dev&0xfffff, part.Sectors>>1, name)
 		}
 	}
 	return nil

@@ -53,11 +53,11 @@ func procSwaps(c *Context, _ int64, out *Output) error {
 		}
 		si := ptr.Deref()
 		flags, err1 := si.Member("flags").Uint()
-		swapMap, err2 := si.Member("swap_map").Uint()
+		active, err2 := linux.SwapActive(si)
 		if err := firstErr(err1, err2); err != nil {
 			return err
 		}
-		if flags&1 == 0 || swapMap == 0 { // SWP_USED
+		if flags&1 == 0 || !active { // SWP_USED
 			continue
 		}
 		pages, err1 := si.Member("pages").Uint()

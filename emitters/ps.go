@@ -108,7 +108,7 @@ func readPS(c *Context) (*psData, error) {
 			return nil, err
 		}
 		d.memKB = pages << (pageShift - 10)
-		pidMax, err := c.Prog.VarAs("pid_max", "int").Int()
+		pidMax, err := linux.PidMax(c.Prog)
 		if err != nil {
 			return nil, err
 		}

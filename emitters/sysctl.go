@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/vmcore-report/vmcore-report/kernel/linux"
 )
 
 // sysctl is one /proc/sys file backed by a kernel variable, printed as its
@@ -111,6 +113,10 @@ func readSysctl(c *Context, s sysctl) (string, error) {
 	}
 	if s.ctype == "char[]" {
 		return arrayString(c.Prog, s.symbol, 4096)
+	}
+	if s.symbol == "pid_max" { // a member of init_pid_ns on newer kernels
+		v, err := linux.PidMax(c.Prog)
+		return fmt.Sprint(v), err
 	}
 	addr, err := c.Prog.Syms.Addr(s.symbol)
 	if err != nil {

@@ -298,6 +298,22 @@ func lineDiff(want, got string) string {
 	return b.String()
 }
 
+// knownBroken lists the outputs that do not yet match the ground truth on
+// one fixture kernel, with the reason; their checks are skipped (and say
+// so) instead of failing. Remove an entry as soon as it passes.
+// Key: "<kernel id>/<mode, or * for every mode>/<emitter path>".
+var knownBroken = map[string]string{}
+
+// skipKnownBroken skips t when knownBroken lists the output.
+func skipKnownBroken(t *testing.T, id string, mode kerneltest.Mode, path string) {
+	t.Helper()
+	for _, k := range []string{id + "/" + string(mode) + "/" + path, id + "/*/" + path} {
+		if why, ok := knownBroken[k]; ok {
+			t.Skipf("known broken on %s: %s", id, why)
+		}
+	}
+}
+
 func TestEveryEmitterHasATruthCheck(t *testing.T) {
 	for _, e := range All() {
 		_, ok1 := checks[e.Path]
@@ -320,6 +336,7 @@ func TestEmittersAgainstGroundTruth(t *testing.T) {
 				for _, e := range All() {
 					if e.Each == PerPID {
 						t.Run(e.Path, func(t *testing.T) {
+							skipKnownBroken(t, s.Manifest.ID, mode, e.Path)
 							for _, pid := range pids {
 								var out Output
 								if err := e.Run(c, pid, &out); err != nil {
@@ -341,6 +358,7 @@ func TestEmittersAgainstGroundTruth(t *testing.T) {
 						continue
 					}
 					t.Run(e.Path, func(t *testing.T) {
+						skipKnownBroken(t, s.Manifest.ID, mode, e.Path)
 						var out Output
 						if err := e.Run(c, 0, &out); err != nil {
 							t.Fatalf("emitter failed: %v", err)

@@ -269,6 +269,25 @@ func (k *Kernel) readVMCOREINFO(ctx context.Context) error {
 // memory gives a usable VMCOREINFO.
 var ErrNoVMCOREINFO = errors.New("no usable VMCOREINFO")
 
+// ErrNeedVmlinux is wrapped (by a *NeedVmlinuxError) when the dump alone
+// cannot give the kernel's symbols and a vmlinux must be given.
+var ErrNeedVmlinux = errors.New("a vmlinux is needed")
+
+// NeedVmlinuxError says why the dump alone is not enough: VMCOREINFO lacks
+// the kallsyms tables' addresses, which kernels record there only since
+// v6.0 ("vmcoreinfo: include kallsyms symbols").
+type NeedVmlinuxError struct {
+	Missing string // the first VMCOREINFO SYMBOL() that is absent
+}
+
+func (e *NeedVmlinuxError) Error() string {
+	return fmt.Sprintf("a vmlinux is needed for this kernel: its VMCOREINFO has no SYMBOL(%s), "+
+		"which kernels before 6.0 do not record, so the kallsyms tables cannot be found from the dump alone; "+
+		"give the crashed kernel's vmlinux (with debug info) with --vmlinux", e.Missing)
+}
+
+func (e *NeedVmlinuxError) Unwrap() error { return ErrNeedVmlinux }
+
 // kallsyms builds the symbol table from the dump alone.
 func (k *Kernel) kallsyms() error {
 	var a symbols.KallsymsAddrs
@@ -282,7 +301,7 @@ func (k *Kernel) kallsyms() error {
 	} {
 		v, ok := k.Info.Symbol(f.name)
 		if !ok {
-			return fmt.Errorf("no vmlinux given and VMCOREINFO lacks SYMBOL(%s) (kernels before 6.0 need the vmlinux)", f.name)
+			return &NeedVmlinuxError{Missing: f.name}
 		}
 		*f.dst = v
 	}

@@ -79,14 +79,11 @@ func Identify(k *kernel.Kernel) Identity {
 // __crash_kexec()), and the kdump header's time is when the dump file was
 // written, which may be long after.
 func wallClock(k *kernel.Kernel) (int64, error) {
-	// Since v6.13 ("timekeeping: Move shadow_timekeeper into tk_core")
-	// the timekeepers live in the named struct tk_data tk_core; before,
-	// tk_core is an anonymous struct and shadow_timekeeper is the copy
-	// timekeeping_advance() updates before publishing it.
-	if sec, err := k.Prog.VarAs("tk_core", "struct tk_data").Member("timekeeper.xtime_sec").Int(); err == nil {
-		return sec, nil
+	tk, err := linux.Timekeeper(k.Prog)
+	if err != nil {
+		return 0, err
 	}
-	return k.Prog.VarAs("shadow_timekeeper", "struct timekeeper").Member("xtime_sec").Int()
+	return tk.Member("xtime_sec").Int()
 }
 
 // TopDir is the archive's top folder: sosvmcore-<nodename>-<crash date>,

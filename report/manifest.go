@@ -87,6 +87,10 @@ type DumpInput struct {
 	Split            bool     `json:"split"`
 	Parts            []Part   `json:"parts"`
 	Warnings         []string `json:"warnings"`
+	// MissingKernelPages lists kernel objects (slab pages) the dump lacks
+	// although every makedumpfile dump level keeps them: the makedumpfile
+	// that made it did not know the kernel (Warnings says what to do).
+	MissingKernelPages []string `json:"missing_kernel_pages,omitempty"`
 }
 
 // Part is one file of the dump.

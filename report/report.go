@@ -35,6 +35,7 @@ import (
 
 	"github.com/vmcore-report/vmcore-report/emitters"
 	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/kernel/dump"
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
 )
 
@@ -150,6 +151,7 @@ func Run(ctx context.Context, k *kernel.Kernel, opts Options, sink Sink) (*Manif
 		m.Kernel.Unreadable["memory"] = ku.Error()
 	}
 	r.logKernel(m)
+	r.checkExcludedKernelPages()
 
 	r.progress(Progress{Stage: StageEnumerate})
 	c := emitters.NewContext(k)
@@ -184,6 +186,12 @@ func Run(ctx context.Context, k *kernel.Kernel, opts Options, sink Sink) (*Manif
 	r.progress(Progress{Stage: StageFinish, Done: done, Total: total})
 	if k.Dump != nil {
 		m.Inputs.Dump = dumpInput(k)
+		for _, e := range r.excluded {
+			m.Inputs.Dump.MissingKernelPages = append(m.Inputs.Dump.MissingKernelPages, fmt.Sprintf("%s at %#x", e.What, e.Addr))
+		}
+		if len(r.excluded) > 0 {
+			m.Inputs.Dump.Warnings = append(m.Inputs.Dump.Warnings, linux.ExcludedKernelPagesAdvice(r.excluded))
+		}
 	}
 	m.Summary.Outputs = len(m.Outputs)
 	m.Run.DurationMS = ms(time.Since(start))
@@ -223,6 +231,34 @@ type runner struct {
 	log   bytes.Buffer
 	// overtime is set once the global deadline has passed.
 	overtime bool
+	// excluded lists the slab objects the dump lacks though every dump
+	// level keeps them: its makedumpfile did not know the kernel.
+	excluded []linux.ExcludedKernelPage
+}
+
+// excludedByStaleMakedumpfile is the reason of every output that failed
+// on an excluded page of such a dump.
+const excludedByStaleMakedumpfile = "page excluded from the dump by a makedumpfile that does not know this kernel " +
+	"(inputs.dump.missing_kernel_pages): re-make the dump with a makedumpfile that supports this kernel, or with -d 1"
+
+// checkExcludedKernelPages finds out, before any emitter runs, whether the
+// dump lacks kernel pages a correct makedumpfile keeps at any dump level.
+func (r *runner) checkExcludedKernelPages() {
+	if r.k.Prog == nil || r.k.Dump == nil {
+		return
+	}
+	res := isolate(r.ctx, kernelFactDeadline, func() error {
+		var err error
+		r.excluded, err = linux.ExcludedKernelPages(r.k.Prog)
+		return err
+	})
+	if err := res.err(); err != nil {
+		r.logf("check for excluded kernel pages: %v", err)
+		return
+	}
+	if len(r.excluded) > 0 {
+		r.logf("%s", linux.ExcludedKernelPagesAdvice(r.excluded))
+	}
 }
 
 func (r *runner) progress(p Progress) {
@@ -422,6 +458,11 @@ func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (Output, []byte
 		o.Status, o.Reasons = StatusNotApplicable, []string{err.Error()}
 	case res.TimedOut:
 		o.Status, o.Reasons = StatusFailed, []string{fmt.Sprintf("deadline exceeded (%v); the emitter was abandoned", deadline)}
+	case len(r.excluded) > 0 && errors.Is(err, dump.ErrExcluded):
+		// One reason for all: the dump lacks kernel pages (see the
+		// manifest's inputs.dump), not one failure per page.
+		o.Status, o.Reasons = StatusFailed, []string{excludedByStaleMakedumpfile}
+		r.logf("%s: %v", j.path, err)
 	default:
 		o.Status, o.Reasons = StatusFailed, []string{err.Error()}
 		if res.Stack != "" {

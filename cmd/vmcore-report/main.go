@@ -408,6 +408,10 @@ func summarize(w io.Writer, out *output, m *report.Manifest, took time.Duration)
 	if s.Outputs == 0 {
 		fmt.Fprintln(w, "  --only/--skip left nothing to write: vmcore-report --list shows the paths")
 	}
+	if d := m.Inputs.Dump; len(d.MissingKernelPages) > 0 {
+		// The last warning is the advice that goes with the missing pages.
+		fmt.Fprintf(w, "  the dump is missing kernel pages: %s\n", d.Warnings[len(d.Warnings)-1])
+	}
 	if m.Run.DeadlineExceeded {
 		fmt.Fprintf(w, "  the run's deadline (%d s) was exceeded: later outputs were not run\n", m.Run.DeadlineMS/1000)
 	}

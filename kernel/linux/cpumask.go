@@ -126,15 +126,33 @@ func PerCPU(p *object.Program, symbol, typ string, cpu int) object.Object {
 	return p.Object(t, addr+off, fmt.Sprintf("per_cpu(%s, %d)", symbol, cpu))
 }
 
-// HZ is the kernel's tick rate, from tick_nsec (TICK_NSEC is
-// (NSEC_PER_SEC + HZ/2) / HZ): no variable holds HZ itself.
+// HZ is the kernel's tick rate. No variable holds HZ itself; it is
+// derived from TICK_NSEC ((NSEC_PER_SEC + HZ/2) / HZ), which the kernel
+// keeps in tick_nsec (kernel/time/ntp.c) while it has that variable. Newer
+// kernels dropped tick_nsec (7.2 has no such symbol), so there TICK_NSEC
+// comes from the jiffies clocksource (kernel/time/jiffies.c), registered
+// with .mult = TICK_NSEC << JIFFIES_SHIFT and .shift = JIFFIES_SHIFT and
+// never rescaled (it has no frequency). The probe is the symbol.
 func HZ(p *object.Program) (uint64, error) {
-	tickNsec, err := p.VarAs("tick_nsec", "unsigned long").Uint()
+	var tickNsec uint64
+	var err error
+	if _, e := p.Syms.Addr("tick_nsec"); e == nil {
+		tickNsec, err = p.VarAs("tick_nsec", "unsigned long").Uint()
+	} else {
+		cs := p.VarAs("clocksource_jiffies", "struct clocksource")
+		var mult, shift uint64
+		if mult, err = cs.Member("mult").Uint(); err == nil {
+			if shift, err = cs.Member("shift").Uint(); err == nil && shift >= 32 {
+				err = fmt.Errorf("clocksource_jiffies.shift = %d, not plausible", shift)
+			}
+			tickNsec = mult >> shift
+		}
+	}
 	if err != nil {
 		return 0, err
 	}
 	if tickNsec < 100_000 || tickNsec > 100_000_000 {
-		return 0, fmt.Errorf("tick_nsec = %d, not plausible", tickNsec)
+		return 0, fmt.Errorf("TICK_NSEC = %d, not plausible", tickNsec)
 	}
 	return (1_000_000_000 + tickNsec/2) / tickNsec, nil
 }

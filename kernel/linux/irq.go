@@ -9,9 +9,15 @@ import (
 )
 
 // NrIrqs is nr_irqs (kernel/irq/irqdesc.c): one past the highest irq number
-// in use, the bound /proc/interrupts and /proc/stat count up to.
+// in use, the bound /proc/interrupts and /proc/stat count up to. Newer
+// kernels keep it in total_nr_irqs (7.2 has no nr_irqs symbol; the value is
+// what irq_get_nr_irqs() returns); the symbol present decides.
 func NrIrqs(p *object.Program) (int, error) {
-	n, err := p.VarAs("nr_irqs", "int").Int()
+	name := "nr_irqs"
+	if _, err := p.Syms.Addr(name); err != nil {
+		name = "total_nr_irqs"
+	}
+	n, err := p.VarAs(name, "int").Int()
 	if err != nil {
 		return 0, err
 	}

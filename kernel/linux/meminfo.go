@@ -3,6 +3,7 @@ package linux
 import (
 	"fmt"
 
+	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
 
@@ -211,4 +212,71 @@ func VmallocTotal(p *object.Program) (uint64, error) {
 		size >>= 2
 	}
 	return size - 1, nil
+}
+
+// TotalSwapcachePages mirrors total_swapcache_pages() (mm/swap_state.c):
+// the pages in the swap cache. Since v5.12 ("mm: memcg: add swapcache stat
+// for memcg v2") the node counter NR_SWAPCACHE holds it; before, it is
+// the sum of nrpages over the swapper_spaces[type][] address spaces of
+// every valid swap area (get_swap_device(): SWP_VALID). The enumerator
+// decides.
+func TotalSwapcachePages(p *object.Program, v *VMStat) (uint64, error) {
+	if HasEnumValue(p, "NR_SWAPCACHE") {
+		return v.NodeState("NR_SWAPCACHE")
+	}
+	n, err := p.VarAs("nr_swapfiles", "unsigned int").Uint()
+	if err != nil {
+		return 0, err
+	}
+	if n > maxSwapFiles {
+		return 0, fmt.Errorf("nr_swapfiles = %d, not plausible", n)
+	}
+	valid, err := EnumValue(p, "SWP_VALID")
+	if err != nil {
+		return 0, err
+	}
+	asT, err := p.Type("struct address_space")
+	if err != nil {
+		return 0, err
+	}
+	size, err := ktype.Sizeof(asT)
+	if err != nil {
+		return 0, err
+	}
+	var total uint64
+	for i := range int(n) {
+		ptr := SymbolIndex(p, "swap_info", "struct swap_info_struct *", i)
+		if a, err := ptr.Uint(); err != nil || a == 0 {
+			if err != nil {
+				return 0, err
+			}
+			continue
+		}
+		flags, err := ptr.Deref().Member("flags").Uint()
+		if err != nil {
+			return 0, err
+		}
+		if flags&uint64(valid) == 0 {
+			continue
+		}
+		nr, err := SymbolIndex(p, "nr_swapper_spaces", "unsigned int", i).Uint()
+		if err != nil {
+			return 0, err
+		}
+		if nr > 1<<20 {
+			return 0, fmt.Errorf("nr_swapper_spaces[%d] = %d, not plausible", i, nr)
+		}
+		spaces, err := SymbolIndex(p, "swapper_spaces", "struct address_space *", i).Uint()
+		if err != nil {
+			return 0, err
+		}
+		for j := range nr {
+			pages, err := p.Object(asT, spaces+j*size, fmt.Sprintf("swapper_spaces[%d][%d]", i, j)).Member("nrpages").Uint()
+			if err != nil {
+				return 0, err
+			}
+			total += pages
+		}
+	}
+	return total, nil
 }

@@ -122,3 +122,15 @@ func IDRGetCursor(idr object.Object) (int64, error) {
 	v, err := idr.Member("idr_next").Uint()
 	return int64(int32(v)), err
 }
+
+// PidMax is the kernel's pid_max as /proc/sys/kernel/pid_max shows it for
+// the initial namespace: the global pid_max (kernel/pid.c) until v6.14
+// ("pid: allow pid_max to be set per pid namespace") moved it into struct
+// pid_namespace, where the initial value lives in init_pid_ns.pid_max. The
+// member's presence decides.
+func PidMax(p *object.Program) (int64, error) {
+	if p.HasMember("struct pid_namespace", "pid_max") {
+		return p.VarAs("init_pid_ns", "struct pid_namespace").Member("pid_max").Int()
+	}
+	return p.VarAs("pid_max", "int").Int()
+}

@@ -40,7 +40,9 @@ const maxPartialToScan = 10000
 func GetSlabinfo(s object.Object) (Slabinfo, error) {
 	var si Slabinfo
 	p := s.Prog()
-	if !s.HasMember("cpu_slab") {
+	// SLUB's per-CPU state: cpu_slab, and the percpu sheaves (v6.18 "slab:
+	// add opt-in caching layer of percpu sheaves") that replaced it in 7.x.
+	if !s.HasMember("cpu_slab") && !s.HasMember("cpu_sheaves") {
 		return si, ErrNotSLUB
 	}
 	if !p.HasMember("struct kmem_cache_node", "nr_slabs") {
@@ -58,7 +60,7 @@ func GetSlabinfo(s object.Object) (Slabinfo, error) {
 	approx := HasSymbol(p, "count_partial_free_approx")
 	var free uint64
 	for nid := range nodes { // for_each_kmem_cache_node()
-		ptr := s.Member(fmt.Sprintf("node[%d]", nid))
+		ptr := kmemCacheNode(s, nid)
 		addr, err := ptr.Uint()
 		if err != nil {
 			return si, err
@@ -86,6 +88,26 @@ func GetSlabinfo(s object.Object) (Slabinfo, error) {
 	return si, nil
 }
 
+// kmemCacheNode is get_node(s, nid): s->node[nid], or, once the per-node
+// barns came with the sheaves (7.2's struct kmem_cache has per_node[], no
+// node[]), s->per_node[nid].node. The member decides.
+func kmemCacheNode(s object.Object, nid int) object.Object {
+	if s.HasMember("node") {
+		return s.Member(fmt.Sprintf("node[%d]", nid))
+	}
+	return s.Member(fmt.Sprintf("per_node[%d].node", nid))
+}
+
+// slabType is the type a slab's descriptor has: struct slab since v5.17
+// ("mm: Split slab into its own type"), struct page before (its objects,
+// inuse and slab_list are members of page's unions).
+func slabType(p *object.Program) string {
+	if p.HasMember("struct slab", "slab_list") {
+		return "struct slab"
+	}
+	return "struct page"
+}
+
 // countPartialFree mirrors count_partial(n, count_free) and, with approx,
 // count_partial_free_approx(): objects - inuse summed over n->partial.
 func countPartialFree(n object.Object, nrPartial, nodeObjs uint64, approx bool) (uint64, error) {
@@ -104,7 +126,8 @@ func countPartialFree(n object.Object, nrPartial, nodeObjs uint64, approx bool) 
 		scanned++
 		return nil
 	}
-	for slab, err := range ListForEachEntry(n.Member("partial"), "struct slab", "slab_list") {
+	slabT := slabType(n.Prog())
+	for slab, err := range ListForEachEntry(n.Member("partial"), slabT, "slab_list") {
 		if err != nil {
 			return 0, err
 		}
@@ -119,7 +142,7 @@ func countPartialFree(n object.Object, nrPartial, nodeObjs uint64, approx bool) 
 		return free, nil
 	}
 	// The other half from the tail, then scale to the whole list.
-	for slab, err := range listForEachEntryReverse(n.Member("partial"), "struct slab", "slab_list") {
+	for slab, err := range listForEachEntryReverse(n.Member("partial"), slabT, "slab_list") {
 		if err != nil {
 			return 0, err
 		}

@@ -45,9 +45,15 @@ func ProcTaskName(task object.Object, workerIDs bool) (string, error) {
 }
 
 // toKthread mirrors to_kthread() in kernel/kthread.c: the struct kthread *
-// of a kernel thread, kept in task->worker_private since 5.17.
+// of a kernel thread, kept in task->worker_private since v5.17 ("kthread:
+// Generalize pf_io_worker so it can point to struct kthread"); before, the
+// kthread pointer hid in task->set_child_tid, which kernel threads do not
+// otherwise use. The member's presence decides.
 func toKthread(task object.Object) object.Object {
-	return task.Member("worker_private").Cast("struct kthread *")
+	if task.HasMember("worker_private") {
+		return task.Member("worker_private").Cast("struct kthread *")
+	}
+	return task.Member("set_child_tid").Cast("struct kthread *")
 }
 
 // GetKthreadComm mirrors get_kthread_comm() in kernel/kthread.c: the full

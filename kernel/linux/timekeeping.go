@@ -8,11 +8,25 @@ import (
 )
 
 // Timekeeper is tk_core.timekeeper (struct timekeeper) of
-// kernel/time/timekeeping.c. tk_core is an anonymous struct { seq;
-// timekeeper; } until 6.13 made it struct tk_data; BTF has no type for an
-// anonymous static variable, so the timekeeper's offset is the sequence
-// counter's size rounded up to the timekeeper's 8-byte alignment.
+// kernel/time/timekeeping.c. Three layouts, told apart by the symbols and
+// types the kernel has:
+//   - v6.17 ("timekeeping: Introduce auxiliary timekeepers") made the
+//     timekeepers an array, struct tk_data timekeeper_data[], and tk_core
+//     a macro for its element TIMEKEEPER_CORE (0): no tk_core symbol;
+//   - v6.13 ("timekeeping: Move shadow_timekeeper into tk_core") named the
+//     type: struct tk_data tk_core;
+//   - before, tk_core is an anonymous struct { seq; timekeeper; }; BTF has
+//     no type for an anonymous static variable, so the timekeeper's offset
+//     is the sequence counter's size rounded up to the timekeeper's 8-byte
+//     alignment.
 func Timekeeper(p *object.Program) (object.Object, error) {
+	if _, err := p.Syms.Addr("tk_core"); err != nil {
+		if _, err2 := p.Syms.Addr("timekeeper_data"); err2 == nil {
+			o := p.VarAs("timekeeper_data", "struct tk_data").Member("timekeeper")
+			return o, o.Err()
+		}
+		return object.Object{}, err
+	}
 	if p.HasMember("struct tk_data", "timekeeper") {
 		return p.VarAs("tk_core", "struct tk_data").Member("timekeeper"), nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
 
@@ -77,6 +78,20 @@ func (v *VMStat) ZoneState(item string) (uint64, error) { return v.lookup(v.Zone
 
 // NodeState is global_node_page_state(item) (NR_FILE_PAGES).
 func (v *VMStat) NodeState(item string) (uint64, error) { return v.lookup(v.Node, item) }
+
+// NodeOrZoneState is the counter item from whichever of the node and zone
+// items has it: some moved from zone to node (NR_PAGETABLE in v5.11, "mm:
+// memcontrol: account pagetables per node"); the enumerator decides.
+func (v *VMStat) NodeOrZoneState(item string) (uint64, error) {
+	if t, err := v.prog.Type("enum zone_stat_item"); err == nil {
+		if e, ok := ktype.As[*ktype.Enum](t); ok {
+			if _, ok := e.Value(item); ok {
+				return v.ZoneState(item)
+			}
+		}
+	}
+	return v.NodeState(item)
+}
 
 func (v *VMStat) lookup(a []uint64, item string) (uint64, error) {
 	i, err := EnumValue(v.prog, item)
@@ -275,11 +290,23 @@ func ReadVMStatLayout(p *object.Program) (VMStatLayout, error) {
 // HPagePMDNr is HPAGE_PMD_NR on x86_64: a PMD maps 512 pages.
 const HPagePMDNr = 512
 
+// THPStatsInPages reports whether the THP node counters (NR_ANON_THPS,
+// NR_FILE_THPS, NR_SHMEM_THPS, NR_*_PMDMAPPED) count base pages, as since
+// v5.13 ("mm: memcontrol: convert NR_ANON_THPS account to pages" and its
+// series); before, they count huge pages, /proc/vmstat prints them as they
+// are and meminfo multiplies by HPAGE_PMD_NR. No type marks the change
+// itself; struct memory_stat lost its ratio member when memcg stats moved
+// to per-item units in the same rework (5.10 has it, 6.1 does not), and
+// stands in for it.
+func THPStatsInPages(p *object.Program) bool {
+	return !p.HasMember("struct memory_stat", "ratio")
+}
+
 // VmstatItemPrintInTHP mirrors vmstat_item_print_in_thp()
 // (include/linux/mmzone.h): the node items counted in pages but printed in
 // transparent huge pages (with CONFIG_TRANSPARENT_HUGEPAGE).
 func VmstatItemPrintInTHP(p *object.Program, item int) bool {
-	if !HasSymbol(p, "transparent_hugepage_flags") {
+	if !HasSymbol(p, "transparent_hugepage_flags") || !THPStatsInPages(p) {
 		return false
 	}
 	for _, name := range []string{"NR_ANON_THPS", "NR_FILE_THPS", "NR_SHMEM_THPS", "NR_SHMEM_PMDMAPPED", "NR_FILE_PMDMAPPED"} {
