@@ -259,7 +259,7 @@ func (k *Kernel) readVMCOREINFO(ctx context.Context) error {
 	if err := translate(info, "kernel memory"); err != nil {
 		return err
 	}
-	if len(k.Dump.VMCOREINFO()) > 0 {
+	if len(k.Dump.VMCOREINFO()) > 0 || k.Dump.Info().NotesProblem != "" {
 		k.Warnings = append(k.Warnings, why+"; VMCOREINFO taken from the kernel's memory")
 	}
 	return nil

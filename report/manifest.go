@@ -150,6 +150,10 @@ type DebugInfo struct {
 	Types      string `json:"types"`
 	Symbols    string `json:"symbols"`
 	VMCOREINFO string `json:"vmcoreinfo"`
+	// Fallbacks says which debug-information sources were passed over
+	// and why (a damaged VMCOREINFO note, a vmlinux without .symtab,
+	// kallsyms cut short by an unreadable page…).
+	Fallbacks []string `json:"fallbacks"`
 }
 
 // Summary counts outputs by status.

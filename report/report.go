@@ -503,7 +503,8 @@ func (r *runner) record(m *Manifest, o Output) {
 }
 
 func debugInfo(k *kernel.Kernel, withVmlinux bool) DebugInfo {
-	d := DebugInfo{Mode: "dump-only", Types: k.TypesFrom, Symbols: k.SymbolsFrom, VMCOREINFO: k.VMCOREINFOFrom}
+	d := DebugInfo{Mode: "dump-only", Types: k.TypesFrom, Symbols: k.SymbolsFrom, VMCOREINFO: k.VMCOREINFOFrom,
+		Fallbacks: nonNil(k.Warnings)}
 	if withVmlinux {
 		d.Mode = "vmlinux"
 	}

@@ -9,7 +9,10 @@ package allocbound
 
 import (
 	"runtime"
+	"runtime/metrics"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Allocated returns the bytes allocated while f ran.
@@ -36,4 +39,44 @@ func Check(tb testing.TB, what string, limit uint64, f func()) uint64 {
 			what, got, float64(got)/(1<<20), limit, float64(limit)/(1<<20))
 	}
 	return got
+}
+
+// Peak runs f and returns how far the live heap (runtime/metrics
+// /memory/classes/heap/objects:bytes, which includes garbage not yet
+// swept) rose above its level at the start, sampled every few
+// milliseconds. It suits long runs whose total allocation says little
+// about the memory they hold at once.
+func Peak(f func()) uint64 {
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 {
+		metrics.Read(sample)
+		return sample[0].Value.Uint64()
+	}
+	base := read()
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if v := read(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	f()
+	close(done)
+	<-stopped
+	if v := read(); v > peak.Load() {
+		peak.Store(v)
+	}
+	return max(peak.Load(), base) - base
 }

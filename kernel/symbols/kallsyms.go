@@ -101,41 +101,64 @@ func FromKallsyms(mem VirtReader, a KallsymsAddrs) (*Table, error) {
 		allNames strings.Builder // names average ~20 bytes
 	)
 	allNames.Grow(int(min(num, kallsymsPrealloc)) * 24)
-	// A page of kallsyms_names that cannot be read ends the decoding: the
-	// names are variable-length and nothing marks where the next one
-	// starts, but those before it are sound.
-	var cut error
+	// A page of kallsyms_names that cannot be read, or that holds garbage,
+	// ends the decoding: the names are variable-length and nothing marks
+	// where the next one starts, but those before the damage are sound.
+	// Damage comes a page at a time, so after garbage the symbols whose
+	// names start in the page before the failing one's are dropped too:
+	// garbage there may have decoded as plausible names.
+	var (
+		cut    error
+		starts []uint64 // where each kept symbol's name starts, for garbage
+	)
+	stop := func(i uint32, err error, garbage bool) error {
+		if garbage {
+			failed := a.Names + uint64(names.start0)
+			keepBelow := (failed&^4095 - min(failed&^4095, 4096))
+			k := len(starts)
+			for k > 0 && starts[k-1] >= keepBelow {
+				k--
+			}
+			syms, starts = syms[:k], starts[:k]
+		}
+		if len(syms) == 0 {
+			return err
+		}
+		cut = fmt.Errorf("decoded %d of %d symbols: %w", len(syms), num, err)
+		return nil
+	}
 names:
 	for i := uint32(0); i < num; i++ {
+		names.start0 = names.pos
 		n, err := names.byte()
 		if err != nil {
-			if i == 0 {
+			if err := stop(i, err, false); err != nil {
 				return nil, err
 			}
-			cut = fmt.Errorf("decoded %d of %d symbols: %w", i, num, err)
 			break names
 		}
 		length := int(n)
 		if n&0x80 != 0 { // a "big" symbol: the length takes two bytes
 			hi, err := names.byte()
 			if err != nil {
-				if i == 0 {
+				if err := stop(i, err, false); err != nil {
 					return nil, err
 				}
-				cut = fmt.Errorf("decoded %d of %d symbols: %w", i, num, err)
 				break names
 			}
 			length = int(n&0x7f) | int(hi)<<7
 		}
 		if length == 0 || names.pos+length > maxNameBytes {
-			return nil, fmt.Errorf("kallsyms: symbol %d: bad compressed length %d", i, length)
+			if err := stop(i, fmt.Errorf("kallsyms: symbol %d: bad compressed length %d", i, length), true); err != nil {
+				return nil, err
+			}
+			break names
 		}
 		codes, err := names.next(length)
 		if err != nil {
-			if i == 0 {
+			if err := stop(i, err, false); err != nil {
 				return nil, err
 			}
-			cut = fmt.Errorf("decoded %d of %d symbols: %w", i, num, err)
 			break names
 		}
 		buf = buf[:0]
@@ -143,8 +166,12 @@ names:
 			buf = append(buf, decoded[c]...)
 		}
 		if len(buf) < 2 || len(buf) > kallsymsNameMax {
-			return nil, fmt.Errorf("kallsyms: symbol %d: implausible name length %d", i, len(buf))
+			if err := stop(i, fmt.Errorf("kallsyms: symbol %d: implausible name length %d", i, len(buf)), true); err != nil {
+				return nil, err
+			}
+			break names
 		}
+		starts = append(starts, a.Names+uint64(names.start0))
 		off := int32(binary.LittleEndian.Uint32(offs[4*i:]))
 		var addr uint64
 		switch {
@@ -191,6 +218,8 @@ type chunkReader struct {
 	buf   []byte
 	start int // offset of buf[0] from va
 	pos   int // next offset to return
+	// start0 is where the symbol being decoded starts.
+	start0 int
 }
 
 func (c *chunkReader) byte() (byte, error) {
