@@ -23,9 +23,9 @@ func init() {
 				return err
 			}
 			addrs, tr, err := st.StackTraceSaveTsk(task)
-			if errors.Is(err, linux.ErrTaskRunning) {
-				// __unwind_start refuses a task running on another CPU:
-				// the live file is empty too.
+			if errors.Is(err, linux.ErrTaskRunning) || errors.Is(err, linux.ErrStackFreed) {
+				// __unwind_start refuses a task running on another CPU,
+				// and a dead task has no stack: the live file is empty.
 				return nil
 			}
 			if err != nil {

@@ -1,10 +1,12 @@
 package emitters
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+	"github.com/vmcore-report/vmcore-report/internal/kerneltest"
 )
 
 // stackSkipped says which processes' /proc/PID/stack could change between
@@ -130,6 +132,51 @@ func init() {
 			if !strings.Contains(got, want) {
 				t.Errorf("no %q in:\n%s", want, got)
 			}
+		}
+	}
+}
+
+func init() {
+	// No fixture task sleeps in D (the capture shows none): every block
+	// must be a task the capture saw in D, unwound completely.
+	checks["sos_commands/vmcore/bt_blocked"] = func(t *testing.T, s *fixtures.Set, got string) {
+		for _, b := range btBlocks(got) {
+			var pid int64
+			fmt.Sscan(strings.TrimPrefix(b, "PID: "), &pid)
+			if st, err := s.Truth("proc/" + itoa(pid) + "/stat"); err == nil && !strings.Contains(string(st), ") D ") {
+				t.Errorf("pid %d is not in D state in the capture:\n%s", pid, b)
+			}
+			if strings.Contains(b, "(the unwind stopped") || strings.Contains(b, "(no trace") {
+				t.Errorf("incomplete trace:\n%s", b)
+			}
+		}
+	}
+}
+
+// TestBtSleeping prints the fixture's sleeper (pid in pause()) as
+// bt_blocked would: its syscall path down from the user-mode registers.
+func TestBtSleeping(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		c := NewContext(kerneltest.OpenMode(t, s, "lzo-d31", kerneltest.DumpOnly))
+		pids := strings.Fields(truth(t, s, "meta/fixture_pids"))
+		var pid int64
+		fmt.Sscan(pids[1], &pid) // lived sleep: in pause()
+		task, err := taskByPID(c, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := stackTracer(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := btSleeping(c, st, task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := frameNames(text)
+		if !inOrder(names, []string{"__do_sys_pause", "do_syscall_64", "entry_SYSCALL_64*"}) ||
+			!strings.Contains(text, "    BLOCKED: ") || !strings.Contains(text, "ORIG_RAX: 0000000000000022") {
+			t.Errorf("%s:\n%s", s.Manifest.ID, text)
 		}
 	}
 }

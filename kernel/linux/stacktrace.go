@@ -146,6 +146,10 @@ func (t *StackTracer) WalkRegs(task object.Object, cpu int, regs *unwind.PtRegs)
 	return tr, err
 }
 
+// ErrStackFreed is returned for a dead task whose stack was freed
+// (try_get_task_stack fails): the kernel shows no entries.
+var ErrStackFreed = errors.New("task stack freed")
+
 // ErrTaskRunning is returned for a task that was running on a CPU: the
 // kernel refuses to unwind those from another task (task_on_another_cpu).
 var ErrTaskRunning = errors.New("task running on a CPU")
@@ -153,9 +157,8 @@ var ErrTaskRunning = errors.New("task running on a CPU")
 // StackTraceSaveTsk is stack_trace_save_tsk(task, …, MAX_STACK_TRACE_DEPTH,
 // 0) as /proc/PID/stack calls it (arch_stack_walk with
 // stack_trace_consume_entry_nosched): the return addresses outside the
-// scheduler and lock functions. A running task gives ErrTaskRunning (the
-// file is empty), a task whose stack is gone (try_get_task_stack fails)
-// gives no entries. The trace's End says why the walk stopped.
+// scheduler and lock functions. A running task gives ErrTaskRunning, a
+// task whose stack is gone ErrStackFreed: the file is empty for both. The trace's End says why the walk stopped.
 func (t *StackTracer) StackTraceSaveTsk(task object.Object) ([]uint64, unwind.Trace, error) {
 	if onCPU, err := TaskOnCPU(task); err != nil {
 		return nil, unwind.Trace{}, err
@@ -165,7 +168,7 @@ func (t *StackTracer) StackTraceSaveTsk(task object.Object) ([]uint64, unwind.Tr
 	if task.HasMember("stack_refcount") {
 		// try_get_task_stack(): a dead task's stack is freed.
 		if n, err := task.Member("stack_refcount").Member("refs").Member("counter").Int(); err == nil && n == 0 {
-			return nil, unwind.Trace{}, nil
+			return nil, unwind.Trace{}, ErrStackFreed
 		}
 	}
 	tr, err := t.WalkSleeping(task)

@@ -229,6 +229,10 @@ func (l Layout) Encode(e Entry) []byte {
 			t = 2
 		case KindEndOfStack:
 			end = 1
+		default:
+			if e.Kind >= 10 { // an unknown type, as Decode reports it
+				t = uint16(e.Kind - 10)
+			}
 		}
 	}
 	w := uint16(e.SPReg)<<l.spReg.shift | uint16(e.BPReg)<<l.bpReg.shift | t<<l.typ.shift
