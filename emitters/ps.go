@@ -24,7 +24,7 @@ func init() {
 		Mirrors: "procps ps -elfL (SysV long and full format with threads: generate_sysv_list in ps/sortformat.c)",
 		Desc:    "every thread with flags, state, ids, priority, size and command line, at the crash",
 		Tracker: Partial,
-		Note:    psNote + "; WCHAN needs a stack unwinder and is shown as ?",
+		Note:    psNote,
 		Run:     psElfL,
 	})
 }

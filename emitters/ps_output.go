@@ -68,6 +68,10 @@ func psElfL(c *Context, _ int64, out *Output) error {
 		heads[i] = col.head
 	}
 	psLine(&b, cols, heads)
+	wchans, werr := psWchans(c)
+	if werr != nil {
+		out.Partial("WCHAN: %v", werr)
+	}
 	for _, p := range d.procs {
 		for _, t := range p.threads {
 			util := min(uint64(d.utilization(t)), 99)
@@ -76,9 +80,9 @@ func psElfL(c *Context, _ int64, out *Output) error {
 			if t.policy != 0 && t.policy != 3 { // SCHED_OTHER, SCHED_BATCH
 				ni = "-"
 			}
-			wchan := "-" // get_wchan() is 0 for running tasks and those without a stack
-			if t.state != 'R' && t.state != 'Z' {
-				wchan = "?"
+			wchan := "?" // procps' lookup_wchan() when /proc/PID/wchan is unreadable
+			if w, ok := wchans[t.pid]; ok {
+				wchan = w
 			}
 			psLine(&b, cols, []string{
 				fmt.Sprintf("%o", t.flags>>6&7), string(t.state), psName(t.euid, 8), fmt.Sprint(p.stat.pid),
@@ -91,7 +95,6 @@ func psElfL(c *Context, _ int64, out *Output) error {
 	}
 	out.WriteString(b.String())
 	d.partial(c, out)
-	out.Partial("WCHAN: the kernel finds it by unwinding the task's stack, which this tool does not do: ? for sleeping tasks")
 	return nil
 }
 
@@ -141,4 +144,36 @@ func psStat(s *taskStat, tgid int64) string {
 		st += "+"
 	}
 	return st
+}
+
+// psWchans is procps' WCHAN of every thread, by tid: lookup_wchan() reads
+// /proc/TID/wchan, shows "0" as "-" and drops a leading '.' and
+// underscores.
+func psWchans(c *Context) (map[int64]string, error) {
+	return Once(c, "emitters/ps-wchans", func() (map[int64]string, error) {
+		out := map[int64]string{}
+		for task, err := range linux.ForEachProcess(c.Prog) {
+			if err != nil {
+				return out, err
+			}
+			for th, err := range linux.ForEachThread(task) {
+				if err != nil {
+					return out, err
+				}
+				tid, err := th.Member("pid").Int()
+				if err != nil {
+					return out, err
+				}
+				name, err := wchanName(c, th)
+				if err != nil {
+					continue // "?" for this thread
+				}
+				if name == "0" {
+					name = "-"
+				}
+				out[tid] = strings.TrimLeft(strings.TrimPrefix(name, "."), "_")
+			}
+		}
+		return out, nil
+	})
 }

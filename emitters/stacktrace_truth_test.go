@@ -180,3 +180,23 @@ func TestBtSleeping(t *testing.T) {
 		}
 	}
 }
+
+func init() {
+	// The capture has no wchan files; get_wchan() is the first entry of
+	// the same stack trace /proc/PID/stack prints, so its function name
+	// (or 0 for an empty trace) is the truth for the same tasks.
+	pidChecks["proc/{pid}/wchan"] = func(t *testing.T, s *fixtures.Set, pid int64, got string) {
+		if why := stackSkipped(t, s, pid); why != "" {
+			return
+		}
+		want := "0"
+		if first, _, ok := strings.Cut(truth(t, s, "proc/"+itoa(pid)+"/stack"), "\n"); ok {
+			name := strings.TrimPrefix(first, "[<0>] ")
+			name, _, _ = strings.Cut(name, "+")
+			want = name
+		}
+		if got != want {
+			t.Errorf("pid %d: wchan %q, want %q", pid, got, want)
+		}
+	}
+}

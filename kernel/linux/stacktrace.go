@@ -187,3 +187,36 @@ func (t *StackTracer) StackTraceSaveTsk(task object.Object) ([]uint64, unwind.Tr
 	}
 	return out, tr, nil
 }
+
+// taskWaking is TASK_WAKING of include/linux/sched.h.
+const taskWaking = 0x200
+
+// GetWchan is get_wchan() of kernel/sched/core.c (v5.16+; before, the same
+// walk in arch/x86/kernel/process.c): for a blocked task that is not on a
+// run queue, the first entry of its stack trace outside the scheduler
+// (__get_wchan); 0 otherwise.
+func (t *StackTracer) GetWchan(task object.Object) (uint64, error) {
+	member := "__state" // "state" before 5.14 (2f064a59a11f)
+	if !task.HasMember(member) {
+		member = "state"
+	}
+	state, err := task.Member(member).Uint()
+	if err != nil {
+		return 0, err
+	}
+	onRQ, err := task.Member("on_rq").Int()
+	if err != nil {
+		return 0, err
+	}
+	if state == 0 || state == taskWaking || onRQ != 0 {
+		return 0, nil
+	}
+	addrs, _, err := t.StackTraceSaveTsk(task)
+	if errors.Is(err, ErrTaskRunning) || errors.Is(err, ErrStackFreed) || len(addrs) == 0 {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return addrs[0], nil
+}
