@@ -33,6 +33,14 @@ func elapsed(t *testing.T, s *fixtures.Set) float64 {
 	if start == 0 || end < start {
 		t.Fatalf("capture times %v..%v", start, end)
 	}
+	if c := s.Manifest.Crash; c != nil && c.Time > 0 {
+		// A kdump scenario knows when it crashed (CRASHTIME, whole
+		// seconds like the capture's times, hence the 2).
+		if float64(c.Time) < end {
+			t.Fatalf("crash at %d, before the capture ended at %v", c.Time, end)
+		}
+		return float64(c.Time) - start + 2
+	}
 	return end - start + 10
 }
 

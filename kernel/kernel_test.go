@@ -33,7 +33,7 @@ func truthLines(t *testing.T, s *fixtures.Set, path string) []string {
 // TestUnameEveryFormat: every dump of every kernel opens, with and without
 // the vmlinux, and init_uts_ns reads back the release uname -r printed.
 func TestUnameEveryFormat(t *testing.T) {
-	for _, s := range fixtures.All(t) {
+	for _, s := range fixtures.Every(t) {
 		want := strings.TrimSpace(truthLines(t, s, "commands/uname_-r")[0])
 		roles := map[string]bool{}
 		for _, f := range s.Manifest.Files {
@@ -66,10 +66,10 @@ func TestUnameEveryFormat(t *testing.T) {
 // TestTasksModulesDmesg: the task list, the module list and the kernel log
 // read from the LZO dump match what the guest printed before the crash.
 func TestTasksModulesDmesg(t *testing.T) {
-	for _, s := range fixtures.All(t) {
+	for _, s := range fixtures.Every(t) {
 		for _, mode := range kerneltest.Modes {
 			t.Run(s.Manifest.ID+"/"+string(mode), func(t *testing.T) {
-				k := kerneltest.OpenMode(t, s, testRole, mode)
+				k := kerneltest.OpenMode(t, s, s.RefRole(), mode)
 				checkTasks(t, s, k)
 				checkModules(t, s, k)
 				checkDmesg(t, s, k)
@@ -78,7 +78,6 @@ func TestTasksModulesDmesg(t *testing.T) {
 	}
 }
 
-var testRole = "lzo-d31"
 
 func checkTasks(t *testing.T, s *fixtures.Set, k *kernel.Kernel) {
 	type task struct {

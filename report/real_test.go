@@ -133,6 +133,39 @@ func TestRealKernel(t *testing.T) {
 	}
 }
 
+// TestRealKernelScenarios: the crash identity the report gives for each
+// kdump-made scenario dump matches what the scenario did and what the
+// crashed kernel printed (the manifest's crash record).
+func TestRealKernelScenarios(t *testing.T) {
+	for _, s := range fixtures.Scenarios(t) {
+		for _, role := range []string{"kdump-lzo-d31", "kdump-elf-d31"} {
+			t.Run(s.Manifest.ID+"/"+role, func(t *testing.T) {
+				k := openFixture(t, s, role, false)
+				m, err := Run(context.Background(), k, Options{Emitters: []*emitters.Emitter{}}, newMemSink())
+				if err != nil {
+					t.Fatal(err)
+				}
+				kc, c := m.Kernel, s.Manifest.Crash
+				host := truthLine(t, s, "commands/hostname")
+				if kc.Release != s.Manifest.KernelRelease || kc.BuildID != s.Manifest.BuildID || kc.Nodename != host {
+					t.Errorf("kernel %q %q %q, want %q %q %q", kc.Release, kc.BuildID, kc.Nodename, s.Manifest.KernelRelease, s.Manifest.BuildID, host)
+				}
+				// The crashed kernel wrote CRASHTIME into its VMCOREINFO.
+				ct, err := time.Parse(time.RFC3339, kc.CrashTime)
+				if err != nil || ct.Unix() != c.Time || kc.CrashTimeFrom != "VMCOREINFO CRASHTIME" {
+					t.Errorf("crash time %q from %s (%v), want %v", kc.CrashTime, kc.CrashTimeFrom, err, time.Unix(c.Time, 0).UTC())
+				}
+				if kc.PanicMessage != c.PanicMessage {
+					t.Errorf("panic message %q, the console said %q", kc.PanicMessage, c.PanicMessage)
+				}
+				if kc.CPUs == nil || kc.CPUs.PanicCPU == nil || *kc.CPUs.PanicCPU != int64(c.PanicCPU) {
+					t.Errorf("cpus %+v, the console says the panic ran on CPU %d", kc.CPUs, c.PanicCPU)
+				}
+			})
+		}
+	}
+}
+
 // TestTruncatedDump: a dump cut before the kernel image still gives a
 // report: the manifest names the kernel and every output fails with the
 // reason.

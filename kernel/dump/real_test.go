@@ -53,7 +53,7 @@ func roles(s *fixtures.Set) []string {
 }
 
 func TestRealOpen(t *testing.T) {
-	for _, s := range fixtures.All(t) {
+	for _, s := range fixtures.Every(t) {
 		for _, role := range roles(s) {
 			t.Run(s.Manifest.ID+"/"+role, func(t *testing.T) {
 				f := s.Role(role)
@@ -93,8 +93,23 @@ func TestRealOpen(t *testing.T) {
 						t.Errorf("machine %q", info.Machine)
 					}
 				}
-				// QEMU writes one NT_PRSTATUS and one QEMU note per vCPU; makedumpfile copies them.
-				if prs := d.PRStatus(); len(prs) == 0 || len(d.QEMUCPUStates()) != len(prs) {
+				if f.ByKdump() {
+					// kdump: the crashed kernel saved one NT_PRSTATUS per CPU
+					// in its crash_notes (crash_save_cpu, pr_pid = the task
+					// running there: on the panic CPU, the panicking task),
+					// kexec-tools' ELF header points at them, and QEMU's
+					// notes are absent.
+					prs := d.PRStatus()
+					panicker := false
+					for _, pr := range prs {
+						panicker = panicker || int(pr.Pid) == s.Manifest.Crash.Task.PID
+					}
+					if len(prs) == 0 || len(d.QEMUCPUStates()) != 0 || !panicker {
+						t.Errorf("%d PRSTATUS (pids %v), %d QEMU notes: want one naming the panicking pid %d and no QEMU notes",
+							len(prs), prPids(prs), len(d.QEMUCPUStates()), s.Manifest.Crash.Task.PID)
+					}
+				} else if prs := d.PRStatus(); len(prs) == 0 || len(d.QEMUCPUStates()) != len(prs) {
+					// QEMU writes one NT_PRSTATUS and one QEMU note per vCPU; makedumpfile copies them.
 					t.Errorf("%d PRSTATUS, %d QEMU notes", len(prs), len(d.QEMUCPUStates()))
 				}
 				for _, q := range d.QEMUCPUStates() {
@@ -102,11 +117,96 @@ func TestRealOpen(t *testing.T) {
 						t.Errorf("vCPU %d: cr3 0", q.Index)
 					}
 				}
-				if rs := d.PhysRanges(); len(rs) == 0 || rs[0].Start != 0 {
+				if f.ByKdump() {
+					// kexec-tools describes the crashed kernel's System RAM
+					// (/proc/iomem) without the crashkernel reservation the
+					// capture kernel ran in.
+					checkKdumpRanges(t, s, d.PhysRanges())
+				} else if rs := d.PhysRanges(); len(rs) == 0 || rs[0].Start != 0 {
 					t.Errorf("ranges %x", rs)
 				}
 			})
 		}
+	}
+}
+
+// checkKdumpRanges compares a kdump-made dump's physical ranges with the
+// crashed kernel's /proc/iomem: they start at the first System RAM page and
+// none reaches into the "Crash kernel" reservation.
+func checkKdumpRanges(t *testing.T, s *fixtures.Set, rs []Range) {
+	t.Helper()
+	iomem, err := s.Truth("proc/iomem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ramStart, crashStart, crashEnd uint64
+	haveRAM := false
+	for _, line := range strings.Split(string(iomem), "\n") {
+		var a, b uint64
+		if _, err := fmt.Sscanf(strings.TrimSpace(line), "%x-%x", &a, &b); err != nil {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(line, " : System RAM") && !haveRAM:
+			ramStart, haveRAM = a, true
+		case strings.HasSuffix(line, " : Crash kernel"):
+			crashStart, crashEnd = a, b+1
+		}
+	}
+	if !haveRAM || crashEnd == 0 {
+		t.Fatalf("the truth's /proc/iomem names no System RAM or no Crash kernel")
+	}
+	if len(rs) == 0 || rs[0].Start != ramStart&^0xfff {
+		t.Errorf("ranges %x: want the first at System RAM %#x", rs, ramStart)
+	}
+	for _, r := range rs {
+		if r.Start < crashEnd && r.End > crashStart {
+			t.Errorf("range %x overlaps the crash kernel's %#x-%#x", r, crashStart, crashEnd)
+		}
+	}
+}
+
+func prPids(prs []PRStatus) []int32 {
+	var out []int32
+	for _, pr := range prs {
+		out = append(out, pr.Pid)
+	}
+	return out
+}
+
+// TestRealKdumpSamePages: the two dumps the capture kernel wrote from one
+// /proc/vmcore (LZO kdump and ELF) hold the same pages, notes and
+// VMCOREINFO.
+func TestRealKdumpSamePages(t *testing.T) {
+	for _, s := range fixtures.Scenarios(t) {
+		t.Run(s.Manifest.ID, func(t *testing.T) {
+			ref, e := openRole(t, s, "kdump-lzo-d31"), openRole(t, s, "kdump-elf-d31")
+			pfns := presentPages(t, ref, 2000)
+			if len(pfns) < 2000 {
+				t.Fatalf("only %d pages in kdump-lzo-d31", len(pfns))
+			}
+			a, b, zero := make([]byte, 4096), make([]byte, 4096), make([]byte, 4096)
+			for _, pfn := range pfns {
+				if _, err := ref.ReadPhysAt(a, pfn*4096); err != nil {
+					t.Fatal(err)
+				}
+				_, err := e.ReadPhysAt(b, pfn*4096)
+				if errors.Is(err, ErrExcluded) && bytes.Equal(a, zero) {
+					continue // makedumpfile -E drops long runs of zero pages
+				}
+				if err != nil || !bytes.Equal(a, b) {
+					t.Fatalf("pfn %#x differs between the kdump LZO and ELF dumps (err %v)", pfn, err)
+				}
+			}
+			if !bytes.Equal(ref.VMCOREINFO(), e.VMCOREINFO()) || len(ref.PRStatus()) != len(e.PRStatus()) {
+				t.Errorf("VMCOREINFO equal %v, PRSTATUS %d vs %d", bytes.Equal(ref.VMCOREINFO(), e.VMCOREINFO()), len(ref.PRStatus()), len(e.PRStatus()))
+			}
+			for i, pr := range ref.PRStatus() {
+				if i < len(e.PRStatus()) && e.PRStatus()[i] != pr {
+					t.Errorf("PRSTATUS %d differs", i)
+				}
+			}
+		})
 	}
 }
 

@@ -2,6 +2,8 @@ package vmcoreinfo_test
 
 import (
 	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,7 +65,7 @@ func checkInfo(t *testing.T, s *fixtures.Set, vi *vmcoreinfo.Info) {
 }
 
 func TestRealParse(t *testing.T) {
-	for _, s := range fixtures.All(t) {
+	for _, s := range fixtures.Every(t) {
 		for i := range s.Manifest.Files {
 			f := &s.Manifest.Files[i]
 			if !f.VMCOREINFO || f.SplitPart > 1 {
@@ -76,8 +78,31 @@ func TestRealParse(t *testing.T) {
 					t.Fatal(err)
 				}
 				checkInfo(t, s, vi)
+				if f.ByKdump() {
+					checkCrashTime(t, s, vi)
+				}
 			})
 		}
+	}
+}
+
+// checkCrashTime: the crashed kernel appended CRASHTIME to its VMCOREINFO
+// in __crash_kexec (crash_save_vmcoreinfo), seconds after the ground truth
+// was captured.
+func checkCrashTime(t *testing.T, s *fixtures.Set, vi *vmcoreinfo.Info) {
+	t.Helper()
+	b, err := s.Truth("meta/capture_end")
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Up to two minutes: the OOM task fills memory and khungtaskd waits two
+	// timeouts after the capture, under TCG.
+	if !vi.HasCrashTime || vi.CrashTime < end || vi.CrashTime > end+120 {
+		t.Errorf("CRASHTIME %v (%d), the capture ended at %d", vi.HasCrashTime, vi.CrashTime, end)
 	}
 }
 

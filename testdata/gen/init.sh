@@ -5,7 +5,9 @@
 # guest then sits in panic for the host to dump it).
 #
 # Kernel parameters read here (unknown key=value parameters reach init's
-# environment): vmcore_fixture=<id>, fixture_mode=full|bare.
+# environment): vmcore_fixture=<id>, fixture_mode=full|bare|kdump|capture,
+# fixture_scenario=sysrq|oom|hung (kdump mode: how the kernel crashes; see
+# the scenario section below and kdump.sh).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mkdir -p /proc /sys /dev /tmp /mnt/data /run
@@ -16,6 +18,108 @@ mount -t tmpfs -o size=64m,mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=755 tmpfs /run
 
 log() { echo "fixture-init: $*" >/dev/console; echo "<6>fixture-init: $*" >/dev/kmsg; }
+
+# ---------------------------------------------------------------- scenarios
+# kdump mode: this kernel loads a capture kernel (the same kernel and this
+# initramfs, from the disk labelled fixture-kdump) with kexec -p, and then
+# crashes the way fixture_scenario says. The capture kernel runs this /init
+# again in capture mode: it writes the dumps with makedumpfile from
+# /proc/vmcore onto that disk and powers off.
+KD=/kdump
+kd_run() { LD_LIBRARY_PATH=$KD/lib "$KD/bin/$@"; }
+
+kdump_capture() {
+	for m in $(cat /modules/order); do
+		# Only what the kdump disk needs (virtio-pci, virtio-blk).
+		case "$m" in virtio_scsi) ;; virtio*) insmod /modules/$m.ko || log "insmod $m failed" ;; esac
+	done
+	mkdir -p /mnt/kdump
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		dev=$(findfs LABEL=fixture-kdump 2>/dev/null) && break
+		sleep 0.2
+	done
+	mount -t ext4 "$dev" /mnt/kdump || { log "capture: no kdump disk"; poweroff -f; }
+	o=/mnt/kdump/out
+	mkdir -p $o
+	log "capture kernel up; dumping /proc/vmcore"
+	{
+		echo "vmcore_size $(stat -c %s /proc/vmcore)"
+		kd_run makedumpfile -v 2>&1 | head -1
+		t=$(date +%s)
+		kd_run makedumpfile --message-level 6 -l -d 31 /proc/vmcore $o/kdump-lzo-d31.kdump 2>&1
+		echo "lzo_rc $? seconds $(($(date +%s) - t))"
+		t=$(date +%s)
+		kd_run makedumpfile --message-level 6 -E -d 31 /proc/vmcore $o/kdump-elf-d31.elf 2>&1
+		echo "elf_rc $? seconds $(($(date +%s) - t))"
+		kd_run makedumpfile --message-level 6 --dump-dmesg /proc/vmcore $o/kdump-dmesg.txt 2>&1
+		echo "dmesg_rc $?"
+	} >$o/capture.log 2>&1
+	cat /proc/cmdline >$o/capture-cmdline
+	umount /mnt/kdump
+	sync
+	log "capture done; powering off"
+	poweroff -f
+}
+
+# kdump_load: load the capture kernel; the crash then kexecs into it.
+kdump_load() {
+	mkdir -p /mnt/kdump
+	mount -t ext4 -o ro "$(findfs LABEL=fixture-kdump)" /mnt/kdump || { log "kdump: no kdump disk"; return; }
+	kd_run kexec -p /mnt/kdump/vmlinuz --initrd=/mnt/kdump/initrd.img \
+		--append="console=ttyS0 reset_devices nr_cpus=1 irqpoll panic=1 cgroup_disable=memory vmcore_fixture=$vmcore_fixture fixture_mode=capture" ||
+		log "kexec -p failed"
+	umount /mnt/kdump
+	[ "$(cat /sys/kernel/kexec_crash_loaded)" = 1 ] || log "kdump: no capture kernel loaded"
+}
+
+# scenario_prepare: what the scenario needs in place before the ground truth
+# is captured, so that the capture shows it (sysctls, the tasks involved).
+scenario_prepare() {
+	kdump_load
+	case "$fixture_scenario" in
+	oom)
+		sysctl -w vm.panic_on_oom=1 >/dev/null
+		/fixture-oom &
+		oom_pid=$!
+		echo "oom_pid $oom_pid" >>/run/scenario
+		;;
+	hung)
+		# The hung-task check is off (timeout 0) while the truth is captured;
+		# scenario_crash sets a 2 s timeout, which wakes khungtaskd.
+		sysctl -w kernel.hung_task_panic=1 kernel.hung_task_timeout_secs=0 >/dev/null
+		mkdir -p /mnt/frozen
+		mount -t ext4 "$(findfs LABEL=fixture-frozen)" /mnt/frozen || log "hung: no frozen disk"
+		fsfreeze --freeze /mnt/frozen || log "hung: fsfreeze failed"
+		/fixture-writer /mnt/frozen/blocked &
+		echo "writer_pid $!" >>/run/scenario
+		for p in /proc/[0-9]*; do
+			[ "$(cat $p/comm 2>/dev/null)" = khungtaskd ] && echo "khungtaskd_pid ${p#/proc/}" >>/run/scenario
+		done
+		;;
+	esac
+	echo "scenario $fixture_scenario" >>/run/scenario
+}
+
+# scenario_crash: crash the kernel the scenario's way.
+scenario_crash() {
+	case "$fixture_mode/$fixture_scenario" in
+	kdump/oom)
+		log "crashing: OOM with vm.panic_on_oom=1"
+		kill -USR1 $oom_pid
+		;;
+	kdump/hung)
+		log "crashing: hung task with kernel.hung_task_panic=1"
+		sysctl -w kernel.hung_task_timeout_secs=2 >/dev/null
+		;;
+	*)
+		log "crashing"
+		echo c >/proc/sysrq-trigger
+		;;
+	esac
+	while :; do sleep 60; done
+}
+
+[ "$fixture_mode" = capture ] && kdump_capture
 
 for m in $(cat /modules/order); do
 	if [ "$fixture_mode" = bare ] && [ "$m" = qemu_fw_cfg ]; then
@@ -36,6 +140,8 @@ fi
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t ext4 -o rw,noatime /dev/vda /mnt/data || log "mount ext4 failed"
 mkdir -p /mnt/data/locks
+: >/run/scenario
+[ "$fixture_mode" = kdump ] && scenario_prepare
 mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
 echo "+memory +pids" >/sys/fs/cgroup/cgroup.subtree_control
 mkdir -p /sys/fs/cgroup/fixture-a /sys/fs/cgroup/fixture-b
@@ -76,6 +182,7 @@ T=/tmp/truth
 mkdir -p $T/commands $T/meta
 date +%s >$T/meta/capture_start
 echo "$lived_pid $sleeper $stopped $spinner" >$T/meta/fixture_pids
+cp /run/scenario $T/meta/scenario
 
 # Most volatile first, static files last.
 /lived capture $T \
@@ -118,6 +225,6 @@ date +%s >$T/meta/capture_end
 
 log "capture done; writing truth tar"
 tar -cf /dev/vdb -C $T . || log "tar to /dev/vdb failed"
-sync
-log "crashing"
-echo c >/proc/sysrq-trigger
+# Only the truth disk: a sync of every filesystem would block on a frozen one.
+sync /dev/vdb
+scenario_crash

@@ -21,7 +21,7 @@ mkdir -p "$OUT" "$DEBS" "$KERNELS"
 say() { printf '[mkfixtures %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
-for tool in qemu-system-x86_64 makedumpfile busybox cpio mkfs.ext4 gcc objcopy readelf socat xz sha256sum dpkg-deb apt-get; do
+for tool in qemu-system-x86_64 makedumpfile busybox cpio mkfs.ext4 debugfs gcc objcopy readelf socat xz sha256sum dpkg-deb apt-get; do
 	command -v "$tool" >/dev/null || die "$tool not found (.ci/run installs what is needed: see its apt-get line)"
 done
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || die "static libc missing: apt-get install libc6-dev"
@@ -367,9 +367,63 @@ build_set() {
 	say "$id: done in $dest ($(du -sh "$dest" | cut -f1)); timings: ${timings[*]}"
 }
 
+# shellcheck source=kdump.sh
+. "$GEN/kdump.sh"
+
+# job NAME FUNCTION ARGS...: run a build step in the background, at most
+# $FIXTURE_JOBS (default 2, the cores here) at once; a failed one marks the
+# run failed. Guests under TCG leave cores idle while they sleep and do I/O,
+# and the host's makedumpfile runs are single-threaded.
+JOBS=${FIXTURE_JOBS:-2}
+job() {
+	local name=$1
+	shift
+	while [ "$(jobs -pr | wc -l)" -ge "$JOBS" ]; do wait -n 2>/dev/null || true; done
+	(
+		# The inner subshell keeps set -e (a || list would switch it off).
+		(
+			trap '[ -n "${QEMU_PID:-}" ] && kill "$QEMU_PID" 2>/dev/null; true' EXIT
+			"$@"
+		) &
+		wait $! || { say "$name: failed"; touch "$OUT/.failed"; }
+	) &
+}
+
 start=$SECONDS
+rm -f "$OUT/.failed"
+# FIXTURE_KERNELS="id ..." restricts a run to some kernels (while iterating on
+# the generator, with VMCORE_REPORT_FIXTURES pointing at a scratch root).
+KLIST=()
 while read -r id suite pinned extras; do
 	case "$id" in '' | '#'*) continue ;; esac
-	build_set "$id" "$suite" "$pinned" "${extras:--}"
+	[ -z "${FIXTURE_KERNELS:-}" ] || [[ " ${FIXTURE_KERNELS//,/ } " == *" $id "* ]] || continue
+	KLIST+=("$id $suite $pinned ${extras:--}")
 done <"$GEN/kernels.txt"
+# Downloads, unpacking and the per-suite tools first, one at a time (they
+# share caches); then every guest as a job.
+declare -A ABI
+for k in "${KLIST[@]}"; do
+	read -r id suite pinned extras <<<"$k"
+	apt_setup "$suite"
+	ABI[$id]=$(resolve_abi "$suite" "$pinned")
+	[ -n "${ABI[$id]}" ] || die "$id: no $suite kernel of the series of $pinned"
+	unpack_kernel "$suite" "${ABI[$id]}"
+	makedumpfile_of "$suite" >/dev/null
+	makedumpfile_of trixie >/dev/null
+	kdump_prepare "$id" "$suite" "${ABI[$id]}"
+done
+say "kernels and tools ready ($((SECONDS - start)) s)"
+for k in "${KLIST[@]}"; do
+	read -r id suite pinned extras <<<"$k"
+	job "$id" build_set "$id" "$suite" "$pinned" "$extras"
+done
+for k in "${KLIST[@]}"; do
+	read -r id suite pinned extras <<<"$k"
+	for sc in $KDUMP_SCENARIOS; do
+		job "$id kdump-$sc" kdump_scenario "$id" "$suite" "$pinned" "${ABI[$id]}" "$sc"
+	done
+done
+wait
+[ ! -e "$OUT/.failed" ] || die "some fixture sets failed (see above)"
+rm -rf "$OUT"/scenarios/*.prep
 say "all fixture sets in $OUT ($((SECONDS - start)) s)"
