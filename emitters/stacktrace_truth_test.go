@@ -12,6 +12,9 @@ import (
 // stackSkipped says which processes' /proc/PID/stack could change between
 // the capture and the crash, and why; every other one must match exactly.
 func stackSkipped(t *testing.T, s *fixtures.Set, pid int64) string {
+	if c := s.Manifest.Crash; c != nil && int64(c.Task.PID) == pid {
+		return "the panicking task: running at the crash"
+	}
 	if pid == 1 {
 		// The fixture's init shell captured the files while waiting for
 		// its capture child (do_wait), then wrote sysrq-trigger itself: at
@@ -96,6 +99,10 @@ func init() {
 	// the other CPU was parked by panic()'s stop IPI (smp_send_stop →
 	// REBOOT_VECTOR → stop_this_cpu).
 	checks["sos_commands/vmcore/bt_-a"] = func(t *testing.T, s *fixtures.Set, got string) {
+		if s.Manifest.Crash != nil {
+			checkScenarioBt(t, s, got) // a kdump scenario: its own crash
+			return
+		}
 		blocks := btBlocks(got)
 		if len(blocks) != 2 {
 			t.Fatalf("%d tasks, want one per CPU (2):\n%s", len(blocks), got)
@@ -122,6 +129,10 @@ func init() {
 		}
 	}
 	checks["sos_commands/vmcore/sys"] = func(t *testing.T, s *fixtures.Set, got string) {
+		if s.Manifest.Crash != nil {
+			checkScenarioSys(t, s, got) // a kdump scenario: its own crash
+			return
+		}
 		for _, want := range []string{
 			"     CULPRIT: sysrq_handle_crash\n",
 			"     RELEASE: " + strings.TrimSpace(truth(t, s, "commands/uname_-r")) + "\n",

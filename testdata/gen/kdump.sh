@@ -205,7 +205,7 @@ kdump_scenario() {
 	cp "$KERNELS/$abi/vmlinuz" "$work/kdump-root/vmlinuz"
 	cp "$prep/initrd.img" "$work/kdump-root/initrd.img"
 	truncate -s 64M "$work/data.img" "$work/truth.img" "$work/nvme.img" "$work/scsi.img"
-	truncate -s 512M "$work/kdump.img"
+	truncate -s 1G "$work/kdump.img"
 	mkfs.ext4 -q -F -O ^orphan_file -L fixture-data "$work/data.img"
 	mkfs.ext4 -q -F -O ^orphan_file -L fixture-frozen "$work/nvme.img"
 	mkfs.ext4 -q -F -O ^orphan_file -L fixture-kdump -d "$work/kdump-root" "$work/kdump.img"

@@ -371,10 +371,10 @@ build_set() {
 . "$GEN/kdump.sh"
 
 # job NAME FUNCTION ARGS...: run a build step in the background, at most
-# $FIXTURE_JOBS (default 2, the cores here) at once; a failed one marks the
+# $FIXTURE_JOBS (default 3 on these 2 cores) at once; a failed one marks the
 # run failed. Guests under TCG leave cores idle while they sleep and do I/O,
 # and the host's makedumpfile runs are single-threaded.
-JOBS=${FIXTURE_JOBS:-2}
+JOBS=${FIXTURE_JOBS:-3}
 job() {
 	local name=$1
 	shift

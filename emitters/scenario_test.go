@@ -1,0 +1,109 @@
+package emitters
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+)
+
+// scenarioChanges are what a kdump scenario changes on purpose between the
+// capture of its ground truth and its crash: those outputs still run (and
+// must not fail) but are not compared with that scenario's capture. The
+// kernel's own set and the sysrq scenario compare them.
+var scenarioChanges = map[string]map[string]string{
+	"kdump-oom": {
+		"proc/meminfo":                   oomFilled,
+		"proc/vmstat":                    oomFilled,
+		"proc/zoneinfo":                  oomFilled,
+		"proc/buddyinfo":                 oomFilled,
+		"proc/pagetypeinfo":              oomFilled,
+		"proc/swaps":                     oomFilled,
+		"sos_commands/memory/free":       oomFilled,
+		"proc/{pid}/stat":                oomSwapped,
+		"proc/{pid}/statm":               oomSwapped,
+		"proc/{pid}/status":              oomSwapped,
+		"sos_commands/process/ps_auxwww": oomSwapped,
+		"proc/loadavg":                   lateCrash,
+		"sos_commands/host/uptime":       lateCrash,
+	},
+	"kdump-hung": {
+		"proc/sys/kernel/hung_task_timeout_secs": hungTimeout,
+		"sos_commands/kernel/sysctl_-a":          hungTimeout,
+		"proc/loadavg":                           lateCrash,
+		"sos_commands/host/uptime":               lateCrash,
+	},
+}
+
+const (
+	oomFilled   = "fixture-oom filled the memory after the capture (that is the scenario)"
+	oomSwapped  = "the OOM's memory pressure swapped the other processes' pages out after the capture"
+	lateCrash   = "the crash comes tens of seconds after the capture (memory filling; khungtaskd's timeouts), in which the 1-minute load moves past the check's tolerance"
+	hungTimeout = "hung_task_timeout_secs is 0 while the truth is captured and 2 after, to wake khungtaskd"
+)
+
+// scenarioChange says why path is not compared with the set's capture, or "".
+func scenarioChange(s *fixtures.Set, path string) string {
+	return scenarioChanges[s.Manifest.Scenario][path]
+}
+
+// culpritMatches: the culprit a trace names is the crash's culprit, as a
+// symbol table names it (the symbol, or gcc's .cold part of it), or as the
+// source names it when the symbolizer resolves inlined calls.
+func culpritMatches(c *fixtures.Crash, name string) bool {
+	return strings.TrimSuffix(name, ".cold") == c.CulpritSymbol || name == c.Culprit
+}
+
+// checkScenarioSys: sys names the panicking task and the culprit the
+// scenario's crash record expects (the panicking task and CPU from the
+// crashed kernel's console, the culprit from the kernel source).
+func checkScenarioSys(t *testing.T, s *fixtures.Set, got string) {
+	c := s.Manifest.Crash
+	for _, want := range []string{
+		fmt.Sprintf("     COMMAND: %q\n", c.Task.Comm),
+		fmt.Sprintf("         PID: %d\n", c.Task.PID),
+		"       PANIC: \"" + c.PanicMessage + "\"\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in:\n%s", want, got)
+		}
+	}
+	culprit := ""
+	for _, l := range strings.Split(got, "\n") {
+		if v, ok := strings.CutPrefix(l, "     CULPRIT: "); ok {
+			culprit = v
+		}
+	}
+	if !culpritMatches(c, culprit) {
+		t.Errorf("CULPRIT %q, want %s (%s in the source; the console's caller of panic was %s):\n%s",
+			culprit, c.CulpritSymbol, c.Culprit, c.PanicCaller, got)
+	}
+}
+
+// checkScenarioBt: bt -a shows the panicking task on its CPU with panic
+// called from the culprit, and every CPU's trace complete. With kdump the
+// other CPUs were stopped by the NMI shootdown, at whatever they ran.
+func checkScenarioBt(t *testing.T, s *fixtures.Set, got string) {
+	c := s.Manifest.Crash
+	blocks := btBlocks(got)
+	panicking := 0
+	for _, b := range blocks {
+		if strings.Contains(b, "(the unwind stopped") || strings.Contains(b, "(no trace") {
+			t.Errorf("incomplete trace:\n%s", b)
+		}
+		names := frameNames(b)
+		for i, n := range names {
+			if n == "panic" && i+1 < len(names) && culpritMatches(c, names[i+1]) {
+				panicking++
+				if !strings.Contains(b, fmt.Sprintf("PID: %-7d", c.Task.PID)) || !strings.Contains(b, fmt.Sprintf("COMMAND: %q", c.Task.Comm)) {
+					t.Errorf("the panic path is not on %s (%d):\n%s", c.Task.Comm, c.Task.PID, b)
+				}
+				break
+			}
+		}
+	}
+	if panicking != 1 {
+		t.Errorf("%d traces with panic called from %s, want 1:\n%s", panicking, c.CulpritSymbol, got)
+	}
+}
