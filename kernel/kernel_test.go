@@ -78,7 +78,6 @@ func TestTasksModulesDmesg(t *testing.T) {
 	}
 }
 
-
 func checkTasks(t *testing.T, s *fixtures.Set, k *kernel.Kernel) {
 	type task struct {
 		comm string
