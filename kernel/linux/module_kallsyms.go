@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
 
@@ -41,6 +42,22 @@ type ModuleSymbol struct {
 	Type  byte // the typetab letter (elf_type(): t, d, r, b, …)
 	// Shndx is the ELF section index; SHN_UNDEF entries never resolve.
 	Shndx uint16
+	// Exported: the module exports the symbol (is_exported(): listed in
+	// mod->syms with this value); /proc/kallsyms then upper-cases Type.
+	Exported bool
+}
+
+// KallsymsType is the letter /proc/kallsyms prints for a module symbol:
+// s_show() upper-cases exported symbols' types and lower-cases the rest.
+func (s ModuleSymbol) KallsymsType() byte {
+	c := s.Type
+	switch {
+	case s.Exported && c >= 'a' && c <= 'z':
+		return c - 'a' + 'A'
+	case !s.Exported && c >= 'A' && c <= 'Z':
+		return c - 'A' + 'a'
+	}
+	return c
 }
 
 // ModuleRange is one piece of a module's memory: a struct module_memory
@@ -66,6 +83,9 @@ type ModuleKallsyms struct {
 	// read fault); lookups in the module then fail, as %pS prints a bare
 	// address when find_kallsyms_symbol() finds nothing.
 	Err error
+	// ExportErr says why Exported could not be decided (symbols still
+	// resolve; only /proc/kallsyms' letter case is then unknown).
+	ExportErr error
 
 	byValue []int32 // indices of resolvable symbols, by value then index
 }
@@ -222,6 +242,8 @@ func ReadModuleKallsyms(p *object.Program) ([]*ModuleKallsyms, error) {
 		mk.Syms, mk.Err = readModSyms(p, m.Member("kallsyms").Deref())
 		if mk.Err != nil {
 			mk.Err = fmt.Errorf("module %s: %w", mk.Name, mk.Err)
+		} else if err := markExported(p, m, mk.Syms); err != nil {
+			mk.ExportErr = fmt.Errorf("module %s: %w", mk.Name, err)
 		}
 		mk.index()
 		mods = append(mods, mk)
@@ -393,4 +415,72 @@ func (m *ModuleKallsyms) FindKallsymsSymbolValue(name string) (uint64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// markExported sets Exported on the symbols the module exports, as
+// is_exported() decides: an entry of mod->syms (struct kernel_symbol[],
+// num_syms) with the same name and value. With
+// CONFIG_HAVE_ARCH_PREL32_RELOCATIONS (x86_64) an entry holds 32-bit
+// offsets relative to its own fields (offset_to_ptr()), else pointers;
+// the members present decide.
+func markExported(p *object.Program, m object.Object, syms []ModuleSymbol) error {
+	base, err1 := m.Member("syms").Uint()
+	n, err2 := m.Member("num_syms").Uint()
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("exported symbols: %w", err)
+	}
+	if n == 0 || base == 0 {
+		return nil
+	}
+	if n > maxModuleSymbols {
+		return fmt.Errorf("%w: %d exported symbols", ErrModuleSymbols, n)
+	}
+	ksType, err := p.Type("struct kernel_symbol")
+	if err != nil {
+		return fmt.Errorf("exported symbols: %w", err)
+	}
+	size, err := ktype.Sizeof(ksType)
+	if err != nil || size == 0 {
+		return fmt.Errorf("exported symbols: struct kernel_symbol: size %d: %v", size, err)
+	}
+	prel32 := p.HasMember("struct kernel_symbol", "value_offset")
+	valueMember, nameMember := "value", "name"
+	if prel32 {
+		valueMember, nameMember = "value_offset", "name_offset"
+	}
+	vm, err1 := ktype.FindMember(ksType, valueMember)
+	nm, err2 := ktype.FindMember(ksType, nameMember)
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("exported symbols: %w", err)
+	}
+	raw := make([]byte, n*size)
+	if _, err := p.Mem.ReadVirtAt(raw, base); err != nil {
+		return fmt.Errorf("exported symbols: %w", err)
+	}
+	le := binary.LittleEndian
+	field := func(i uint64, off uint64) uint64 {
+		at := i*size + off
+		if prel32 {
+			return base + at + uint64(int64(int32(le.Uint32(raw[at:]))))
+		}
+		return le.Uint64(raw[at:])
+	}
+	byValue := map[uint64][]uint64{} // value → addresses of exported names
+	for i := range n {
+		v := field(i, vm.Offset.Bytes())
+		byValue[v] = append(byValue[v], field(i, nm.Offset.Bytes()))
+	}
+	for i := range syms {
+		for _, nameAddr := range byValue[syms[i].Value] {
+			name, err := object.ReadCString(p.Mem, nameAddr, ksymNameLen)
+			if err != nil {
+				return fmt.Errorf("exported symbol name at %#x: %w", nameAddr, err)
+			}
+			if name == syms[i].Name {
+				syms[i].Exported = true
+				break
+			}
+		}
+	}
+	return nil
 }

@@ -28,13 +28,21 @@ func modProgram(withMem bool) (*object.Program, fakekernel.Memory) {
 	state := &ktype.Enum{Name: "module_state", Size: 4, Values: []ktype.EnumValue{
 		{Name: "MODULE_STATE_LIVE", Value: 0}, {Name: "MODULE_STATE_COMING", Value: 1},
 		{Name: "MODULE_STATE_GOING", Value: 2}, {Name: "MODULE_STATE_UNFORMED", Value: 3}}}
-	// struct module { state@0; list@8; name[56]@24; kallsyms@80; ranges@88 }
+	// struct kernel_symbol with PREL32 offsets, as x86_64 has it.
+	i32 := &ktype.Int{Name: "int", Size: 4, Encoding: ktype.Signed}
+	ks := &ktype.Struct{Name: "kernel_symbol", Size: 12, Members: []ktype.Member{
+		{Name: "value_offset", Type: i32}, {Name: "name_offset", Type: i32, Offset: 32},
+		{Name: "namespace_offset", Type: i32, Offset: 64}}}
+	// struct module { state@0; list@8; name[56]@24; kallsyms@80; ranges@88;
+	// syms@240; num_syms@248 }
 	members := []ktype.Member{
 		{Name: "state", Type: state}, {Name: "list", Type: lh, Offset: 64},
 		{Name: "name", Type: &ktype.Array{Elem: char, Count: 56}, Offset: 24 * 8},
 		{Name: "kallsyms", Type: ptr(mk), Offset: 80 * 8},
+		{Name: "syms", Type: ptr(ks), Offset: 240 * 8}, {Name: "num_syms", Type: u32, Offset: 248 * 8},
 	}
-	types := fakekernel.Types{"struct list_head": lh, "struct mod_kallsyms": mk, "enum module_state": state}
+	types := fakekernel.Types{"struct list_head": lh, "struct mod_kallsyms": mk, "enum module_state": state,
+		"struct kernel_symbol": ks}
 	if withMem {
 		mm := &ktype.Struct{Name: "module_memory", Size: 16, Members: []ktype.Member{
 			{Name: "base", Type: ptr(u64)}, {Name: "size", Type: u32, Offset: 64}}}
@@ -142,6 +150,13 @@ func TestFindKallsymsSymbolSynthetic(t *testing.T) {
 		p, mem := modProgram(withMem)
 		putModule(mem, withMem, 0x10000, "demo", 0xc0001000, 0x1000, 0x4000, syms)
 		linkModules(mem, 0x10000)
+		// beta is exported: one kernel_symbol in the module's data whose
+		// PREL32 offsets point back at beta and at the string "beta".
+		mem.Write(0xc0003900, []byte("beta\x00"))
+		mem.Write(0xc0003800, binary.LittleEndian.AppendUint32(nil, 0x100000000-0x2700))
+		mem.Write(0xc0003804, binary.LittleEndian.AppendUint32(nil, 0x100-4))
+		mem.U64(0x10000+240, 0xc0003800)
+		mem.Write(0x10000+248, binary.LittleEndian.AppendUint32(nil, 1))
 		s := NewSymbolizer(p, noCore{})
 		for _, c := range []struct {
 			addr uint64
@@ -159,6 +174,15 @@ func TestFindKallsymsSymbolSynthetic(t *testing.T) {
 		} {
 			if got := s.SprintSymbol(c.addr); got != c.pS {
 				t.Errorf("mem=%v %%pS %#x = %q, want %q", withMem, c.addr, got, c.pS)
+			}
+		}
+		mods, _ := s.Modules()
+		for _, ms := range mods[0].Syms {
+			if want := ms.Name == "beta"; ms.Exported != want || mods[0].ExportErr != nil {
+				t.Errorf("%s: exported %v (%v)", ms.Name, ms.Exported, mods[0].ExportErr)
+			}
+			if ms.Name == "beta" && ms.KallsymsType() != 'T' || ms.Name == "alpha" && ms.KallsymsType() != 't' {
+				t.Errorf("%s: /proc/kallsyms letter %c", ms.Name, ms.KallsymsType())
 			}
 		}
 		if got := s.SprintBacktrace(0xc0001100); got != "alpha+0x100/0x100 [demo]" {

@@ -48,7 +48,7 @@ func truthModuleKallsyms(t *testing.T, s *fixtures.Set) map[string][]truthModSym
 
 // TestModuleKallsymsMatchTruth reads every module's symbol table from each
 // fixture dump in each mode and compares it with the guest's
-// /proc/kallsyms, then resolves every module text symbol's address (and
+// /proc/kallsyms (address, letter with its exported case, name, order), then resolves every module text symbol's address (and
 // one byte into it) and checks the name, offset, size and module that %pS
 // would print against what the truth's own addresses give.
 func TestModuleKallsymsMatchTruth(t *testing.T) {
@@ -67,15 +67,15 @@ func TestModuleKallsymsMatchTruth(t *testing.T) {
 				}
 				listed, resolved := 0, 0
 				for _, m := range mods {
-					if m.Err != nil {
-						t.Errorf("%s: %v", m.Name, m.Err)
+					if m.Err != nil || m.ExportErr != nil {
+						t.Errorf("%s: %v %v", m.Name, m.Err, m.ExportErr)
 						continue
 					}
 					want := truth[m.Name]
 					var have []truthModSym
 					for _, ms := range m.Syms {
 						if ms.Name != "" { // s_show() skips unnamed entries (the null symbol)
-							have = append(have, truthModSym{addr: ms.Value, typ: ms.Type, name: ms.Name, mod: m.Name})
+							have = append(have, truthModSym{addr: ms.Value, typ: ms.KallsymsType(), name: ms.Name, mod: m.Name})
 						}
 					}
 					if len(have) != len(want) {
@@ -83,10 +83,7 @@ func TestModuleKallsymsMatchTruth(t *testing.T) {
 					}
 					for i := range min(len(have), len(want)) {
 						h, w := have[i], want[i]
-						// s_show() upper-cases the letter of symbols the
-						// module exports (is_exported(), from mod->syms),
-						// which the typetab does not record.
-						if h.addr != w.addr || lower(h.typ) != lower(w.typ) || h.name != w.name {
+						if h.addr != w.addr || h.typ != w.typ || h.name != w.name {
 							t.Errorf("%s symbol %d: %016x %c %s, truth %016x %c %s", m.Name, i, h.addr, h.typ, h.name, w.addr, w.typ, w.name)
 						}
 					}
@@ -139,13 +136,6 @@ func checkModuleResolution(t *testing.T, sym *Symbolizer, m *ModuleKallsyms, wan
 		}
 	}
 	return n
-}
-
-func lower(c byte) byte {
-	if c >= 'A' && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
 
 // BenchmarkSymbolizeModule resolves module text addresses of the first
