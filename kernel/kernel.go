@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/vmcore-report/vmcore-report/internal/elfcheck"
 	"github.com/vmcore-report/vmcore-report/kernel/btf"
 	"github.com/vmcore-report/vmcore-report/kernel/dump"
 	"github.com/vmcore-report/vmcore-report/kernel/kdwarf"
@@ -346,6 +347,9 @@ func (k *Kernel) btfFromMemory() (*btf.Spec, error) {
 // for kernels that do not export it, its banner with OSRELEASE.
 func (k *Kernel) checkVmlinux(v *File) error {
 	if err := CheckVmlinuxFile(v.R); err != nil {
+		return fmt.Errorf("%s: %w", v.Name, err)
+	}
+	if err := elfcheck.Tables(v.R); err != nil {
 		return fmt.Errorf("%s: %w", v.Name, err)
 	}
 	f, err := elf.NewFile(v.R)

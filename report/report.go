@@ -186,6 +186,11 @@ func Run(ctx context.Context, k *kernel.Kernel, opts Options, sink Sink) (*Manif
 	r.progress(Progress{Stage: StageFinish, Done: done, Total: total})
 	if k.Dump != nil {
 		m.Inputs.Dump = dumpInput(k)
+		// A degraded kernel's dump was opened again after the reads that
+		// failed: what they found is in the reason, not in its Info.
+		if ku := opts.KernelUnreadable; ku != nil && errors.Is(ku, dump.ErrTruncated) {
+			m.Inputs.Dump.Truncated = true
+		}
 		for _, e := range r.excluded {
 			m.Inputs.Dump.MissingKernelPages = append(m.Inputs.Dump.MissingKernelPages, fmt.Sprintf("%s at %#x", e.What, e.Addr))
 		}

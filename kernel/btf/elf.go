@@ -10,6 +10,7 @@ import (
 	"io"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/vmcore-report/vmcore-report/internal/elfcheck"
 )
 
 // ErrNoBTF is wrapped by LoadSpecFromELF when the file has no .BTF section
@@ -32,6 +33,9 @@ func LoadSplitSpecFromELF(r io.ReaderAt, base *Spec) (*Spec, error) {
 }
 
 func loadFromELF(r io.ReaderAt, base *Spec) (*Spec, error) {
+	if err := elfcheck.Tables(r); err != nil {
+		return nil, fmt.Errorf("btf: %w", err)
+	}
 	f, err := elf.NewFile(r)
 	if err != nil {
 		return nil, fmt.Errorf("btf: %w", err)

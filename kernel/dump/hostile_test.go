@@ -2,6 +2,7 @@ package dump
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"strings"
@@ -164,4 +165,42 @@ func TestIssue17KdumpHeaderMessages(t *testing.T) {
 	})
 }
 
+// TestIssue17SplitPartsOfDifferentDumps: parts of two dumps (another
+// kernel release) are refused with a sentence naming both.
+func TestIssue17SplitPartsOfDifferentDumps(t *testing.T) {
+	var parts []Part
+	for k, release := range []string{"6.1.0-test", "6.12.0-other"} {
+		s := standardSpec()
+		s.split, s.start, s.end = true, uint64(k*40), uint64(40+k*40)
+		b := buildKdump(t, &s)
+		copy(b[12+2*65:12+3*65], append([]byte(release), make([]byte, 65-len(release))...))
+		parts = append(parts, Part{Name: release, R: bytes.NewReader(b), Size: int64(len(b))})
+	}
+	_, err := OpenParts(parts)
+	if err == nil || !strings.Contains(err.Error(), "different dumps") || !strings.Contains(err.Error(), "6.12.0-other") {
+		t.Errorf("OpenParts = %v, want a refusal naming both kernels", err)
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
+
+// TestWithContext: a cancelled run's reads fail with the context's error,
+// through the dump's own errors.
+func TestWithContext(t *testing.T) {
+	s := standardSpec()
+	b := buildKdump(t, &s)
+	ctx, cancel := context.WithCancel(context.Background())
+	r := WithContext(ctx, bytes.NewReader(b))
+	d, err := Open("ctx.kdump", r, int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	buf := make([]byte, 4096)
+	if _, err := d.ReadPhysAt(buf, 4096); !errors.Is(err, context.Canceled) {
+		t.Errorf("read after cancel = %v, want context.Canceled", err)
+	}
+	if _, err := Open("ctx.kdump", r, int64(len(b))); !errors.Is(err, context.Canceled) {
+		t.Errorf("open after cancel = %v", err)
+	}
+}

@@ -49,6 +49,14 @@ func openSplit(parts []Part) (*Dump, error) {
 			return nil, fmt.Errorf("split parts %s and %s disagree: block size %d/%d, max_mapnr %#x/%#x",
 				first.name, kp.name, first.blockSize, kp.blockSize, first.maxPFN, kp.maxPFN)
 		}
+		// makedumpfile writes the same disk_dump_header into every part
+		// (only the sub header's PFN range differs): parts whose kernel
+		// or time differ come from different dumps.
+		if kp.utsname() != first.utsname() || kp.hdr.Timestamp != first.hdr.Timestamp {
+			return nil, fmt.Errorf("split parts %s and %s come from different dumps: %s %s at %v, and %s %s at %v",
+				first.name, kp.name, first.utsname().Nodename, first.utsname().Release, first.hdr.Timestamp[0],
+				kp.utsname().Nodename, kp.utsname().Release, kp.hdr.Timestamp[0])
+		}
 		if kp.startPFN < next {
 			return nil, fmt.Errorf("split part %s (pfn %#x-%#x) overlaps the part before it", kp.name, kp.startPFN, kp.endPFN)
 		}

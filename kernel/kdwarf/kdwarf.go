@@ -45,6 +45,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/vmcore-report/vmcore-report/internal/elfcheck"
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 )
 
@@ -89,6 +90,9 @@ var _ ktype.Source = (*Data)(nil)
 // name index over .debug_info is built by the first lookup, or by Index.
 // It wraps ErrNoDWARF when there is no .debug_info.
 func Open(r io.ReaderAt) (*Data, error) {
+	if err := elfcheck.Tables(r); err != nil {
+		return nil, fmt.Errorf("kdwarf: %w", err)
+	}
 	f, err := elf.NewFile(r)
 	if err != nil {
 		return nil, fmt.Errorf("kdwarf: %w", err)

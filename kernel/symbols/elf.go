@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/vmcore-report/vmcore-report/internal/elfcheck"
 )
 
 // startKernelMap is __START_KERNEL_map on x86_64: kernel image symbols sit
@@ -23,6 +25,9 @@ const maxSymtab = 256 << 20
 // names are slices of the one string table (debug/elf's Symbols allocates
 // each name, which costs half a second for 150k symbols in WebAssembly).
 func FromELF(r io.ReaderAt, kaslrOffset uint64) (*Table, error) {
+	if err := elfcheck.Tables(r); err != nil {
+		return nil, fmt.Errorf("vmlinux: %w", err)
+	}
 	f, err := elf.NewFile(r)
 	if err != nil {
 		return nil, fmt.Errorf("vmlinux: %w", err)

@@ -46,7 +46,7 @@ func FuzzParse(f *testing.F) {
 }
 
 // FuzzFindInMemory scans fuzzed physical memory (the bytes at 0, then a
-// hole, then the bytes again at 1 MiB) for VMCOREINFO: it must end, with
+// hole, then the bytes again at 1 MiB, and an unreadable range) for VMCOREINFO: it must end, with
 // memory bounded by its fixed scan buffer and the text it keeps.
 func FuzzFindInMemory(f *testing.F) {
 	page := make([]byte, 2*scanPage)
@@ -64,7 +64,7 @@ func FuzzFindInMemory(f *testing.F) {
 				m.write(base, mem)
 			}
 		}
-		ranges := []Range{{0, uint64(len(mem))}, {1 << 20, 1<<20 + uint64(len(mem))}, {1 << 40, 1<<40 + 1<<20}}
+		ranges := []Range{{0, uint64(len(mem))}, {1 << 20, 1<<20 + uint64(len(mem))}, {1 << 40, 1<<40 + 64<<10}}
 		allocbound.Check(t, "FindInMemory", allocbound.Limit(int64(len(mem)), 4, scanChunk+2*maxText+(1<<20)), func() {
 			text, _, err := FindInMemory(m, ranges)
 			if err == nil && !valid(text) {

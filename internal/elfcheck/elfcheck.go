@@ -1,0 +1,64 @@
+// Package elfcheck checks an ELF file's header tables against the file
+// before debug/elf.NewFile reads them: NewFile sizes its section and
+// program tables from the header's counts, so a 64-byte file claiming
+// thousands of sections costs megabytes before it fails.
+package elfcheck
+
+import (
+	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ErrHeader is wrapped when the header's tables do not fit the file.
+var ErrHeader = errors.New("ELF header tables outside the file")
+
+// Tables makes sure the section and program header tables the ELF header
+// of r describes end inside the file, by reading the last byte of each.
+// Files that are not ELF pass: NewFile says what is wrong with them.
+func Tables(r io.ReaderAt) error {
+	var h [64]byte
+	n, _ := r.ReadAt(h[:], 0)
+	if n < 52 || string(h[:4]) != elf.ELFMAG {
+		return nil
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	if elf.Data(h[elf.EI_DATA]) == elf.ELFDATA2MSB {
+		bo = binary.BigEndian
+	}
+	var phoff, shoff, phent, phnum, shent, shnum uint64
+	switch elf.Class(h[elf.EI_CLASS]) {
+	case elf.ELFCLASS64:
+		if n < 64 {
+			return nil
+		}
+		phoff, shoff = bo.Uint64(h[32:]), bo.Uint64(h[40:])
+		phent, phnum = uint64(bo.Uint16(h[54:])), uint64(bo.Uint16(h[56:]))
+		shent, shnum = uint64(bo.Uint16(h[58:])), uint64(bo.Uint16(h[60:]))
+	case elf.ELFCLASS32:
+		phoff, shoff = uint64(bo.Uint32(h[28:])), uint64(bo.Uint32(h[32:]))
+		phent, phnum = uint64(bo.Uint16(h[42:])), uint64(bo.Uint16(h[44:]))
+		shent, shnum = uint64(bo.Uint16(h[46:])), uint64(bo.Uint16(h[48:]))
+	default:
+		return nil
+	}
+	for _, t := range []struct {
+		what            string
+		off, ent, count uint64
+	}{{"program headers", phoff, phent, phnum}, {"section headers", shoff, shent, shnum}} {
+		if t.count == 0 || t.off == 0 {
+			continue
+		}
+		end := t.off + t.ent*t.count // entries and counts are 16-bit: no overflow below 2^63
+		if t.off > 1<<62 || end < t.off {
+			return fmt.Errorf("%w: %d %s at %#x", ErrHeader, t.count, t.what, t.off)
+		}
+		var b [1]byte
+		if _, err := r.ReadAt(b[:], int64(end-1)); err != nil {
+			return fmt.Errorf("%w: %d %s of %d bytes at %#x: %v", ErrHeader, t.count, t.what, t.ent, t.off, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,31 @@
+package dump
+
+import (
+	"context"
+	"io"
+)
+
+// WithContext returns r with reads that fail with ctx's error once ctx is
+// done. Every reader in this module reads its files through an
+// io.ReaderAt, so wrapping the inputs makes the whole pipeline — dump
+// headers, pages, the DWARF index scan, kallsyms, BTF — stop at its next
+// read when a run is cancelled; loops that do not read are bounded by what
+// the files hold.
+func WithContext(ctx context.Context, r io.ReaderAt) io.ReaderAt {
+	if ctx.Done() == nil {
+		return r // a context that is never done
+	}
+	return ctxReaderAt{ctx, r}
+}
+
+type ctxReaderAt struct {
+	ctx context.Context
+	r   io.ReaderAt
+}
+
+func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.ReadAt(p, off)
+}
