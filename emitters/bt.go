@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vmcore-report/vmcore-report/kernel/kdwarf"
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 	"github.com/vmcore-report/vmcore-report/kernel/unwind"
@@ -116,6 +117,9 @@ func writeBt(c *Context, b *strings.Builder, tr unwind.Trace) {
 		}
 		name := sym.SprintSymbolNoOffset(look)
 		fmt.Fprintf(b, "%s#%d [%x] %s at %x\n", lead, i, at, name, f.IP)
+		if file, line, ok := sourceLine(c, look); ok {
+			fmt.Fprintf(b, "    %s: %d\n", file, line) // crash's bt -l
+		}
 		if f.Regs != nil {
 			fmt.Fprintf(b, "    [exception RIP: %s]\n", exceptionRIP(c, f.Regs[unwind.RIP]))
 			writeRegs(b, f.Regs, f.Partial)
@@ -160,7 +164,7 @@ func init() {
 	Register(&Emitter{
 		Path:    "sos_commands/vmcore/bt_-a",
 		Mirrors: "crash's bt -a (x86_64.c back traces), from the ORC unwinder",
-		Desc:    "stack of the active task of every CPU that ran before the panic, from its saved registers",
+		Desc:    "stack of the active task of every CPU that ran before the panic, from its saved registers; file:line per frame with a vmlinux",
 		Tracker: Done,
 		Run: func(c *Context, _ int64, out *Output) error {
 			cts, err := cpuTraces(c)
@@ -190,4 +194,21 @@ func init() {
 			return nil
 		},
 	})
+}
+
+// sourceLine is the file and line of a kernel-image address from the
+// vmlinux's DWARF line tables (read per unit, on demand); ok is false
+// without a vmlinux, for module addresses, or when the vmlinux has no
+// line information.
+func sourceLine(c *Context, addr uint64) (string, int, bool) {
+	v := c.K.Vmlinux
+	if v == nil {
+		return "", 0, false
+	}
+	l, err := Once(c, "emitters/dwarf-lines", func() (*kdwarf.Lines, error) { return kdwarf.OpenLines(v.R) })
+	if err != nil {
+		return "", 0, false
+	}
+	file, line, err := l.LineForPC(addr - c.K.Info.KernelOffset)
+	return file, line, err == nil
 }

@@ -127,6 +127,14 @@ func init() {
 		if panicking != 1 {
 			t.Errorf("%d traces with the sysrq-c path, want 1:\n%s", panicking, got)
 		}
+		// With a vmlinux, frames carry their source line (crash's bt -l).
+		if strings.Contains(got, ".c: ") {
+			_, after, _ := strings.Cut(got, " sysrq_handle_crash at ")
+			_, next, _ := strings.Cut(after, "\n")
+			if !strings.HasPrefix(next, "    drivers/tty/sysrq.c: ") {
+				t.Errorf("sysrq_handle_crash's line is not in drivers/tty/sysrq.c:\n%s", got)
+			}
+		}
 	}
 	checks["sos_commands/vmcore/sys"] = func(t *testing.T, s *fixtures.Set, got string) {
 		if s.Manifest.Crash != nil {

@@ -1,0 +1,626 @@
+package kdwarf
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"sync"
+)
+
+// Lines maps code addresses to source lines, reading only what one lookup
+// needs: .debug_aranges once (a few hundred KB), then for each compile unit
+// asked about its header, its abbreviation and its line program, kept for
+// later lookups. Nothing reads the whole .debug_info or .debug_line.
+type Lines struct {
+	r                  io.ReaderAt
+	info, abbrev, line *elf.Section
+	lineStr, str       []byte
+	aranges            []arange
+	mu                 sync.Mutex
+	units              map[uint64]*lineTable // by .debug_info offset
+}
+
+type arange struct{ lo, hi, cu uint64 }
+
+// lineRow is one row of a line program: code from addr on is line of file.
+type lineRow struct {
+	addr uint64
+	file uint32
+	line uint32
+	end  bool // end_sequence: no code from addr on
+}
+
+type lineTable struct {
+	rows  []lineRow // sorted by address
+	files []string
+	err   error
+}
+
+// ErrNoLines is wrapped when the vmlinux has no line information.
+var ErrNoLines = errors.New("no DWARF line information")
+
+// maxLineProgram bounds one unit's line program (the largest of a
+// distribution vmlinux is a few hundred KB).
+const maxLineProgram = 64 << 20
+
+// OpenLines prepares line lookups on a vmlinux.
+func OpenLines(r io.ReaderAt) (*Lines, error) {
+	f, err := elf.NewFile(r)
+	if err != nil {
+		return nil, fmt.Errorf("kdwarf lines: %w", err)
+	}
+	l := &Lines{r: r, units: map[uint64]*lineTable{}}
+	l.info, l.abbrev, l.line = f.Section(".debug_info"), f.Section(".debug_abbrev"), f.Section(".debug_line")
+	ar := f.Section(".debug_aranges")
+	if l.info == nil || l.abbrev == nil || l.line == nil || ar == nil {
+		return nil, fmt.Errorf("%w (.debug_info, .debug_abbrev, .debug_line and .debug_aranges needed)", ErrNoLines)
+	}
+	for _, s := range []*elf.Section{l.info, l.abbrev, l.line, ar} {
+		if compressed(s) || s.Type == elf.SHT_NOBITS {
+			return nil, fmt.Errorf("%w: %s is compressed or empty", ErrNoLines, s.Name)
+		}
+	}
+	small, err := readSmall(r, []*elf.Section{ar, f.Section(".debug_line_str"), f.Section(".debug_str")})
+	if err != nil {
+		return nil, err
+	}
+	l.lineStr, l.str = small[1], small[2]
+	if err := l.parseAranges(small[0]); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// parseAranges reads every address range of .debug_aranges (DWARF 2–5).
+func (l *Lines) parseAranges(b []byte) error {
+	le := binary.LittleEndian
+	for len(b) >= 16 {
+		n := uint64(le.Uint32(b))
+		if n == 0xffffffff || n+4 > uint64(len(b)) || n < 12 {
+			return fmt.Errorf("kdwarf: .debug_aranges set of %d bytes", n)
+		}
+		set := b[4 : 4+n]
+		b = b[4+n:]
+		cu := uint64(le.Uint32(set[2:]))
+		if set[6] != 8 || set[7] != 0 {
+			continue // not 64-bit addresses, or segmented
+		}
+		// Tuples start at a multiple of their size (16) from the set start.
+		for off := 16 - 4; off+16 <= len(set); off += 16 {
+			lo, size := le.Uint64(set[off:]), le.Uint64(set[off+8:])
+			if lo == 0 && size == 0 {
+				break
+			}
+			l.aranges = append(l.aranges, arange{lo, lo + size, cu})
+		}
+	}
+	sort.Slice(l.aranges, func(i, j int) bool { return l.aranges[i].lo < l.aranges[j].lo })
+	return nil
+}
+
+// LineForPC finds the source file and line of the instruction at pc (a
+// link-time address: subtract the KASLR offset first).
+func (l *Lines) LineForPC(pc uint64) (file string, line int, err error) {
+	i := sort.Search(len(l.aranges), func(i int) bool { return l.aranges[i].lo > pc }) - 1
+	// A unit's ranges do not overlap another's; a few steps back cover
+	// the rare nested range.
+	for k := 0; i >= 0 && k < 8 && pc >= l.aranges[i].hi; k++ {
+		i--
+	}
+	if i < 0 || pc >= l.aranges[i].hi {
+		return "", 0, fmt.Errorf("%w for %#x", ErrNoLines, pc)
+	}
+	t := l.table(l.aranges[i].cu)
+	if t.err != nil {
+		return "", 0, t.err
+	}
+	j := sort.Search(len(t.rows), func(j int) bool { return t.rows[j].addr > pc }) - 1
+	if j < 0 || t.rows[j].end || int(t.rows[j].file) >= len(t.files) {
+		return "", 0, fmt.Errorf("%w for %#x in its unit", ErrNoLines, pc)
+	}
+	return t.files[t.rows[j].file], int(t.rows[j].line), nil
+}
+
+func (l *Lines) table(cu uint64) *lineTable {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.units[cu]; ok {
+		return t
+	}
+	t := &lineTable{}
+	t.err = l.readUnit(cu, t)
+	l.units[cu] = t
+	return t
+}
+
+func (l *Lines) read(s *elf.Section, off, n uint64) ([]byte, error) {
+	if off > s.Size {
+		return nil, fmt.Errorf("kdwarf: %s offset %#x past its end", s.Name, off)
+	}
+	n = min(n, s.Size-off)
+	b := make([]byte, n)
+	if _, err := s.ReadAt(b, int64(off)); err != nil && err != io.EOF {
+		return nil, fmt.Errorf("kdwarf: %s at %#x: %w", s.Name, off, err)
+	}
+	return b, nil
+}
+
+// cursor decodes little-endian DWARF values with a sticky error.
+type cursor struct {
+	b   []byte
+	err error
+}
+
+func (c *cursor) need(n int) bool {
+	if c.err == nil && len(c.b) < n {
+		c.err = io.ErrUnexpectedEOF
+	}
+	return c.err == nil
+}
+func (c *cursor) u8() uint8 {
+	if !c.need(1) {
+		return 0
+	}
+	v := c.b[0]
+	c.b = c.b[1:]
+	return v
+}
+func (c *cursor) u16() uint16 {
+	if !c.need(2) {
+		return 0
+	}
+	v := binary.LittleEndian.Uint16(c.b)
+	c.b = c.b[2:]
+	return v
+}
+func (c *cursor) u32() uint32 {
+	if !c.need(4) {
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(c.b)
+	c.b = c.b[4:]
+	return v
+}
+func (c *cursor) u64() uint64 {
+	if !c.need(8) {
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(c.b)
+	c.b = c.b[8:]
+	return v
+}
+func (c *cursor) skip(n uint64) {
+	if c.need(int(min(n, 1<<30))) {
+		c.b = c.b[n:]
+	}
+}
+func (c *cursor) uleb() uint64 {
+	var v uint64
+	for shift := 0; ; shift += 7 {
+		b := c.u8()
+		if c.err != nil {
+			return 0
+		}
+		if shift < 64 {
+			v |= uint64(b&0x7f) << shift
+		}
+		if b&0x80 == 0 {
+			return v
+		}
+	}
+}
+func (c *cursor) sleb() int64 {
+	var v int64
+	shift := 0
+	for {
+		b := c.u8()
+		if c.err != nil {
+			return 0
+		}
+		if shift < 64 {
+			v |= int64(b&0x7f) << shift
+		}
+		shift += 7
+		if b&0x80 == 0 {
+			if shift < 64 && b&0x40 != 0 {
+				v |= -1 << shift
+			}
+			return v
+		}
+	}
+}
+func (c *cursor) cstr() string {
+	i := bytes.IndexByte(c.b, 0)
+	if i < 0 {
+		c.err = io.ErrUnexpectedEOF
+		return ""
+	}
+	s := string(c.b[:i])
+	c.b = c.b[i+1:]
+	return s
+}
+
+func lineCstr(b []byte, off uint64) string {
+	v, _ := cstrAt(b, off)
+	return string(v)
+}
+
+// DWARF constants used here.
+const (
+	lAtStmtList  = 0x10
+	lAtCompDir   = 0x1b
+	lnctPath     = 0x1
+	lnctDirIndex = 0x2
+)
+
+// readUnit reads the unit's DW_AT_stmt_list and runs its line program.
+func (l *Lines) readUnit(cuOff uint64, t *lineTable) error {
+	hdr, err := l.read(l.info, cuOff, 4096)
+	if err != nil {
+		return err
+	}
+	c := &cursor{b: hdr}
+	if n := c.u32(); n == 0xffffffff {
+		return fmt.Errorf("kdwarf: 64-bit DWARF unit at %#x", cuOff)
+	}
+	ver := c.u16()
+	var abbrevOff uint64
+	switch {
+	case ver == 5:
+		c.u8() // unit_type
+		if c.u8() != 8 {
+			return fmt.Errorf("kdwarf: unit at %#x: address size not 8", cuOff)
+		}
+		abbrevOff = uint64(c.u32())
+	case ver >= 2 && ver <= 4:
+		abbrevOff = uint64(c.u32())
+		c.u8()
+	default:
+		return fmt.Errorf("kdwarf: unit at %#x has DWARF version %d", cuOff, ver)
+	}
+	code := c.uleb()
+	ab, err := l.read(l.abbrev, abbrevOff, 1<<16)
+	if err != nil {
+		return err
+	}
+	a := &cursor{b: ab}
+	// Find the declaration of the unit DIE's code.
+	for a.err == nil {
+		ac := a.uleb()
+		if ac == 0 {
+			return fmt.Errorf("kdwarf: unit at %#x: abbreviation %d not found", cuOff, code)
+		}
+		a.uleb() // tag
+		a.u8()   // children
+		if ac == code {
+			break
+		}
+		for a.err == nil {
+			name, form := a.uleb(), a.uleb()
+			if form == lFormImplicitConst {
+				a.sleb()
+			}
+			if name == 0 && form == 0 {
+				break
+			}
+		}
+	}
+	var stmt uint64
+	var haveStmt bool
+	var compDir string
+	for a.err == nil && c.err == nil {
+		name, form := a.uleb(), a.uleb()
+		var implicit int64
+		if form == lFormImplicitConst {
+			implicit = a.sleb()
+		}
+		if name == 0 && form == 0 {
+			break
+		}
+		v, s, err := l.formValue(c, form, ver, implicit)
+		if err != nil {
+			return fmt.Errorf("kdwarf: unit at %#x: %w", cuOff, err)
+		}
+		switch name {
+		case lAtStmtList:
+			stmt, haveStmt = v, true
+		case lAtCompDir:
+			compDir = s
+		}
+	}
+	if err := errors.Join(a.err, c.err); err != nil {
+		return fmt.Errorf("kdwarf: unit at %#x: %w", cuOff, err)
+	}
+	if !haveStmt {
+		return fmt.Errorf("%w: unit at %#x has no line program", ErrNoLines, cuOff)
+	}
+	return l.runProgram(stmt, compDir, t)
+}
+
+// DWARF forms.
+const (
+	lFormAddr          = 0x01
+	lFormBlock2        = 0x03
+	lFormBlock4        = 0x04
+	lFormData2         = 0x05
+	lFormData4         = 0x06
+	lFormData8         = 0x07
+	lFormString        = 0x08
+	lFormBlock         = 0x09
+	lFormBlock1        = 0x0a
+	lFormData1         = 0x0b
+	lFormFlag          = 0x0c
+	lFormSdata         = 0x0d
+	lFormStrp          = 0x0e
+	lFormUdata         = 0x0f
+	lFormRefAddr       = 0x10
+	lFormRef1          = 0x11
+	lFormRef2          = 0x12
+	lFormRef4          = 0x13
+	lFormRef8          = 0x14
+	lFormRefUdata      = 0x15
+	lFormIndirect      = 0x16
+	lFormSecOffset     = 0x17
+	lFormExprloc       = 0x18
+	lFormFlagPresent   = 0x19
+	lFormStrx          = 0x1a
+	lFormRefSup4       = 0x1c
+	lFormStrpSup       = 0x1d
+	lFormData16        = 0x1e
+	lFormLineStrp      = 0x1f
+	lFormRefSig8       = 0x20
+	lFormImplicitConst = 0x21
+	lFormLoclistx      = 0x22
+	lFormRnglistx      = 0x23
+	lFormStrx1         = 0x25
+	lFormStrx2         = 0x26
+	lFormStrx3         = 0x27
+	lFormStrx4         = 0x28
+	lFormAddrx         = 0x1b
+	lFormAddrx1        = 0x29
+	lFormAddrx2        = 0x2a
+	lFormAddrx3        = 0x2b
+	lFormAddrx4        = 0x2c
+)
+
+// formValue reads one attribute value: a number, or a string for string
+// forms (strx forms are skipped: their offsets table is not read here).
+func (l *Lines) formValue(c *cursor, form uint64, ver uint16, implicit int64) (uint64, string, error) {
+	switch form {
+	case lFormAddr, lFormData8, lFormRef8, lFormRefSig8:
+		return c.u64(), "", nil
+	case lFormData1, lFormRef1, lFormFlag, lFormStrx1, lFormAddrx1:
+		return uint64(c.u8()), "", nil
+	case lFormData2, lFormRef2, lFormStrx2, lFormAddrx2:
+		return uint64(c.u16()), "", nil
+	case lFormStrx3, lFormAddrx3:
+		c.skip(3)
+		return 0, "", nil
+	case lFormData4, lFormRef4, lFormRefSup4, lFormStrx4, lFormAddrx4:
+		return uint64(c.u32()), "", nil
+	case lFormSecOffset, lFormRefAddr, lFormStrpSup:
+		if form == lFormRefAddr && ver == 2 {
+			return c.u64(), "", nil
+		}
+		return uint64(c.u32()), "", nil
+	case lFormStrp:
+		off := uint64(c.u32())
+		return off, lineCstr(l.str, off), nil
+	case lFormLineStrp:
+		off := uint64(c.u32())
+		return off, lineCstr(l.lineStr, off), nil
+	case lFormString:
+		s := c.cstr()
+		return 0, s, nil
+	case lFormUdata, lFormRefUdata, lFormStrx, lFormAddrx, lFormLoclistx, lFormRnglistx:
+		return c.uleb(), "", nil
+	case lFormSdata:
+		return uint64(c.sleb()), "", nil
+	case lFormFlagPresent:
+		return 1, "", nil
+	case lFormImplicitConst:
+		return uint64(implicit), "", nil
+	case lFormData16:
+		c.skip(16)
+		return 0, "", nil
+	case lFormBlock1:
+		c.skip(uint64(c.u8()))
+	case lFormBlock2:
+		c.skip(uint64(c.u16()))
+	case lFormBlock4:
+		c.skip(uint64(c.u32()))
+	case lFormBlock, lFormExprloc:
+		c.skip(c.uleb())
+	case lFormIndirect:
+		return l.formValue(c, c.uleb(), ver, implicit)
+	default:
+		return 0, "", fmt.Errorf("unknown form %#x", form)
+	}
+	return 0, "", nil
+}
+
+// runProgram decodes the line program at off in .debug_line (versions
+// 2–5) into rows.
+func (l *Lines) runProgram(off uint64, compDir string, t *lineTable) error {
+	head, err := l.read(l.line, off, 4)
+	if err != nil {
+		return err
+	}
+	n := uint64(binary.LittleEndian.Uint32(head))
+	if n == 0xffffffff || n > maxLineProgram {
+		return fmt.Errorf("kdwarf: line program at %#x of %d bytes", off, n)
+	}
+	b, err := l.read(l.line, off+4, n)
+	if err != nil {
+		return err
+	}
+	c := &cursor{b: b}
+	ver := c.u16()
+	if ver < 2 || ver > 5 {
+		return fmt.Errorf("kdwarf: line program at %#x has version %d", off, ver)
+	}
+	if ver == 5 {
+		c.u8() // address_size
+		c.u8() // segment_selector_size
+	}
+	hlen := uint64(c.u32())
+	if c.err != nil || hlen > uint64(len(c.b)) {
+		return fmt.Errorf("kdwarf: line program at %#x: header of %d bytes", off, hlen)
+	}
+	prog := c.b[hlen:]
+	minInst := uint64(c.u8())
+	if ver >= 4 {
+		c.u8() // maximum_operations_per_instruction (1 on x86)
+	}
+	defaultStmt := c.u8()
+	_ = defaultStmt
+	lineBase := int64(int8(c.u8()))
+	lineRange := uint64(c.u8())
+	opBase := c.u8()
+	if lineRange == 0 {
+		return fmt.Errorf("kdwarf: line program at %#x: line_range 0", off)
+	}
+	stdLens := make([]uint8, opBase)
+	for i := 1; i < int(opBase); i++ {
+		stdLens[i] = c.u8()
+	}
+	var dirs []string
+	if ver == 5 {
+		dirs, err = l.entries(c, nil)
+		if err != nil {
+			return err
+		}
+		t.files, err = l.entries(c, dirs)
+		if err != nil {
+			return err
+		}
+	} else {
+		dirs = []string{compDir}
+		for c.err == nil {
+			d := c.cstr()
+			if d == "" {
+				break
+			}
+			dirs = append(dirs, d)
+		}
+		t.files = []string{""} // file 0 is unused before DWARF 5
+		for c.err == nil {
+			f := c.cstr()
+			if f == "" {
+				break
+			}
+			di := c.uleb()
+			c.uleb()
+			c.uleb()
+			if di < uint64(len(dirs)) && !path.IsAbs(f) {
+				f = path.Join(dirs[di], f)
+			}
+			t.files = append(t.files, f)
+		}
+	}
+	if c.err != nil {
+		return fmt.Errorf("kdwarf: line program header at %#x: %w", off, c.err)
+	}
+
+	// The state machine (DWARF 5 §6.2.2).
+	p := &cursor{b: prog}
+	var addr uint64
+	file, line := uint32(1), int64(1)
+	emit := func(end bool) {
+		t.rows = append(t.rows, lineRow{addr: addr, file: file, line: uint32(line), end: end})
+	}
+	reset := func() { addr, file, line = 0, 1, 1 }
+	for len(p.b) > 0 && p.err == nil {
+		op := p.u8()
+		switch {
+		case op >= opBase:
+			adj := uint64(op - opBase)
+			addr += adj / lineRange * minInst
+			line += lineBase + int64(adj%lineRange)
+			emit(false)
+		case op == 0: // extended
+			n := p.uleb()
+			if n == 0 || n > uint64(len(p.b)) {
+				p.err = io.ErrUnexpectedEOF
+				break
+			}
+			ext := p.b[:n]
+			p.b = p.b[n:]
+			switch ext[0] {
+			case 1: // end_sequence
+				emit(true)
+				reset()
+			case 2: // set_address
+				if len(ext) >= 9 {
+					addr = binary.LittleEndian.Uint64(ext[1:])
+				}
+			}
+		case op == 1: // copy
+			emit(false)
+		case op == 2: // advance_pc
+			addr += p.uleb() * minInst
+		case op == 3: // advance_line
+			line += p.sleb()
+		case op == 4: // set_file
+			file = uint32(p.uleb())
+		case op == 5, op == 12: // set_column, set_isa
+			p.uleb()
+		case op == 6, op == 7, op == 10, op == 11: // negate_stmt, basic_block, prologue_end, epilogue_begin
+		case op == 8: // const_add_pc
+			addr += uint64(255-opBase) / lineRange * minInst
+		case op == 9: // fixed_advance_pc
+			addr += uint64(p.u16())
+		default:
+			for range stdLens[op] {
+				p.uleb()
+			}
+		}
+	}
+	if p.err != nil {
+		return fmt.Errorf("kdwarf: line program at %#x: %w", off, p.err)
+	}
+	sort.SliceStable(t.rows, func(i, j int) bool { return t.rows[i].addr < t.rows[j].addr })
+	return nil
+}
+
+// entries reads a DWARF 5 directory or file name table; with dirs, each
+// file's directory is joined to its name.
+func (l *Lines) entries(c *cursor, dirs []string) ([]string, error) {
+	nfmt := int(c.u8())
+	type fmtEnt struct{ ct, form uint64 }
+	fmts := make([]fmtEnt, 0, nfmt)
+	for range nfmt {
+		fmts = append(fmts, fmtEnt{c.uleb(), c.uleb()})
+	}
+	count := c.uleb()
+	if count > 1<<20 {
+		return nil, fmt.Errorf("kdwarf: %d line table entries", count)
+	}
+	var out []string
+	for range count {
+		var name string
+		var dir uint64
+		for _, f := range fmts {
+			v, s, err := l.formValue(c, f.form, 5, 0)
+			if err != nil {
+				return nil, err
+			}
+			switch f.ct {
+			case lnctPath:
+				name = s
+			case lnctDirIndex:
+				dir = v
+			}
+		}
+		if dirs != nil && dir < uint64(len(dirs)) && !path.IsAbs(name) {
+			name = path.Join(dirs[dir], name)
+		}
+		out = append(out, name)
+	}
+	return out, c.err
+}
