@@ -223,16 +223,21 @@ function triageFacts(manifest, files) {
   };
   // The panicking task: the stack-trace outputs, else the log's "CPU: …
   // PID: … Comm: …" line of the crash report.
-  const sysTask = sys.get('PANIC TASK') || sys.get('TASK') || '';
-  const st = /PID:\s*(\d+).*COMMAND:\s*"([^"]*)"/.exec(sysTask) || /(\d+)\s+\((.*)\)/.exec(sysTask);
-  if (st) f.task = { pid: Number(st[1]), comm: st[2] };
+  // sys names the panicking task as crash does: PID: n, COMMAND: "comm".
+  if (/^\d+$/.test(sys.get('PID') || '') && sys.has('COMMAND')) f.task = { pid: Number(sys.get('PID')), comm: sys.get('COMMAND').replace(/^"|"$/g, '') };
   else if (crash && crash.task) f.task = { pid: crash.task.pid, comm: crash.task.comm };
   if (f.cpu === null && crash && crash.task) f.cpu = crash.task.cpu;
   if (!f.panic && sys.get('PANIC')) f.panic = sys.get('PANIC').replace(/^"|"$/g, '');
   // The call trace: the panic CPU's frames from the unwinder (bt -a),
   // else the crash report in the log.
+  // The call trace: the unwinder's frames of the panic CPU (the
+  // manifest's panic_frames, else bt -a's block of that CPU), else the
+  // crash report the kernel printed in its log.
   const fromBt = panicCpuFrames(files.bt, f.cpu);
-  if (fromBt.length) { f.trace = fromBt; f.traceFrom = 'bt'; } else if (crash && crash.trace.length) { f.trace = crash.trace; f.traceFrom = 'log'; }
+  if (Array.isArray(k.panic_frames) && k.panic_frames.length) {
+    f.trace = k.panic_frames.map((t) => ({ fn: t.replace(/\+.*/, ''), text: t, unreliable: false }));
+    f.traceFrom = 'unwinder';
+  } else if (fromBt.length) { f.trace = fromBt; f.traceFrom = 'bt'; } else if (crash && crash.trace.length) { f.trace = crash.trace; f.traceFrom = 'log'; }
   f.hung = hungTasks(log);
   f.mem = files.meminfo ? parseMeminfo(files.meminfo) : null;
   f.slabs = files.slabinfo ? topSlabs(files.slabinfo) : [];
@@ -340,7 +345,7 @@ function renderTriage(container, f, manifest, summary) {
   const trace = f.trace.length
     ? h('ol', { class: 'frames', dataset: { fact: 'trace' } }, ...f.trace.map((fr) => h('li', { class: fr.unreliable ? 'unreliable' : '' }, h('code', { text: fr.text }))))
     : h('p', { class: 'muted', text: 'No call trace was found in the kernel log.' });
-  const traceNote = f.traceFrom === 'bt' ? 'From the stack unwinder (sos_commands/vmcore/bt_-a).'
+  const traceNote = f.traceFrom === 'unwinder' || f.traceFrom === 'bt' ? 'Unwound from the dump (every CPU: sos_commands/vmcore/bt_-a).'
     : f.traceFrom === 'log' ? 'As the kernel printed it in its log (the dump\'s own stack unwinding is not in this report). Frames marked ? are guesses the kernel made while printing.' : '';
   container.append(card('trace', f.cpu !== null ? `Call trace of CPU ${f.cpu}` : 'Call trace', trace, traceNote ? h('p', { class: 'note', text: traceNote }) : null));
 

@@ -52,7 +52,11 @@ async function consoleFacts(s) {
   const who = lines.slice(panicAt).map((l) => /^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (\S+)/.exec(l)).find(Boolean);
   assert.ok(who, 'no CPU/PID/Comm line after the panic');
   const last = lines.slice(panicAt).find((l) => l.startsWith('---[ end Kernel panic'));
-  return { panic, cpu: Number(who[1]), pid: Number(who[2]), comm: who[3], last: last.trim() };
+  // The culprit: the first reliable frame below panic() in the trace the
+  // kernel printed.
+  const frames = lines.slice(panicAt).map((l) => l.trim()).filter((l) => /^[\w.]+\+0x/.test(l)).map((l) => l.replace(/\+.*/, ''));
+  const culprit = frames[frames.indexOf('panic') + 1];
+  return { panic, cpu: Number(who[1]), pid: Number(who[2]), comm: who[3], last: last.trim(), culprit };
 }
 
 async function fact(page, name) {
@@ -70,6 +74,7 @@ async function checkTriage(t, page, s, facts) {
   assert.equal(await fact(page, 'panic'), `Kernel panic: ${facts.panic}`);
   assert.equal(await fact(page, 'task'), `${facts.comm} (PID ${facts.pid})`);
   assert.equal(await fact(page, 'cpu'), String(facts.cpu));
+  assert.equal(await fact(page, 'culprit'), facts.culprit);
   // The last kernel line shown is the one the console printed last.
   const last = (await page.textContent('#triage pre.log .line.last')).replace(/^\[\s*\d+\.\d+\]\s?/, '').trim();
   assert.equal(last, facts.last);
