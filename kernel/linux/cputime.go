@@ -1,7 +1,6 @@
 package linux
 
 import (
-	"math/big"
 	"math/bits"
 
 	"github.com/vmcore-report/vmcore-report/kernel/object"
@@ -97,16 +96,12 @@ func ThreadGroupCputime(task object.Object) (TaskCputimes, error) {
 // mulDiv is mul_u64_u64_div_u64(a, b, c): a*b/c without overflow.
 func mulDiv(a, b, c uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
-	if hi < c {
-		q, _ := bits.Div64(hi, lo, c)
-		return q
-	}
-	r := new(big.Int).Mul(new(big.Int).SetUint64(a), new(big.Int).SetUint64(b))
-	r.Quo(r, new(big.Int).SetUint64(c))
-	if !r.IsUint64() {
+	if hi >= c {
+		// a*b >= c<<64: the quotient does not fit in 64 bits (or c is 0).
 		return ^uint64(0)
 	}
-	return r.Uint64()
+	q, _ := bits.Div64(hi, lo, c)
+	return q
 }
 
 // CputimeAdjust mirrors cputime_adjust() in kernel/sched/cputime.c: splits
