@@ -488,6 +488,17 @@ function recyclePacker() {
 
 function onPackerMessage(m) {
   switch (m.type) {
+    case 'fact': {
+      // A report file the triage view reads, copied from the stream while
+      // the run writes it: show what it tells at once.
+      if (!state.running || !state.pack) break;
+      const role = Object.keys(TRIAGE_FILES).find((r) => TRIAGE_FILES[r] === m.path);
+      if (!role) break;
+      state.liveFiles[role] = m.text;
+      document.body.dataset.liveFacts = Object.keys(state.liveFiles).length; // for tests
+      renderTriageLive($('triage-body'), state.liveFiles, state.dumps);
+      break;
+    }
     case 'ready':
       state.packerReady = true;
       break;
@@ -558,6 +569,8 @@ function startRun() {
   $('engine').textContent = '';
   $('progress').hidden = false;
   $('cancel').disabled = false;
+  state.liveFiles = {};
+  document.body.dataset.liveFacts = 0;
   renderTriagePending($('triage-body'), state.dumps);
   $('triage').hidden = false;
   state.shownStage = 'open';
@@ -572,7 +585,7 @@ function startRun() {
   let packPort = null;
   if (state.packerReady) {
     const ch = new MessageChannel();
-    state.packer.postMessage({ type: 'pack', port: ch.port2, format: $('format').value }, [ch.port2]);
+    state.packer.postMessage({ type: 'pack', port: ch.port2, format: $('format').value, keep: Object.values(TRIAGE_FILES) }, [ch.port2]);
     state.packerReady = false;
     state.pack = { done: null, packed: null, fallback: false };
     packPort = ch.port1;

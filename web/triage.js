@@ -228,6 +228,7 @@ function triageFacts(manifest, files) {
   else if (crash && crash.task) f.task = { pid: crash.task.pid, comm: crash.task.comm };
   if (f.cpu === null && crash && crash.task) f.cpu = crash.task.cpu;
   if (!f.panic && sys.get('PANIC')) f.panic = sys.get('PANIC').replace(/^"|"$/g, '');
+  if (!f.panic && manifest.pending && crash && crash.panicLine >= 0) f.panic = log[crash.panicLine].text.slice('Kernel panic - not syncing: '.length);
   // The call trace: the panic CPU's frames from the unwinder (bt -a),
   // else the crash report in the log.
   // The call trace: the unwinder's frames of the panic CPU (the
@@ -294,6 +295,7 @@ function s(tag, attrs = {}, ...children) {
 // whyMissing says in a sentence why a report file the view needs is not
 // there, from the manifest's outcome for it.
 function whyMissing(manifest, path, what) {
+  if (manifest.pending) return `${what}: being read…`;
   const o = (manifest.outputs || []).find((x) => x.path === path);
   if (!o) return `${what}: not in this report.`;
   if (o.status === 'not-applicable') return `${what}: not applicable to this kernel.`;
@@ -324,7 +326,7 @@ function renderTriage(container, f, manifest, summary) {
   if (f.uptime !== null) factRow(dl, 'Uptime', duration(f.uptime), 'uptime', 'since boot');
   if (f.load) factRow(dl, 'Load', `${f.load.one}, ${f.load.five}, ${f.load.fifteen}`, 'load', `(1, 5, 15 min; ${f.load.runnable.replace('/', ' runnable of ')} tasks)`);
   const taint = h('dd', { dataset: { fact: 'taint' } });
-  if (!f.taint) taint.append(unreadable ? 'unknown (the kernel\'s memory could not be read)' : 'unknown (tainted_mask could not be read)');
+  if (!f.taint) taint.append(manifest.pending ? 'being read…' : unreadable ? 'unknown (the kernel\'s memory could not be read)' : 'unknown (tainted_mask could not be read)');
   else if (!f.taint.letters) taint.append('not tainted');
   else {
     taint.append(h('code', { text: f.taint.letters }));
@@ -336,6 +338,7 @@ function renderTriage(container, f, manifest, summary) {
   factRow(dl, 'Kernel', f.release ? `Linux ${f.release}` : '', 'release', f.nodename ? `on ${f.nodename}` : '');
   const headline = f.panic
     ? h('p', { class: 'panic', dataset: { fact: 'panic' } }, h('span', { class: 'label', text: 'Kernel panic: ' }), f.panic)
+    : manifest.pending ? h('p', { class: 'panic none', dataset: { fact: 'panic' }, text: 'Reading the kernel log…' })
     : h('p', { class: 'panic none', dataset: { fact: 'panic' }, text: unreadable ? 'The panic message could not be read: the kernel\'s memory, which holds its log, could not be read.' : 'The kernel log holds no "Kernel panic" line: the dump was taken without a panic (or the message was lost).' });
   container.append(card(unreadable ? 'what alone' : 'what', 'What happened', headline, dl));
 
@@ -344,7 +347,7 @@ function renderTriage(container, f, manifest, summary) {
   // The call trace.
   const trace = f.trace.length
     ? h('ol', { class: 'frames', dataset: { fact: 'trace' } }, ...f.trace.map((fr) => h('li', { class: fr.unreliable ? 'unreliable' : '' }, h('code', { text: fr.text }))))
-    : h('p', { class: 'muted', text: 'No call trace was found in the kernel log.' });
+    : h('p', { class: 'muted', text: manifest.pending ? 'Being read…' : 'No call trace was found in the kernel log.' });
   const traceNote = f.traceFrom === 'unwinder' || f.traceFrom === 'bt' ? 'Unwound from the dump (every CPU: sos_commands/vmcore/bt_-a).'
     : f.traceFrom === 'log' ? 'As the kernel printed it in its log (the dump\'s own stack unwinding is not in this report). Frames marked ? are guesses the kernel made while printing.' : '';
   container.append(card('trace', f.cpu !== null ? `Call trace of CPU ${f.cpu}` : 'Call trace', trace, traceNote ? h('p', { class: 'note', text: traceNote }) : null));
@@ -454,6 +457,16 @@ function renderTriagePending(container, dumps) {
   container.append(card('what pending', 'What happened',
     h('p', { class: 'muted', text: 'Reading the dump… the panic, the call trace, the last kernel messages, the tasks and the memory appear here when the report is ready.' }),
     rel.length ? h('dl', { class: 'facts' }, h('dt', { text: 'Kernel' }), h('dd', { text: `Linux ${rel.join(', ')}${node.length ? ` on ${node.join(', ')}` : ''}` })) : null));
+}
+
+// renderTriageLive shows what the report files written so far tell, while
+// the run goes on (files: role → text, from the packer's copy of the
+// stream).
+function renderTriageLive(container, files, dumps) {
+  const rel = dumps.map((d) => d.release).find(Boolean) || '';
+  const node = dumps.map((d) => d.node).find(Boolean) || '';
+  const pending = { pending: true, kernel: { release: rel, nodename: node }, outputs: [] };
+  renderTriage(container, triageFacts(pending, files), pending, null);
 }
 
 if (typeof module !== 'undefined') {

@@ -55,19 +55,98 @@ self.vmcrPackEnd = () => {
   packPort = null;
 };
 
+// tarPeek follows the tar stream's entries and posts the files named in
+// keep (paths below the report's top folder) to the page as soon as each
+// is complete: the triage view fills in while the report is written.
+// Headers are ustar (with the prefix field) or PAX ('x' records, path=).
+class TarPeek {
+  constructor(keep) {
+    this.keep = new Set(keep);
+    this.head = new Uint8Array(512);
+    this.headLen = 0;
+    this.left = 0; // body bytes still to come
+    this.pad = 0; // padding after the body
+    this.body = null; // chunks of a kept (or PAX) body
+    this.name = '';
+    this.pax = false;
+    this.paxPath = '';
+    this.done = false;
+  }
+
+  push(b) {
+    let o = 0;
+    while (o < b.length && !this.done) {
+      if (this.left > 0) {
+        const n = Math.min(this.left, b.length - o);
+        if (this.body) this.body.push(b.slice(o, o + n));
+        this.left -= n;
+        o += n;
+        if (this.left === 0) this.endBody();
+      } else if (this.pad > 0) {
+        const n = Math.min(this.pad, b.length - o);
+        this.pad -= n;
+        o += n;
+      } else {
+        const n = Math.min(512 - this.headLen, b.length - o);
+        this.head.set(b.subarray(o, o + n), this.headLen);
+        this.headLen += n;
+        o += n;
+        if (this.headLen === 512) { this.headLen = 0; this.header(); }
+      }
+    }
+  }
+
+  header() {
+    const h = this.head;
+    if (h.every((x) => x === 0)) { this.done = true; return; }
+    const str = (off, len) => { const t = new TextDecoder().decode(h.subarray(off, off + len)); const i = t.indexOf('\0'); return i < 0 ? t : t.slice(0, i); };
+    const size = parseInt(str(124, 12).trim() || '0', 8);
+    const type = String.fromCharCode(h[156]);
+    const prefix = str(257, 6) === 'ustar' ? str(345, 155) : '';
+    const name = this.paxPath || (prefix ? `${prefix}/${str(0, 100)}` : str(0, 100));
+    this.paxPath = '';
+    this.pax = type === 'x';
+    this.name = name.split('/').slice(1).join('/'); // below the top folder
+    this.left = Number.isFinite(size) ? size : 0;
+    this.pad = (512 - (this.left % 512)) % 512;
+    this.body = this.pax || ((type === '0' || type === '\0') && this.keep.has(this.name)) ? [] : null;
+    if (this.left === 0 && this.body) this.endBody();
+  }
+
+  endBody() {
+    const parts = this.body;
+    this.body = null;
+    if (!parts) return;
+    const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of parts) { all.set(p, o); o += p.length; }
+    const text = new TextDecoder().decode(all);
+    if (this.pax) {
+      const m = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(text);
+      if (m) this.paxPath = m[1];
+      return;
+    }
+    postMessage({ type: 'fact', path: this.name, text });
+  }
+}
+
 // The packer's side: each piece is copied into a buffer Go provides. A new
 // stream drops what is left of the last one (an abandoned run).
 let packing = null;
-function packFrom(port, format) {
+function packFrom(port, format, keep) {
   if (packing) packing.close();
   packing = port;
   self.vmcr.packStart(format);
+  const peek = keep && keep.length ? new TarPeek(keep) : null;
   port.onmessage = (e) => {
     if (e.data === 'end') {
       port.close();
       packing = null;
       self.vmcr.packEnd();
       return;
+    }
+    if (peek) {
+      try { peek.push(new Uint8Array(e.data)); } catch { /* the view is a bonus: never stop the packing */ }
     }
     const n = e.data.byteLength;
     const ptr = self.vmcr.packBuffer(n);
@@ -161,7 +240,7 @@ self.onmessage = (e) => {
       self.vmcr.cancel();
       break;
     case 'pack':
-      packFrom(m.port, m.format);
+      packFrom(m.port, m.format, m.keep);
       break;
   }
 };

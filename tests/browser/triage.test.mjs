@@ -117,6 +117,11 @@ describe('triage view', () => {
       const { state } = await analyse(page, server.url, files);
       if (state !== 'done') assert.fail(`ended in ${state}: ${await errorText(page)}`);
       await checkTriage(t, page, s, facts);
+      // The packer copied the view's files out of the stream while the
+      // run wrote them: the view filled in before the end.
+      const live = Number(await page.getAttribute('body', 'data-live-facts'));
+      t.diagnostic(`${live} report files shown while the run went on`);
+      assert.ok(live >= 6, `only ${live} files reached the view during the run`);
       await page.screenshot({ path: join(artifacts, `triage-${id}-1366x768.png`) });
       await page.setViewportSize({ width: 390, height: 844 });
       await page.evaluate(() => document.getElementById('triage').scrollIntoView());
