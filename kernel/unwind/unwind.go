@@ -196,6 +196,7 @@ type state struct {
 	visited    []Stack
 	stacks     Stacks
 	guessed    bool
+	cpuRegs    bool // the walk starts at a CPU's saved registers, not yet stepped
 }
 
 // Walk unwinds from start over the given stacks.
@@ -211,7 +212,7 @@ func (u *Unwinder) Walk(start Start, stacks Stacks) Trace {
 			return Trace{} // the_end: nothing of the kernel on the stack
 		}
 		st.ip, st.sp, st.bp = r[RIP], r[RSP], r[RBP]
-		st.regs, st.full, st.signal = &r, true, true
+		st.regs, st.full, st.signal, st.cpuRegs = &r, true, true, true
 	}
 	s, ok := stacks.StackOf(st.sp)
 	if !ok {
@@ -325,12 +326,16 @@ func (u *Unwinder) step(st *state) (done bool, err error) {
 	} else {
 		switch e.Kind {
 		case KindUndefined:
+			if ip, sp, ok := u.crashCaller(st); ok {
+				st.ip, st.sp, st.regs, st.prev, st.signal, st.guessed, st.cpuRegs = ip, sp, nil, nil, false, true, false
+				return false, nil
+			}
 			return true, at(ErrUndefinedORC)
 		case KindEndOfStack:
 			return true, nil
 		}
 	}
-	st.signal = e.Signal
+	st.signal, st.cpuRegs = e.Signal, false
 
 	var sp uint64
 	indirect := false

@@ -355,3 +355,42 @@ func FuzzWalk(f *testing.F) {
 		}
 	})
 }
+
+// TestWalkCrashSetupRegs: a kdump panicking CPU's registers point where ORC
+// has no entry (crash_setup_regs' _THIS_IP_ in __crash_kexec); the walk
+// goes on from the return address of the call into that function, found
+// on the stack, and not from a text address that follows no such call.
+func TestWalkCrashSetupRegs(t *testing.T) {
+	m := newMem()
+	// Text: the hole at 0x1500 (KindUndefined) plays __crash_kexec; B
+	// calls it at 0x1120 (e8 rel32), returning to 0x1125.
+	text := make([]byte, 0x1000)
+	text[0x120] = 0xe8
+	binary.LittleEndian.PutUint32(text[0x121:], uint32(int32(0x1500-0x1125)))
+	m[0x1000] = text
+	sp := uint64(taskHi - 0x200)
+	m.put(sp+0x10, 0x1300) // text, but not after a call: skipped
+	m.put(sp+0x30, 0x1125) // the return into B
+	m.put(sp+0x38, 0x1210) // B (no frame) returns into C, the end
+	var regs PtRegs
+	regs[RIP], regs[RSP], regs[CS] = 0x1540, sp, 0x10
+	u := Unwinder{Mem: m, Code: code(t, LayoutV3, nil), NewSPIndirect: true}
+	tr := u.Walk(Start{Regs: &regs}, testStacks)
+	if tr.End != nil || fmt.Sprint(ips(tr)) != fmt.Sprint([]uint64{0x1540, 0x1125, 0x1210}) || !tr.Frames[1].Guessed {
+		t.Fatalf("frames %x, end %v", ips(tr), tr.End)
+	}
+	if tr.Frames[1].Slot != sp+0x30 {
+		t.Errorf("caller read at %#x, want %#x", tr.Frames[1].Slot, sp+0x30)
+	}
+	// A sleeping task's walk (no CPU registers) still stops there.
+	tr = u.Walk(Start{IP: 0x1540, SP: sp, Signal: true}, testStacks)
+	if !errors.Is(tr.End, ErrUndefinedORC) {
+		t.Errorf("without CPU registers: frames %x, end %v", ips(tr), tr.End)
+	}
+	// No call into the function on the stack: the walk stops as before.
+	m.put(sp+0x30, 0)
+	tr = u.Walk(Start{Regs: &regs}, testStacks)
+	if !errors.Is(tr.End, ErrUndefinedORC) {
+		t.Errorf("no caller: frames %x, end %v", ips(tr), tr.End)
+	}
+}
