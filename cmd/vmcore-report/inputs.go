@@ -1,7 +1,7 @@
 package main
 
 import (
-	"debug/elf"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -24,7 +24,10 @@ type inputs struct {
 // openInputs opens the dump parts and the vmlinux (as io.ReaderAt: they
 // are never read whole) and the crashed kernel in them. The returned
 // function closes the files.
-func openInputs(cfg *config) (*kernel.Kernel, inputs, func(), error) {
+//
+// Every read goes through ctx: once it is done (Ctrl-C), the reads fail and
+// whatever is reading stops.
+func openInputs(ctx context.Context, cfg *config) (*kernel.Kernel, inputs, func(), error) {
 	var files []*os.File
 	closeAll := func() {
 		for _, f := range files {
@@ -45,7 +48,7 @@ func openInputs(cfg *config) (*kernel.Kernel, inputs, func(), error) {
 		files = append(files, f)
 		// The base name only: the manifest holds nothing about the
 		// machine doing the analysis.
-		parts = append(parts, kernel.File{Name: filepath.Base(p), R: f, Size: size})
+		parts = append(parts, kernel.File{Name: filepath.Base(p), R: dump.WithContext(ctx, f), Size: size})
 	}
 	if cfg.vmlinux != "" {
 		f, size, err := openInput(cfg.vmlinux)
@@ -54,18 +57,23 @@ func openInputs(cfg *config) (*kernel.Kernel, inputs, func(), error) {
 			return nil, in, nil, fail(exitNoReport, "cannot read the vmlinux %s: %v", cfg.vmlinux, err)
 		}
 		files = append(files, f)
-		if _, err := elf.NewFile(f); err != nil {
+		if err := kernel.CheckVmlinuxFile(f); err != nil {
 			closeAll()
-			return nil, in, nil, fail(exitNoReport, "--vmlinux %s is not an ELF file (%v): give the uncompressed vmlinux with debug info "+
-				"(e.g. /usr/lib/debug/boot/vmlinux-<release> from the kernel's -dbg or -debuginfo package), not the compressed vmlinuz", cfg.vmlinux, err)
+			return nil, in, nil, fail(exitNoReport, "--vmlinux %s is %v: give the uncompressed vmlinux with debug info "+
+				"(e.g. /usr/lib/debug/boot/vmlinux-<release> from the kernel's -dbg or -debuginfo package), not the compressed vmlinuz",
+				cfg.vmlinux, strings.TrimPrefix(err.Error(), kernel.ErrNotVmlinux.Error()+": "))
 		}
-		opt.Vmlinux = &kernel.File{Name: filepath.Base(cfg.vmlinux), R: f, Size: size}
+		opt.Vmlinux = &kernel.File{Name: filepath.Base(cfg.vmlinux), R: dump.WithContext(ctx, f), Size: size}
 		if cfg.dwarf {
 			opt.Types = kernel.TypesDWARF
 		}
 		in.vmlinux = &report.FileInput{Name: filepath.Base(cfg.vmlinux), Size: size}
 	}
 	k, unreadable, err := report.OpenKernel(parts, opt)
+	if err != nil && ctx.Err() != nil {
+		closeAll()
+		return nil, in, nil, fail(exitNoReport, "interrupted: no report written")
+	}
 	if err != nil {
 		err = explainOpenError(cfg, parts, opt.Vmlinux, err)
 		closeAll()
@@ -75,32 +83,26 @@ func openInputs(cfg *config) (*kernel.Kernel, inputs, func(), error) {
 	return k, in, closeAll, nil
 }
 
-// openInput opens a regular file for reading at random offsets.
+// openInput opens a dump or vmlinux for reading at random offsets: a
+// regular file or a block device. Its kind is checked before it is opened,
+// since opening a FIFO waits for a writer.
 func openInput(p string) (*os.File, int64, error) {
 	if p == "-" {
 		return nil, 0, errors.New("standard input cannot be read at random offsets: give a file")
+	}
+	if err := checkInput(p); err != nil {
+		return nil, 0, err
 	}
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w (check the path and your permission to read it)", err)
 	}
-	fi, err := f.Stat()
+	size, err := inputSize(f)
 	if err != nil {
 		f.Close()
 		return nil, 0, err
 	}
-	switch {
-	case fi.IsDir():
-		f.Close()
-		return nil, 0, errors.New("it is a directory: name the file inside (often vmcore)")
-	case fi.Size() == 0 && fi.Mode().IsRegular():
-		f.Close()
-		return nil, 0, errors.New("the file is empty (was the dump saved completely?)")
-	case !fi.Mode().IsRegular():
-		f.Close()
-		return nil, 0, errors.New("not a regular file: copy the dump to a file first")
-	}
-	return f, fi.Size(), nil
+	return f, size, nil
 }
 
 // explainOpenError turns kernel.Open's error into what went wrong with

@@ -4,9 +4,11 @@
 //
 //	vmcore-report [--vmlinux FILE] [-o OUT] [--only PATHS] [--skip PATHS] [--list] VMCORE...
 //
-// Exit status: 0 when a report was written (even if some outputs failed:
-// the manifest lists them), 1 when no report could be made, 2 on a usage
-// error.
+// Exit status: 0 when a complete report was written, 3 when a report was
+// written but is partial (outputs failed, or the dump is truncated or
+// incomplete: the manifest says which), 1 when no report could be made, 2
+// on a usage error. Ctrl-C (or SIGTERM) stops the run within a moment,
+// removes what it had written and exits 1.
 package main
 
 import (
@@ -22,18 +24,20 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/vmcore-report/vmcore-report/emitters"
 	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/kernel/dump"
 	"github.com/vmcore-report/vmcore-report/report"
 )
 
 // version is set at link time: -ldflags "-X main.version=v1.2.3".
 var version = "devel"
 
-const usage = `usage: vmcore-report [--vmlinux FILE [--dwarf]] [-o OUT] [--only PATHS] [--skip PATHS] [--list] VMCORE...
+const usage = `usage: vmcore-report [--vmlinux FILE [--dwarf]] [-o OUT [--force]] [--only PATHS] [--skip PATHS] [--list] VMCORE...
 
 Rebuilds /proc, /sys and command outputs of a crashed Linux kernel from its
 crash dump into a sosreport-style archive.
@@ -48,18 +52,27 @@ crash dump into a sosreport-style archive.
                   directory (ending in / or existing) that receives the
                   report's top folder; by default
                   sosvmcore-<nodename>-<crash date>.tar.xz in the current directory
+                  (with -2, -3… added when that name is taken)
+  --force         replace an existing -o file or report folder (never an input)
   --only PATHS    write only these archive paths: comma-separated globs, a
                   directory selecting what is under it (proc, proc/*/status,
                   sos_commands/kernel)
   --skip PATHS    do not write these archive paths (same syntax)
   --list          list every output with its tracker status and description
 
-Exit status: 0 when a report was written (failed outputs are listed in its
-sos_reports/manifest.json), 1 when no report could be made, 2 on a usage error.
+Exit status: 0 when a complete report was written; 3 when a report was
+written but is partial: some outputs failed, or the dump is truncated or
+incomplete (sos_reports/manifest.json says which); 1 when no report could be
+made (or the run was interrupted); 2 on a usage error.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, a second one ends the process at once.
+		<-ctx.Done()
+		stop()
+	}()
 	code := runContext(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -75,6 +88,7 @@ const (
 	exitOK       = 0
 	exitNoReport = 1
 	exitUsage    = 2
+	exitPartial  = 3 // a report was written, but it is partial
 )
 
 type config struct {
@@ -83,6 +97,7 @@ type config struct {
 	only, skip []string
 	list       bool
 	dwarf      bool
+	force      bool
 	dumps      []string
 
 	// Set by tests only.
@@ -118,6 +133,9 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if !errors.As(err, &f) {
 		f = &failure{exitNoReport, err.Error()}
 	}
+	if f.msg == "" {
+		return f.code // the summary has said it all
+	}
 	fmt.Fprintf(stderr, "vmcore-report: %s\n", f.msg)
 	if f.code == exitUsage {
 		fmt.Fprintln(stderr, "Run vmcore-report -h for help.")
@@ -135,6 +153,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.Func("skip", "", func(s string) error { c.skip = append(c.skip, splitList(s)...); return nil })
 	fs.BoolVar(&c.list, "list", false, "")
 	fs.BoolVar(&c.dwarf, "dwarf", false, "")
+	fs.BoolVar(&c.force, "force", false, "")
 	// Flags may follow the dump names: parse, take one name, parse on.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -242,19 +261,23 @@ func generate(ctx context.Context, cfg *config, stdout, stderr io.Writer) error 
 	start := time.Now()
 	prog := newProgress(stderr)
 
-	k, inputs, closeInputs, err := openInputs(cfg)
+	k, inputs, closeInputs, err := openInputs(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeInputs()
 	prog.note(describeInputs(cfg, k))
 	if inputs.unreadable != nil {
+		hint := ""
+		if errors.Is(inputs.unreadable, dump.ErrTruncated) {
+			hint = " Is the dump complete?"
+		}
 		prog.note(fmt.Sprintf("warning: the crashed kernel's memory cannot be read from %s (%v); "+
-			"the report will hold only the manifest: every output fails. Is the dump complete?", strings.Join(cfg.dumps, ", "), inputs.unreadable))
+			"the report will hold only the manifest: every output fails.%s", strings.Join(cfg.dumps, ", "), inputs.unreadable, hint))
 	}
 
 	id := report.Identify(k)
-	out, err := newOutput(cfg.out, id)
+	out, err := newOutput(cfg, id)
 	if err != nil {
 		return err
 	}
@@ -276,12 +299,25 @@ func generate(ctx context.Context, cfg *config, stdout, stderr io.Writer) error 
 		}
 		return fail(exitNoReport, "writing the report to %s failed: %v (check the free space and permissions there, or choose another -o)", out.name, err)
 	}
+	if ctx.Err() != nil {
+		out.abort()
+		return fail(exitNoReport, "interrupted: no report written")
+	}
 	if err := out.finish(); err != nil {
 		return err
 	}
 	summarize(stderr, out, m, time.Since(start))
 	fmt.Fprintln(stdout, out.name)
+	if partial(m) {
+		return &failure{code: exitPartial}
+	}
 	return nil
+}
+
+// partial says whether a written report is partial: exit status 3.
+func partial(m *report.Manifest) bool {
+	d := m.Inputs.Dump
+	return m.Summary.Failed > 0 || d.Truncated || d.Incomplete || m.Kernel.Unreadable["memory"] != "" || m.Run.DeadlineExceeded
 }
 
 // output is where the report goes.
@@ -289,6 +325,10 @@ type output struct {
 	name    string // what the user sees: the archive, or the report's folder
 	sink    report.Sink
 	archive bool
+	// A folder report is written into tmpDir (beside the final folder) and
+	// renamed to name when complete; replace is an existing folder that
+	// --force allows to go once the new one is in place.
+	tmpDir, replace string
 	// Archives are written to a temporary file beside the final name and
 	// renamed at the end, so a failed run leaves no half archive.
 	tmp    *os.File
@@ -300,24 +340,45 @@ type output struct {
 	size int64
 }
 
-func newOutput(out string, id report.Identity) (*output, error) {
+func newOutput(cfg *config, id report.Identity) (*output, error) {
+	out := cfg.out
+	inputs := append([]string{cfg.vmlinux}, cfg.dumps...)
 	top := id.TopDir()
 	if out != "" && isDirOut(out) {
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return nil, fail(exitNoReport, "cannot create the output directory %s: %v (choose another -o)", out, err)
 		}
 		dest := filepath.Join(out, top)
-		if _, err := os.Lstat(dest); err == nil {
-			return nil, fail(exitNoReport, "%s already exists: remove it, or choose another -o", dest)
+		if err := checkNotInput(dest, inputs); err != nil {
+			return nil, err
 		}
-		s, err := report.NewDirSink(out, id.CrashTime)
+		o := &output{name: dest}
+		if exists(dest) {
+			if !cfg.force {
+				return nil, fail(exitNoReport, "%s already exists: remove it, choose another -o, or give --force to replace it", dest)
+			}
+			o.replace = dest
+		}
+		tmp, err := tempDirBeside(dest)
 		if err != nil {
 			return nil, fail(exitNoReport, "cannot write into %s: %v (choose another -o)", out, err)
 		}
-		return &output{name: dest, sink: s}, nil
+		o.tmpDir = tmp
+		if o.sink, err = report.NewDirSink(tmp, id.CrashTime); err != nil {
+			os.RemoveAll(tmp)
+			return nil, fail(exitNoReport, "cannot write into %s: %v (choose another -o)", out, err)
+		}
+		return o, nil
 	}
 	if out == "" {
-		out = top + report.TarXZ.Ext()
+		out = freeName(top+report.TarXZ.Ext(), report.TarXZ.Ext())
+	} else {
+		if err := checkNotInput(out, inputs); err != nil {
+			return nil, err
+		}
+		if exists(out) && !cfg.force {
+			return nil, fail(exitNoReport, "%s already exists: choose another -o, or give --force to replace it", out)
+		}
 	}
 	comp, _ := report.CompressionFor(out)
 	if fi, err := os.Stat(out); err == nil && !fi.Mode().IsRegular() {
@@ -344,22 +405,28 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// abort removes what the run wrote.
 func (o *output) abort() {
 	if o.tmp != nil {
 		o.tmp.Close()
 		os.Remove(o.tmp.Name())
 	}
+	if o.tmpDir != "" {
+		os.RemoveAll(o.tmpDir)
+	}
 }
 
-// finish closes the sink and, for an archive, moves it into place and
-// writes the <archive>.sha256 sidecar.
+// finish closes the sink and moves the report into place: for an archive,
+// the <archive>.sha256 sidecar is written first, so that an archive in
+// place always has its checksum; for a folder, the complete folder is
+// renamed into place.
 func (o *output) finish() error {
 	if err := o.sink.Close(); err != nil {
 		o.abort()
 		return fail(exitNoReport, "finishing %s failed: %v", o.name, err)
 	}
 	if !o.archive {
-		return nil
+		return o.finishDir()
 	}
 	err := o.buf.Flush()
 	if err == nil {
@@ -368,18 +435,69 @@ func (o *output) finish() error {
 	if err == nil {
 		err = o.tmp.Close()
 	}
+	side := o.name + ".sha256"
 	if err == nil {
-		err = os.Rename(o.tmp.Name(), o.name)
+		err = writeFileAtomic(side, []byte(report.Sidecar(o.hasher.Sum(nil), o.name)))
+	}
+	if err == nil {
+		if err = os.Rename(o.tmp.Name(), o.name); err != nil {
+			os.Remove(side)
+		}
 	}
 	if err != nil {
 		o.abort()
 		return fail(exitNoReport, "writing %s failed: %v (check the free space and permissions there, or choose another -o)", o.name, err)
 	}
-	side := o.name + ".sha256"
-	if err := os.WriteFile(side, []byte(report.Sidecar(o.hasher.Sum(nil), o.name)), 0o644); err != nil {
-		return fail(exitNoReport, "the report %s was written, but its checksum file %s was not: %v", o.name, side, err)
+	return nil
+}
+
+// finishDir renames the complete report folder into place, replacing the
+// old one (with --force) only once the new one is there.
+func (o *output) finishDir() error {
+	src := filepath.Join(o.tmpDir, filepath.Base(o.name))
+	var old string
+	if o.replace != "" {
+		old = o.tmpDir + ".old"
+		if err := os.Rename(o.replace, old); err != nil {
+			o.abort()
+			return fail(exitNoReport, "cannot replace %s: %v", o.replace, err)
+		}
+	}
+	if err := os.Rename(src, o.name); err != nil {
+		if old != "" {
+			os.Rename(old, o.replace)
+		}
+		o.abort()
+		return fail(exitNoReport, "writing %s failed: %v (check the permissions there, or choose another -o)", o.name, err)
+	}
+	os.Remove(o.tmpDir)
+	if old != "" {
+		os.RemoveAll(old)
 	}
 	return nil
+}
+
+// writeFileAtomic writes data to a temporary file beside name and renames
+// it into place.
+func writeFileAtomic(name string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 func describeInputs(cfg *config, k *kernel.Kernel) string {
@@ -411,6 +529,19 @@ func summarize(w io.Writer, out *output, m *report.Manifest, took time.Duration)
 	if d := m.Inputs.Dump; len(d.MissingKernelPages) > 0 {
 		// The last warning is the advice that goes with the missing pages.
 		fmt.Fprintf(w, "  the dump is missing kernel pages: %s\n", d.Warnings[len(d.Warnings)-1])
+	}
+	// The dump's state as the manifest records it, in the same words.
+	if d := m.Inputs.Dump; d.Truncated || d.Incomplete {
+		state := "truncated (the files end before data they describe)"
+		if !d.Truncated {
+			state = "incomplete (its producer did not finish it)"
+		} else if d.Incomplete {
+			state = "truncated and incomplete"
+		}
+		fmt.Fprintf(w, "  the dump is %s: a partial report\n", state)
+	}
+	for _, f := range m.Debug.Fallbacks {
+		fmt.Fprintf(w, "  fallback: %s\n", f)
 	}
 	if m.Run.DeadlineExceeded {
 		fmt.Fprintf(w, "  the run's deadline (%d s) was exceeded: later outputs were not run\n", m.Run.DeadlineMS/1000)
