@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+	"github.com/vmcore-report/vmcore-report/internal/kerneltest"
 )
 
 // scenarioChanges are what a kdump scenario changes on purpose between the
@@ -105,5 +106,53 @@ func checkScenarioBt(t *testing.T, s *fixtures.Set, got string) {
 	}
 	if panicking != 1 {
 		t.Errorf("%d traces with panic called from %s, want 1:\n%s", panicking, c.CulpritSymbol, got)
+	}
+}
+
+// TestHungTask: in the hung-task scenario the task khungtaskd reported
+// sits where it blocked, on a filesystem frozen with FIFREEZE: its stack
+// in the dump is the one the live system printed before the crash (it
+// did not run since), down sb_start_write's percpu rwsem from
+// mnt_want_write (fs/namespace.c, kernel/locking/percpu-rwsem.c), and
+// bt_blocked lists it.
+func TestHungTask(t *testing.T) {
+	for _, s := range fixtures.Scenarios(t) {
+		c := s.Manifest.Crash
+		if c.Kind != "hung-task" {
+			continue
+		}
+		t.Run(s.Manifest.ID, func(t *testing.T) {
+			if c.HungTask == nil {
+				t.Fatal("no hung task in the crash record")
+			}
+			ctx := NewContext(kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.DumpOnly))
+			pid := int64(c.HungTask.PID)
+			run := func(path string, pid int64) string {
+				for _, e := range All() {
+					if e.Path == path {
+						var out Output
+						if err := e.Run(ctx, pid, &out); err != nil {
+							t.Fatalf("%s: %v", path, err)
+						}
+						return out.String()
+					}
+				}
+				t.Fatalf("no emitter %s", path)
+				return ""
+			}
+			if got, want := run("proc/{pid}/stack", pid), truth(t, s, "proc/"+itoa(pid)+"/stack"); got != want {
+				t.Errorf("pid %d stack:\n%s", pid, lineDiff(want, got))
+			}
+			var block string
+			for _, b := range btBlocks(run("sos_commands/vmcore/bt_blocked", 0)) {
+				if strings.HasPrefix(b, fmt.Sprintf("PID: %-7d", pid)) {
+					block = b
+				}
+			}
+			if !strings.Contains(block, fmt.Sprintf("COMMAND: %q", c.HungTask.Comm)) ||
+				!inOrder(frameNames(block), []string{"schedule", "__percpu_down_read", "mnt_want_write"}) {
+				t.Errorf("bt_blocked's block for pid %d:\n%s", pid, block)
+			}
+		})
 	}
 }
