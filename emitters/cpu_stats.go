@@ -2,6 +2,7 @@ package emitters
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
 )
@@ -14,6 +15,7 @@ type cpuStat struct {
 	idle, iowait uint64 // get_idle_time(), get_iowait_time()
 	kstat        linux.KstatCPU
 	archIrqs     uint64 // arch_irq_stat_cpu()
+	hyperv       uint64 // the Hyper-V callback counts archIrqs holds
 }
 
 // cpuStats holds every possible CPU's counters (the kernel's sums run over
@@ -55,7 +57,7 @@ func readCPUStats(c *Context) (*cpuStats, error) {
 			if s.kstat, err = linux.ReadKstatCPU(c.Prog, cpu); err != nil {
 				return nil, err
 			}
-			if s.archIrqs, err = archIrqStatCPU(c, cpu); err != nil {
+			if s.archIrqs, s.hyperv, err = archIrqStatCPU(c, cpu); err != nil {
 				return nil, err
 			}
 			cs.possible = append(cs.possible, s)
@@ -79,28 +81,30 @@ func (cs *cpuStats) get(cpu int) (cpuStat, bool) {
 // present in irq_cpustat_t follow the kernel's configuration. 6.1 leaves
 // the Hyper-V callback counters out of the sum and 6.12 adds them, with no
 // layout change to tell; they count only on Hyper-V and Xen guests and are
-// added here.
-func archIrqStatCPU(c *Context, cpu int) (uint64, error) {
+// added here, their sum returned too (hv) so that the file says so.
+func archIrqStatCPU(c *Context, cpu int) (sum, hv uint64, err error) {
 	st := linux.PerCPU(c.Prog, "irq_stat", "irq_cpustat_t", cpu)
 	members := []string{"__nmi_count", "apic_timer_irqs", "irq_spurious_count", "apic_perf_irqs",
 		"apic_irq_work_irqs", "icr_read_retry_count", "irq_resched_count", "irq_call_count",
 		"irq_thermal_count", "irq_threshold_count", "irq_hv_callback_count",
 		"irq_hv_reenlightenment_count", "hyperv_stimer0_count"}
 	if cb, err := c.Prog.VarAs("x86_platform_ipi_callback", "unsigned long").Uint(); err != nil {
-		return 0, err
+		return 0, 0, err
 	} else if cb != 0 {
 		members = append(members, "x86_platform_ipis")
 	}
-	var sum uint64
 	for _, m := range members {
 		if !st.HasMember(m) {
 			continue
 		}
 		v, err := st.Member(m).Uint()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		sum += v
+		if strings.Contains(m, "hv_") || strings.HasPrefix(m, "hyperv_") {
+			hv += v
+		}
 	}
 	for _, sym := range []string{"mce_exception_count", "mce_poll_count"} { // CONFIG_X86_MCE
 		if _, err := c.Prog.Syms.Addr(sym); err != nil {
@@ -108,9 +112,9 @@ func archIrqStatCPU(c *Context, cpu int) (uint64, error) {
 		}
 		v, err := linux.PerCPU(c.Prog, sym, "unsigned int", cpu).Uint()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		sum += v
 	}
-	return sum, nil
+	return sum, hv, nil
 }

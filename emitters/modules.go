@@ -51,23 +51,25 @@ func readModule(p *object.Program, m object.Object) (Module, bool, error) {
 	if err != nil {
 		return mod, false, err
 	}
-	live, _ := p.Types.EnumValue("MODULE_STATE_LIVE")
-	coming, _ := p.Types.EnumValue("MODULE_STATE_COMING")
-	going, _ := p.Types.EnumValue("MODULE_STATE_GOING")
-	unformed, err := p.Types.EnumValue("MODULE_STATE_UNFORMED")
-	if err != nil {
-		return mod, false, err
+	states := map[string]int64{}
+	for _, n := range []string{"MODULE_STATE_LIVE", "MODULE_STATE_COMING", "MODULE_STATE_GOING", "MODULE_STATE_UNFORMED"} {
+		v, err := p.Types.EnumValue(n)
+		if err != nil {
+			return mod, false, fmt.Errorf("module state: %w", err)
+		}
+		states[n] = v
 	}
 	switch int64(state) {
-	case unformed:
+	case states["MODULE_STATE_UNFORMED"]:
 		return mod, true, nil // m_show ignores unformed modules
-	case going:
+	case states["MODULE_STATE_GOING"]:
 		mod.State = "Unloading"
-	case coming:
+	case states["MODULE_STATE_COMING"]:
 		mod.State = "Loading"
-	default:
-		_ = live
+	case states["MODULE_STATE_LIVE"]:
 		mod.State = "Live"
+	default:
+		return mod, false, fmt.Errorf("module %s: state %d is none of enum module_state's", mod.Name, state)
 	}
 	// module_memory replaced module_layout in 6.4 (commit ac3b43283923).
 	if m.HasMember("mem") {
@@ -82,7 +84,10 @@ func readModule(p *object.Program, m object.Object) (Module, bool, error) {
 			}
 			mod.Size += sz
 		}
-		text, _ := p.Types.EnumValue("MOD_TEXT")
+		text, err := p.Types.EnumValue("MOD_TEXT")
+		if err != nil {
+			return mod, false, err
+		}
 		if mod.Base, err = m.Member(fmt.Sprintf("mem[%d].base", text)).Uint(); err != nil {
 			return mod, false, err
 		}

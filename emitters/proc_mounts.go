@@ -97,7 +97,13 @@ func showMounts(c *Context, pid int64, out *Output, info bool) error {
 func showMount(c *Context, r object.Object, rootMnt, rootDentry uint64, out *Output, info bool) error {
 	p := c.Prog
 	mnt := r.Member("mnt")
-	mntAddr, _ := mnt.Address()
+	mntAddr, ok := mnt.Address()
+	if !ok {
+		if err := mnt.Err(); err != nil {
+			return err
+		}
+		return errors.New("struct mount is not in memory")
+	}
 	mntRoot, err := mnt.Member("mnt_root").Uint()
 	if err != nil {
 		return err
@@ -109,20 +115,35 @@ func showMount(c *Context, r object.Object, rootMnt, rootDentry uint64, out *Out
 	if err := firstErr(err1, err2, err3); err != nil {
 		return err
 	}
-	if sub, err := sb.Member("s_subtype").Uint(); err == nil && sub != 0 {
-		s, err := sb.Member("s_subtype").CString()
+	// s_subtype: fuse's "fuse.<subtype>", a member of the kernels that have it.
+	if sb.HasMember("s_subtype") {
+		sub, err := sb.Member("s_subtype").Uint()
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: s_subtype: %w", fstype, err)
 		}
-		fstype += "." + s
+		if sub != 0 {
+			s, err := sb.Member("s_subtype").CString()
+			if err != nil {
+				return err
+			}
+			fstype += "." + s
+		}
 	}
 	devname := "none"
-	if d, err := r.Member("mnt_devname").Uint(); err == nil && d != 0 {
+	d, err := r.Member("mnt_devname").Uint()
+	if err != nil {
+		return fmt.Errorf("%s: mnt_devname: %w", fstype, err)
+	}
+	if d != 0 {
 		if devname, err = r.Member("mnt_devname").CString(); err != nil {
 			return err
 		}
 	}
-	if fn, _ := sb.Member("s_op").Member("show_devname").Uint(); fn != 0 {
+	showDevname, err := sb.Member("s_op").Member("show_devname").Uint()
+	if err != nil {
+		return fmt.Errorf("%s: s_op->show_devname: %w", fstype, err)
+	}
+	if fn := showDevname; fn != 0 {
 		out.Partial("%s: devname comes from %s, not decoded", fstype, c.Symbolizer().SprintSymbolNoOffset(fn))
 	}
 	path, err := linux.DPath(p, mntAddr, mntRoot, rootMnt, rootDentry)
@@ -160,7 +181,11 @@ func showMount(c *Context, r object.Object, rootMnt, rootDentry uint64, out *Out
 		return err
 	}
 	rootPath := "/"
-	if fn, _ := sb.Member("s_op").Member("show_path").Uint(); fn != 0 && !c.K.Syms.Is(fn, "kernfs_sop_show_path") {
+	showPath, err := sb.Member("s_op").Member("show_path").Uint()
+	if err != nil {
+		return fmt.Errorf("%s: s_op->show_path: %w", fstype, err)
+	}
+	if fn := showPath; fn != 0 && !c.K.Syms.Is(fn, "kernfs_sop_show_path") {
 		out.Partial("%s: root path comes from %s, not decoded", fstype, c.Symbolizer().SprintSymbolNoOffset(fn))
 	} else if rootPath, err = linux.DentryPath(mnt.Member("mnt_root").Deref()); err != nil {
 		return err

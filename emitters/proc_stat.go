@@ -41,6 +41,9 @@ func procStat(c *Context, _ int64, out *Output) error {
 			sum[i] += v
 		}
 		intr += s.kstat.IrqsSum + s.archIrqs
+		if s.hyperv != 0 {
+			out.Partial("intr: cpu %d's %d Hyper-V callback interrupts are counted; 6.1's arch_irq_stat_cpu() leaves them out, 6.12's adds them, and no layout tells which", s.cpu, s.hyperv)
+		}
 		for j, v := range s.kstat.Softirqs {
 			if j >= len(soft) {
 				soft = append(soft, 0)
