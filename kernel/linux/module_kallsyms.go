@@ -21,13 +21,12 @@ import (
 // distribution kernel (amdgpu, i915, mlx5) have some tens of thousands of
 // symbols and well under a megabyte of names.
 const (
-	maxModules        = 1 << 14
-	maxModuleSymbols  = 1 << 18
-	maxModuleStrtab   = 16 << 20
-	ksymNameLen       = 512 // KSYM_NAME_LEN since 6.1 (128 before); names are read up to it
-	elf64SymSize      = 24  // sizeof(Elf64_Sym)
-	shnUndef          = 0   // SHN_UNDEF
-	moduleNameMaxRead = 64  // MODULE_NAME_LEN is 56 on 64-bit
+	maxModules       = 1 << 14
+	maxModuleSymbols = 1 << 18
+	maxModuleStrtab  = 16 << 20
+	ksymNameLen      = 512 // KSYM_NAME_LEN since 6.1 (128 before); names are read up to it
+	elf64SymSize     = 24  // sizeof(Elf64_Sym)
+	shnUndef         = 0   // SHN_UNDEF
 )
 
 // ErrModuleSymbols is wrapped when a module's symbol table cannot be read

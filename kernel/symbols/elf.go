@@ -83,7 +83,9 @@ func FromELF(r io.ReaderAt, kaslrOffset uint64) (*Table, error) {
 		}
 		syms = append(syms, s)
 	}
-	return newTable(strs, syms, sourceSymtab), nil
+	t := newTable(strs, syms, sourceSymtab)
+	t.kallsymsNum = kallsymsNumSyms(f, t, kaslrOffset)
+	return t, nil
 }
 
 // cStringLen is the length of the NUL-terminated string at off in the
@@ -155,4 +157,26 @@ func inFile(r io.ReaderAt, sec *elf.Section) error {
 		return fmt.Errorf("section %s: %d bytes at %#x: past end of file: %w", sec.Name, sec.Size, sec.Offset, err)
 	}
 	return nil
+}
+
+// kallsymsNumSyms reads the kernel's own kallsyms_num_syms from the
+// vmlinux's initialised data (0 when it cannot): how many symbols the
+// kernel's table holds, which tells KallsymsLookup which .symtab symbols
+// it left out.
+func kallsymsNumSyms(f *elf.File, t *Table, kaslrOffset uint64) uint32 {
+	sym, ok := t.Lookup("kallsyms_num_syms")
+	if !ok {
+		return 0
+	}
+	va := sym.Addr - kaslrOffset
+	for _, pr := range f.Progs {
+		if pr.Type == elf.PT_LOAD && va >= pr.Vaddr && va+4 <= pr.Vaddr+pr.Filesz {
+			var b [4]byte
+			if _, err := pr.ReadAt(b[:], int64(va-pr.Vaddr)); err != nil {
+				return 0
+			}
+			return binary.LittleEndian.Uint32(b[:])
+		}
+	}
+	return 0
 }

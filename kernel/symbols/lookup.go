@@ -131,6 +131,7 @@ func (t *Table) kernelBounds() kernelBounds {
 		b := kernelBounds{stext: get("_stext"), end: get("_end"), sinittext: get("_sinittext"), einittext: get("_einittext")}
 		b.ok = b.stext != 0 && b.end > b.stext
 		t.bounds = b
+		t.dropTables = t.kallsymsOmitsTables()
 	}
 	return t.bounds
 }
@@ -148,12 +149,45 @@ func (t *Table) kallsymsKeeps(e *entry) bool {
 		return false
 	}
 	name := t.name(e)
+	if t.dropTables && kallsymsTables[name] {
+		return false
+	}
 	for _, p := range ignoredPrefixes {
 		if strings.HasPrefix(name, p) {
 			return false
 		}
 	}
 	return true
+}
+
+// kallsymsTables are the arrays scripts/kallsyms.c generates. Some kernels
+// list them in their own table (6.12), others leave them out (6.1, by the
+// ignored-symbols list of scripts/kallsyms.c): kallsymsOmitsTables tells
+// which from the kernel's symbol count.
+var kallsymsTables = map[string]bool{
+	"kallsyms_addresses": true, "kallsyms_offsets": true, "kallsyms_relative_base": true,
+	"kallsyms_num_syms": true, "kallsyms_names": true, "kallsyms_markers": true,
+	"kallsyms_token_table": true, "kallsyms_token_index": true, "kallsyms_seqs_of_names": true,
+}
+
+// kallsymsOmitsTables says whether the kernel's kallsyms_num_syms equals
+// the kept .symtab symbols less the kallsyms_* arrays (and not the kept
+// symbols with them). The caller holds t.mu.
+func (t *Table) kallsymsOmitsTables() bool {
+	if t.source != sourceSymtab || t.kallsymsNum == 0 {
+		return false
+	}
+	kept, tables := 0, 0
+	for i := range t.syms {
+		e := &t.syms[i]
+		if t.kallsymsKeeps(e) {
+			kept++
+			if kallsymsTables[t.name(e)] {
+				tables++
+			}
+		}
+	}
+	return tables > 0 && kept != int(t.kallsymsNum) && kept-tables == int(t.kallsymsNum)
 }
 
 // ignoredPrefixes are the x86-relevant name prefixes scripts/kallsyms.c

@@ -49,6 +49,11 @@ type Table struct {
 
 	boundsDone bool
 	bounds     kernelBounds // for KallsymsLookup
+	// kallsymsNum is the kernel's kallsyms_num_syms (a vmlinux .symtab
+	// table; 0 if unknown), and dropTables says the kernel's table leaves
+	// out its own kallsyms_* arrays, as that count shows.
+	kallsymsNum uint32
+	dropTables  bool
 }
 
 // sourceSymtab names a table read from a vmlinux .symtab.
