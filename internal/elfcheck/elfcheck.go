@@ -48,7 +48,7 @@ func Tables(r io.ReaderAt) error {
 		what            string
 		off, ent, count uint64
 	}{{"program headers", phoff, phent, phnum}, {"section headers", shoff, shent, shnum}} {
-		if t.count == 0 || t.off == 0 {
+		if t.count == 0 {
 			continue
 		}
 		end := t.off + t.ent*t.count // entries and counts are 16-bit: no overflow below 2^63
