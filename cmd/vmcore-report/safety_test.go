@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -176,5 +177,52 @@ func TestIssue17CoreAsVmlinux(t *testing.T) {
 	code, _, stderr := runCLI(t, append([]string{"-o", filepath.Join(t.TempDir(), "r.tar"), "--vmlinux", core.Path}, dumpArgs(s, "lzo-d31")...)...)
 	if code != exitNoReport || !strings.Contains(stderr, "ELF core dump") || strings.Contains(stderr, "not an ELF file") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestIssue17Signal runs the command as a process on the largest fixture
+// dump and interrupts it: it must exit within a second of SIGINT (or
+// SIGTERM), with status 1 and nothing left in the output directory.
+func TestIssue17Signal(t *testing.T) {
+	if os.Getenv("VMCORE_REPORT_MAIN") == "1" {
+		os.Args = append([]string{"vmcore-report"}, strings.Split(os.Getenv("VMCORE_REPORT_ARGS"), "\n")...)
+		main()
+		return
+	}
+	s := fixtures.All(t)[0]
+	f := s.Role("novmcoreinfo-elf")
+	if f == nil {
+		f = s.Role("qemu-elf")
+	}
+	if f == nil {
+		t.Skip("no large ELF fixture")
+	}
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		dir := t.TempDir()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestIssue17Signal$")
+		cmd.Env = append(os.Environ(), "VMCORE_REPORT_MAIN=1",
+			"VMCORE_REPORT_ARGS="+strings.Join([]string{"--vmlinux", s.Manifest.Vmlinux.Path, "--dwarf", "-o", filepath.Join(dir, "r.tar.xz"), f.Path}, "\n"))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(700 * time.Millisecond)
+		sent := time.Now()
+		cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		took := time.Since(sent)
+		code := cmd.ProcessState.ExitCode()
+		if code == exitOK || code == exitPartial {
+			t.Logf("%v: the run finished before the signal (%v)", sig, err)
+			continue
+		}
+		t.Logf("%v: exit %d %v after the signal", sig, code, took)
+		if took > time.Second || code != exitNoReport {
+			t.Errorf("%v: exit %d %v after the signal; stderr:\n%s", sig, code, took, stderr.String())
+		}
+		if left, _ := os.ReadDir(dir); len(left) != 0 {
+			t.Errorf("%v: left %v", sig, left)
+		}
 	}
 }
