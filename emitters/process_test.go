@@ -158,7 +158,7 @@ func checkStatm(t *testing.T, s *fixtures.Set, pid int64, got string) {
 	}
 }
 
-// runPID runs the per-process emitter at path for pid.
+// runPID runs the emitter at path for pid (0 for a single file).
 func runPID(t *testing.T, c *Context, path string, pid int64) Output {
 	t.Helper()
 	for _, e := range All() {
@@ -190,10 +190,7 @@ func TestCmdlineFromUserPages(t *testing.T) {
 				}
 			}
 			// ps shows the same command lines, NULs as spaces.
-			var ps Output
-			if err := psAux(c, 0, &ps); err != nil {
-				t.Fatal(err)
-			}
+			ps := runPID(t, c, "sos_commands/process/ps_auxwww", 0)
 			if r := ps.PartialReasons(); len(r) > 0 {
 				t.Errorf("ps auxwww partial with user pages present: %v", r)
 			}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmcore-report/vmcore-report/emitters/vmcore"
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
 	"github.com/vmcore-report/vmcore-report/internal/kerneltest"
 )
@@ -180,15 +181,15 @@ func TestBtSleeping(t *testing.T) {
 		pids := strings.Fields(truth(t, s, "meta/fixture_pids"))
 		var pid int64
 		fmt.Sscan(pids[1], &pid) // lived sleep: in pause()
-		task, err := taskByPID(c, pid)
+		task, err := c.TaskByPID(pid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := stackTracer(c)
+		st, err := c.StackTracer()
 		if err != nil {
 			t.Fatal(err)
 		}
-		text, err := btSleeping(c, st, task)
+		text, err := vmcore.BtSleeping(c, st, task)
 		if err != nil {
 			t.Fatal(err)
 		}

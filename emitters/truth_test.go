@@ -121,8 +121,10 @@ func init() {
 }
 
 func init() {
-	for _, s := range sysctls {
-		checks["proc/sys/"+s.path] = exact("proc/sys/" + s.path)
+	for _, e := range All() {
+		if strings.HasPrefix(e.Path, "proc/sys/") {
+			checks[e.Path] = exact(e.Path)
+		}
 	}
 	// panic() raises the console log level to 15 (console_verbose()), so
 	// the first field of kernel.printk is 15 in any dump of a panic; the

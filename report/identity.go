@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/vmcore-report/vmcore-report/kernel"
@@ -46,7 +45,11 @@ func Identify(k *kernel.Kernel) Identity {
 		var sec int64
 		r := isolate(context.Background(), kernelFactDeadline, func() error {
 			var err error
-			sec, err = wallClock(k)
+			// Dumps not taken by kdump have no VMCOREINFO CRASHTIME
+			// (crash_save_vmcoreinfo() adds it in __crash_kexec()), and the
+			// kdump header's time is when the dump file was written, which
+			// may be long after.
+			sec, err = linux.KtimeGetRealSeconds(k.Prog)
 			return err
 		})
 		if r.err() == nil && sec > 0 {
@@ -70,20 +73,6 @@ func Identify(k *kernel.Kernel) Identity {
 		id.Nodename = hdr.node
 	}
 	return id
-}
-
-// wallClock is the kernel's wall-clock seconds at its last timekeeping
-// update, a tick or so before the crash: timekeeper.xtime_sec
-// (kernel/time/timekeeping.c). Dumps not taken by kdump have no
-// VMCOREINFO CRASHTIME (crash_save_vmcoreinfo() adds it in
-// __crash_kexec()), and the kdump header's time is when the dump file was
-// written, which may be long after.
-func wallClock(k *kernel.Kernel) (int64, error) {
-	tk, err := linux.Timekeeper(k.Prog)
-	if err != nil {
-		return 0, err
-	}
-	return tk.Member("xtime_sec").Int()
 }
 
 // TopDir is the archive's top folder: sosvmcore-<nodename>-<crash date>,
@@ -142,16 +131,19 @@ func crashedKernel(k *kernel.Kernel, id Identity) Crashed {
 	}
 	r := isolate(context.Background(), kernelFactDeadline, func() error {
 		var err error
-		c.PanicMessage, err = panicMessage(k)
+		c.PanicMessage, err = linux.PanicMessage(k.Prog)
+		if err != nil && !errors.Is(err, linux.ErrNoPanicMessage) {
+			err = fmt.Errorf("kernel log: %w", err)
+		}
 		return err
 	})
 	if err := r.err(); err != nil {
 		c.Unreadable["panic_message"] = err.Error()
 	}
 	r = isolate(context.Background(), kernelFactDeadline, func() error {
-		mask, err := k.Prog.VarAs("tainted_mask", "unsigned long").Uint()
+		mask, err := linux.TaintedMask(k.Prog)
 		if err == nil {
-			c.Taint = &Taint{Mask: mask, Letters: taintLetters(mask)}
+			c.Taint = &Taint{Mask: mask, Letters: linux.TaintLetters(mask)}
 		}
 		return err
 	})
@@ -193,32 +185,3 @@ func crashCPUs(k *kernel.Kernel) (*CPUs, error) {
 	}
 	return cpus, nil
 }
-
-const panicPrefix = "Kernel panic - not syncing: "
-
-// panicMessage is the text of the last "Kernel panic - not syncing:"
-// record in the kernel log (printed by panic() in kernel/panic.c).
-func panicMessage(k *kernel.Kernel) (string, error) {
-	recs, err := linux.PrintkRecords(k.Prog)
-	if err != nil {
-		return "", fmt.Errorf("kernel log: %w", err)
-	}
-	// panic() prints the message first as its own record, and last inside
-	// "---[ end Kernel panic - not syncing: … ]---".
-	for i := len(recs) - 1; i >= 0; i-- {
-		if msg, ok := strings.CutPrefix(recs[i].Text, panicPrefix); ok {
-			msg, _, _ = strings.Cut(msg, "\n")
-			return strings.TrimSpace(msg), nil
-		}
-	}
-	for i := len(recs) - 1; i >= 0; i-- {
-		if _, msg, ok := strings.Cut(recs[i].Text, "---[ end "+panicPrefix); ok {
-			msg, _, _ = strings.Cut(msg, "\n")
-			return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(msg), "]---")), nil
-		}
-	}
-	return "", errors.New("no \"" + strings.TrimSpace(panicPrefix) + "\" line in the kernel log (the crash may not have been a panic)")
-}
-
-// taintLetters lists the letters of the set taint bits (linux.TaintLetters).
-func taintLetters(mask uint64) string { return linux.TaintLetters(mask) }

@@ -381,40 +381,27 @@ func (r *runner) plan(c *emitters.Context, list []*emitters.Emitter, m *Manifest
 	return jobs
 }
 
-// pidsKey is the emitters.Once key under which the run shares the sorted
-// thread-group leader pids ([]int64) with emitters.
-const pidsKey = "report/tgids"
-
-// processList lists the thread-group leaders' pids (tgids), sorted, once
-// per run. A walk that breaks off keeps the pids found before.
+// processList lists the processes' pids (thread-group leaders, whose pid
+// is their tgid), sorted: the table the per-process emitters look tasks up
+// in, read once per run. A walk that breaks off keeps the pids found
+// before.
 func (r *runner) processList(c *emitters.Context) ([]int64, error) {
 	if r.k.Prog == nil {
 		return nil, errors.New("no kernel program")
 	}
-	var found []int64
+	var t *linux.Processes
 	o := isolate(r.ctx, r.opts.EmitterDeadline, func() error {
-		for task, err := range linux.ForEachProcess(r.k.Prog) {
-			if err != nil {
-				return err
-			}
-			tgid, err := task.Member("tgid").Int()
-			if err != nil {
-				return err
-			}
-			found = append(found, tgid)
-		}
-		return nil
+		t = c.Processes()
+		return t.Err
 	})
-	if o.TimedOut || o.Canceled != nil {
-		found = nil // the walk may still be appending
+	var found []int64
+	if !o.TimedOut && o.Canceled == nil && t != nil {
+		found = t.PIDs
 	}
-	slices.Sort(found)
-	found = slices.Compact(found)
 	err := o.err()
 	if err != nil {
 		err = fmt.Errorf("task list (init_task.tasks): %w", err)
 	}
-	emitters.Once(c, pidsKey, func() ([]int64, error) { return found, err })
 	return found, err
 }
 

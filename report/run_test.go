@@ -323,16 +323,6 @@ func TestPanicSite(t *testing.T) {
 	}
 }
 
-func TestTaintLetters(t *testing.T) {
-	// TAINT_OOT_MODULE (12) | TAINT_UNSIGNED_MODULE (13) | TAINT_WARN (9), and an unknown bit.
-	if got := taintLetters(1<<12 | 1<<13 | 1<<9 | 1<<40); got != "WOE(bit 40)" {
-		t.Errorf("letters %q", got)
-	}
-	if got := taintLetters(0); got != "" {
-		t.Errorf("letters of 0: %q", got)
-	}
-}
-
 func TestFileNamePart(t *testing.T) {
 	for in, want := range map[string]string{"": "unknown", "web-1.example.com": "web-1.example.com", "a/b c": "a_b_c", "..": "unknown"} {
 		if got := fileNamePart(in); got != want {

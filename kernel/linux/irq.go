@@ -3,6 +3,7 @@ package linux
 import (
 	"fmt"
 	"iter"
+	"strings"
 
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
@@ -191,4 +192,47 @@ func KstatIrqsUsr(desc object.Object, cpus []int) (uint64, error) {
 		sum += v
 	}
 	return uint64(uint32(sum)), nil
+}
+
+// ArchIrqStatCPU mirrors arch_irq_stat_cpu() in arch/x86/kernel/irq.c: the
+// CPU's system-vector interrupts that have no irq descriptor. The members
+// present in irq_cpustat_t follow the kernel's configuration. 6.1 leaves
+// the Hyper-V callback counters out of the sum and 6.12 adds them, with no
+// layout change to tell; they count only on Hyper-V and Xen guests and are
+// added here, their sum returned too (hv) so that the file can say so.
+func ArchIrqStatCPU(p *object.Program, cpu int) (sum, hv uint64, err error) {
+	st := PerCPU(p, "irq_stat", "irq_cpustat_t", cpu)
+	members := []string{"__nmi_count", "apic_timer_irqs", "irq_spurious_count", "apic_perf_irqs",
+		"apic_irq_work_irqs", "icr_read_retry_count", "irq_resched_count", "irq_call_count",
+		"irq_thermal_count", "irq_threshold_count", "irq_hv_callback_count",
+		"irq_hv_reenlightenment_count", "hyperv_stimer0_count"}
+	if cb, err := p.VarAs("x86_platform_ipi_callback", "unsigned long").Uint(); err != nil {
+		return 0, 0, err
+	} else if cb != 0 {
+		members = append(members, "x86_platform_ipis")
+	}
+	for _, m := range members {
+		if !st.HasMember(m) {
+			continue
+		}
+		v, err := st.Member(m).Uint()
+		if err != nil {
+			return 0, 0, err
+		}
+		sum += v
+		if strings.Contains(m, "hv_") || strings.HasPrefix(m, "hyperv_") {
+			hv += v
+		}
+	}
+	for _, sym := range []string{"mce_exception_count", "mce_poll_count"} { // CONFIG_X86_MCE
+		if _, err := p.Syms.Addr(sym); err != nil {
+			continue
+		}
+		v, err := PerCPU(p, sym, "unsigned int", cpu).Uint()
+		if err != nil {
+			return 0, 0, err
+		}
+		sum += v
+	}
+	return sum, hv, nil
 }

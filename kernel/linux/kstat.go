@@ -3,6 +3,7 @@ package linux
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
@@ -197,4 +198,65 @@ func GetIowaitTime(p *object.Program, kcs Kcpustat, cpu int, online bool, now in
 		}
 	}
 	return kcs["CPUTIME_IOWAIT"], nil
+}
+
+// CPUStat is one CPU's share of /proc/stat, /proc/uptime and
+// /proc/softirqs.
+type CPUStat struct {
+	CPU          int
+	Kcpustat     Kcpustat
+	Idle, Iowait uint64 // get_idle_time(), get_iowait_time()
+	Kstat        KstatCPU
+	ArchIrqs     uint64 // arch_irq_stat_cpu()
+	HyperV       uint64 // the Hyper-V callback counts ArchIrqs holds
+}
+
+// CPUStats holds every possible CPU's counters (the kernel's sums run over
+// cpu_possible_mask) and which CPUs were running before the panic (the
+// kernel's per-CPU lines run over cpu_online_mask, which the panic shrank).
+type CPUStats struct {
+	Possible []CPUStat
+	Running  []int
+	Now      int64 // ktime_get() at the crash
+}
+
+// ReadCPUStats reads the counters of the possible CPUs; running are the
+// CPUs running before the panic (CPUsRunningBeforePanic).
+func ReadCPUStats(p *object.Program, possible, running []int) (*CPUStats, error) {
+	now, err := KtimeGet(p)
+	if err != nil {
+		return nil, err
+	}
+	cs := &CPUStats{Running: running, Now: now}
+	for _, cpu := range possible {
+		s := CPUStat{CPU: cpu}
+		if s.Kcpustat, err = KcpustatCPUFetch(p, cpu); err != nil {
+			return nil, err
+		}
+		online := slices.Contains(running, cpu)
+		if s.Idle, err = GetIdleTime(p, s.Kcpustat, cpu, online, now); err != nil {
+			return nil, err
+		}
+		if s.Iowait, err = GetIowaitTime(p, s.Kcpustat, cpu, online, now); err != nil {
+			return nil, err
+		}
+		if s.Kstat, err = ReadKstatCPU(p, cpu); err != nil {
+			return nil, err
+		}
+		if s.ArchIrqs, s.HyperV, err = ArchIrqStatCPU(p, cpu); err != nil {
+			return nil, err
+		}
+		cs.Possible = append(cs.Possible, s)
+	}
+	return cs, nil
+}
+
+// Get is the counters of cpu, if it is possible.
+func (cs *CPUStats) Get(cpu int) (CPUStat, bool) {
+	for _, s := range cs.Possible {
+		if s.CPU == cpu {
+			return s, true
+		}
+	}
+	return CPUStat{}, false
 }

@@ -1,33 +1,81 @@
 package linux
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
 
-// taintFlagLetters are the letters of the taint bits, TAINT_* in
-// include/linux/panic.h and taint_flags[] in kernel/panic.c (documented in
-// Documentation/admin-guide/tainted-kernels.rst).
-var taintFlagLetters = [...]byte{
-	'P', 'F', 'S', 'R', 'M', 'B', 'U', 'D', 'A', 'W',
-	'C', 'I', 'O', 'E', 'L', 'K', 'X', 'T', 'N',
+// TaintFlag is one entry of taint_flags[] in kernel/panic.c: the letter
+// print_tainted() shows for a set bit, and whether module_flags() shows it
+// for a module's own taints (.module).
+type TaintFlag struct {
+	Letter byte
+	Module bool
+}
+
+// TaintFlags are indexed by bit, TAINT_* of include/linux/panic.h
+// (documented in Documentation/admin-guide/tainted-kernels.rst; the same
+// in 6.1 and 6.12).
+var TaintFlags = [...]TaintFlag{
+	{'P', true}, {'F', true}, {'S', false}, {'R', false}, {'M', false},
+	{'B', false}, {'U', false}, {'D', false}, {'A', false}, {'W', false},
+	{'C', true}, {'I', false}, {'O', true}, {'E', true}, {'L', false},
+	{'K', true}, {'X', true}, {'T', true}, {'N', true},
 }
 
 // TaintLetters lists the letters of the set bits of tainted_mask; a bit
-// this table does not know is written as "(bit N)".
+// the table does not know is written as "(bit N)".
 func TaintLetters(mask uint64) string {
 	var b strings.Builder
 	for bit := range 64 {
 		if mask&(1<<bit) == 0 {
 			continue
 		}
-		if bit < len(taintFlagLetters) {
-			b.WriteByte(taintFlagLetters[bit])
+		if bit < len(TaintFlags) {
+			b.WriteByte(TaintFlags[bit].Letter)
 		} else {
 			fmt.Fprintf(&b, "(bit %d)", bit)
 		}
 	}
 	return b.String()
+}
+
+// TaintedMask is tainted_mask, the kernel's taint bits.
+func TaintedMask(p *object.Program) (uint64, error) {
+	return p.VarAs("tainted_mask", "unsigned long").Uint()
+}
+
+const panicPrefix = "Kernel panic - not syncing: "
+
+// ErrNoPanicMessage: the kernel log holds no panic() message.
+var ErrNoPanicMessage = errors.New("no \"" + strings.TrimSpace(panicPrefix) + "\" line in the kernel log (the crash may not have been a panic)")
+
+// PanicMessage is the text of the last "Kernel panic - not syncing:"
+// record in the kernel log (printed by panic() in kernel/panic.c). Its
+// errors are the kernel log's (PrintkRecords) or ErrNoPanicMessage.
+func PanicMessage(p *object.Program) (string, error) {
+	recs, err := PrintkRecords(p)
+	if err != nil {
+		return "", err
+	}
+	// panic() prints the message first as its own record, and last inside
+	// "---[ end Kernel panic - not syncing: … ]---".
+	for i := len(recs) - 1; i >= 0; i-- {
+		if msg, ok := strings.CutPrefix(recs[i].Text, panicPrefix); ok {
+			msg, _, _ = strings.Cut(msg, "\n")
+			return strings.TrimSpace(msg), nil
+		}
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		if _, msg, ok := strings.Cut(recs[i].Text, "---[ end "+panicPrefix); ok {
+			msg, _, _ = strings.Cut(msg, "\n")
+			return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(msg), "]---")), nil
+		}
+	}
+	return "", ErrNoPanicMessage
 }
 
 // panicMachinery are the functions a panicking CPU runs between the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"iter"
 	"math/bits"
+	"slices"
 
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
@@ -98,3 +99,38 @@ func TaskStateToChar(task object.Object, frozenIsD bool) (byte, error) {
 func TaskPPID(task object.Object) (int64, error) {
 	return task.Member("real_parent").Member("tgid").Int()
 }
+
+// Processes indexes the thread-group leaders by pid: what /proc lists.
+type Processes struct {
+	ByPID map[int64]uint64 // pid → task_struct address
+	PIDs  []int64          // sorted, as /proc lists them
+	// Err is why the walk broke off; the processes found before are kept.
+	Err error
+}
+
+// ReadProcesses walks the task list once (ForEachProcess).
+func ReadProcesses(p *object.Program) *Processes {
+	t := &Processes{ByPID: map[int64]uint64{}}
+	for task, err := range ForEachProcess(p) {
+		if err != nil {
+			t.Err = err
+			break
+		}
+		pid, err := task.Member("pid").Int()
+		if err != nil {
+			t.Err = err
+			break
+		}
+		addr, _ := task.Address()
+		t.ByPID[pid] = addr
+		t.PIDs = append(t.PIDs, pid)
+	}
+	slices.Sort(t.PIDs)
+	return t
+}
+
+// FrozenIsD is TaskState's frozenIsD: __task_state_index() reports
+// TASK_FROZEN tasks as D in 6.12 and in Debian's 6.1 (6.1.192) alike; the
+// TASK_FROZEN bit (0x8000, new in 6.1) was unused before, so the rule is
+// harmless for older kernels.
+const FrozenIsD = true

@@ -127,3 +127,14 @@ func GetBoottime64(p *object.Program) (int64, error) {
 	boot, err := tk.Member("offs_boot").Int()
 	return real - boot, err
 }
+
+// KtimeGetRealSeconds mirrors ktime_get_real_seconds(): the wall-clock
+// seconds of the timekeeper's last update (tk->xtime_sec), a tick or so
+// before the crash.
+func KtimeGetRealSeconds(p *object.Program) (int64, error) {
+	tk, err := Timekeeper(p)
+	if err != nil {
+		return 0, err
+	}
+	return tk.Member("xtime_sec").Int()
+}

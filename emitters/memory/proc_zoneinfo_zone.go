@@ -1,0 +1,121 @@
+package memory
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/vmcore-report/vmcore-report/emitters/emit"
+	"github.com/vmcore-report/vmcore-report/kernel/linux"
+	"github.com/vmcore-report/vmcore-report/kernel/object"
+)
+
+// zoneinfoZone prints one zone from its watermark lines on, as
+// zoneinfo_show_print() does after the per-node stats.
+func zoneinfoZone(c *emit.Context, out *emit.Output, zone, pgdat object.Object, populated bool,
+	wmarks []string, names []string, l linux.VMStatLayout, cpus []int) error {
+	p := c.Prog
+	stats, err := linux.ZonePageStates(zone)
+	if err != nil {
+		return err
+	}
+	value := func(label string) (uint64, error) {
+		switch label {
+		case "pages free":
+			return stats[0], nil // NR_FREE_PAGES is 0
+		case "boost":
+			return zone.Member("watermark_boost").Uint()
+		case "min", "low", "high", "promo":
+			return linux.WmarkPages(zone, "WMARK_"+strings.ToUpper(label))
+		case "spanned", "present":
+			return zone.Member(label + "_pages").Uint()
+		case "managed":
+			return linux.ZoneManagedPages(zone)
+		case "cma": // zone_cma_pages(): 0 without CONFIG_CMA
+			if !zone.HasMember("cma_pages") {
+				return 0, nil
+			}
+			return zone.Member("cma_pages").Uint()
+		}
+		return 0, fmt.Errorf("zoneinfo line %q: not known to this tool", label)
+	}
+	for _, line := range wmarks {
+		label := strings.TrimSpace(strings.TrimSuffix(line, "%lu"))
+		v, err := value(label)
+		if err != nil {
+			out.Partial("%v", err)
+			continue
+		}
+		fmt.Fprintf(out, "\n%s%d", strings.TrimSuffix(line, "%lu"), v)
+	}
+	n, err := linux.MaxNrZones(p)
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		r, err := zone.Member(fmt.Sprintf("lowmem_reserve[%d]", i)).Int()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, map[bool]string{true: "\n        protection: (%d", false: ", %d"}[i == 0], r)
+	}
+	out.WriteString(")")
+	if !populated {
+		out.WriteString("\n")
+		return nil
+	}
+	for i, x := range stats {
+		fmt.Fprintf(out, "\n      %-12s %d", names[i], x)
+	}
+	if l.Numa > 0 {
+		v, err := linux.ZoneNumaEventStates(zone, cpus)
+		if err != nil {
+			return err
+		}
+		for i, x := range v {
+			fmt.Fprintf(out, "\n      %-12s %d", names[l.Zone+i], x)
+		}
+	}
+	out.WriteString("\n  pagesets")
+	pcpT, err1 := p.Type("struct per_cpu_pages")
+	statT, err2 := p.Type("struct per_cpu_zonestat")
+	pcpBase, err3 := zone.Member("per_cpu_pageset").Uint()
+	statBase, err4 := zone.Member("per_cpu_zonestats").Uint()
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return err
+	}
+	for _, cpu := range cpus {
+		off, err := linux.PerCPUOffset(p, cpu)
+		if err != nil {
+			return err
+		}
+		pcp := p.Object(pcpT, pcpBase+off, fmt.Sprintf("per_cpu_ptr(zone->per_cpu_pageset, %d)", cpu))
+		var v [3]int64
+		for i, m := range []string{"count", "high", "batch"} {
+			if v[i], err = pcp.Member(m).Int(); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(out, "\n    cpu: %d\n              count: %d\n              high:  %d\n              batch: %d",
+			cpu, v[0], v[1], v[2])
+		th, err := p.Object(statT, statBase+off, "per_cpu_zonestats").Member("stat_threshold").Int()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\n  vm stats threshold: %d", th)
+	}
+	failures, err := pgdat.Member("kswapd_failures").Int()
+	if err != nil {
+		return err
+	}
+	start, err := zone.Member("zone_start_pfn").Uint()
+	if err != nil {
+		return err
+	}
+	unreclaimable := 0
+	if failures >= maxReclaimRetries {
+		unreclaimable = 1
+	}
+	fmt.Fprintf(out, "\n  node_unreclaimable:  %d\n  start_pfn:           %d\n", unreclaimable, start)
+	return nil
+}

@@ -1,0 +1,123 @@
+package process
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/vmcore-report/vmcore-report/kernel/ktype"
+	"github.com/vmcore-report/vmcore-report/kernel/object"
+)
+
+const (
+	rlimitRSS        = 5  // RLIMIT_RSS, include/uapi/asm-generic/resource.h
+	rlimitSigpending = 11 // RLIMIT_SIGPENDING
+	nSig             = 64 // _NSIG on x86_64
+)
+
+// sigActions mirrors collect_sigign_sigcatch(): the signals whose handler
+// is SIG_IGN (1) and those with a handler of their own (not SIG_DFL, 0), as
+// bit masks (bit i-1 for signal i).
+func sigActions(task object.Object) (ign, cgt uint64, err error) {
+	action := task.Member("sighand").Member("action")
+	raw, err := action.Bytes()
+	if err != nil {
+		return 0, 0, err
+	}
+	m, ok := ktype.As[*ktype.Array](action.Type())
+	if !ok || m.Count != nSig {
+		return 0, 0, fmt.Errorf("%s: not an array of %d actions", action.Path(), nSig)
+	}
+	size := uint64(len(raw)) / nSig
+	off, err := ktype.MemberOffset(m.Elem, "sa.sa_handler")
+	if err != nil {
+		return 0, 0, err
+	}
+	for i := uint64(0); i < nSig; i++ {
+		switch binary.LittleEndian.Uint64(raw[i*size+off:]) {
+		case 0:
+		case 1:
+			ign |= 1 << i
+		default:
+			cgt |= 1 << i
+		}
+	}
+	return ign, cgt, nil
+}
+
+// taskSig mirrors task_sig(): thread count, queued signals against their
+// limit, and the pending, shared pending, blocked, ignored and caught sets.
+func taskSig(task object.Object) (string, error) {
+	var threads, qsize, qlim, pend, shpend, blocked, ign, cgt uint64
+	sighand, err := task.Member("sighand").Uint()
+	if err != nil {
+		return "", err
+	}
+	if sighand != 0 { // lock_task_sighand() fails once the task is released
+		sig := task.Member("signal")
+		i, err := task.Prog().Types.EnumValue("UCOUNT_RLIMIT_SIGPENDING")
+		if err != nil {
+			return "", err
+		}
+		for _, f := range []struct {
+			o   object.Object
+			dst *uint64
+		}{
+			{task.Member("pending.signal.sig[0]"), &pend},
+			{sig.Member("shared_pending.signal.sig[0]"), &shpend},
+			{task.Member("blocked.sig[0]"), &blocked},
+			{sig.Member("nr_threads"), &threads},
+			{task.Member("real_cred").Member("ucounts").Member(fmt.Sprintf("rlimit[%d].counter", i)), &qsize},
+			{sig.Member(fmt.Sprintf("rlim[%d].rlim_cur", rlimitSigpending)), &qlim},
+		} {
+			if *f.dst, err = f.o.Uint(); err != nil {
+				return "", err
+			}
+		}
+		if ign, cgt, err = sigActions(task); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("Threads:\t%d\nSigQ:\t%d/%d\nSigPnd:\t%016x\nShdPnd:\t%016x\nSigBlk:\t%016x\nSigIgn:\t%016x\nSigCgt:\t%016x\n",
+		threads, qsize, qlim, pend, shpend, blocked, ign, cgt), nil
+}
+
+// taskCtxtSwitches mirrors task_context_switch_counts().
+func taskCtxtSwitches(task object.Object) (string, error) {
+	v, err := task.Member("nvcsw").Uint()
+	if err != nil {
+		return "", err
+	}
+	nv, err := task.Member("nivcsw").Uint()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("voluntary_ctxt_switches:\t%d\nnonvoluntary_ctxt_switches:\t%d\n", v, nv), nil
+}
+
+// threadFeatures mirrors the x86 arch_proc_pid_thread_features()
+// (arch/x86/kernel/cpu/proc.c, CONFIG_X86_USER_SHADOW_STACK, which adds
+// thread.features).
+func threadFeatures(task object.Object) (string, error) {
+	if !task.HasMember("thread.features") {
+		return "", nil
+	}
+	var b strings.Builder
+	for _, l := range []struct{ name, member string }{
+		{"x86_Thread_features", "thread.features"}, {"x86_Thread_features_locked", "thread.features_locked"},
+	} {
+		f, err := task.Member(l.member).Uint()
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(l.name + ":\t")
+		if f&1 != 0 { // ARCH_SHSTK_SHSTK
+			b.WriteString("shstk ")
+		}
+		if f&2 != 0 { // ARCH_SHSTK_WRSS
+			b.WriteString("wrss ")
+		}
+		b.WriteByte('\n')
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,63 @@
+package process
+
+import (
+	"debug/elf"
+	"fmt"
+
+	"github.com/vmcore-report/vmcore-report/emitters/emit"
+	"github.com/vmcore-report/vmcore-report/kernel/linux"
+	"github.com/vmcore-report/vmcore-report/kernel/object"
+)
+
+// statusFeatures are output details that depend on the kernel release
+// with no type or symbol to tell: the presence of their format strings in
+// .rodata decides (once per run).
+type statusFeatures struct {
+	kthread, untagMask bool  // the Kthread and untag_mask lines of status
+	workerIDs          bool  // wq_worker_comm() uses format_worker_id()
+	err                error // .rodata unreadable: all of the above unknown
+}
+
+func features(c *emit.Context) statusFeatures {
+	f, _ := emit.Once(c, "emitters/status-features", func() (statusFeatures, error) {
+		const kt, um, wid = "Kthread:\t%c\n", "untag_mask:\t%#lx\n", "kworker/R-%s"
+		m, err := rodataContains(c, kt, um, wid)
+		if err != nil {
+			return statusFeatures{err: fmt.Errorf("kernel format strings: %w", err)}, nil
+		}
+		return statusFeatures{m[kt], m[um], m[wid], nil}, nil
+	})
+	return f
+}
+
+// procTaskName is linux.ProcTaskName with this kernel's worker naming. When
+// that naming is unknown, a workqueue worker's name (which may then differ
+// from the kernel's) is marked in out.
+func procTaskName(c *emit.Context, task object.Object, out *emit.Output) (string, error) {
+	feat := features(c)
+	if feat.err != nil && out != nil {
+		if flags, err := task.Member("flags").Uint(); err == nil && flags&linux.PFWQWorker != 0 {
+			out.Partial("workqueue worker name built from comm: %v", feat.err)
+		}
+	}
+	return linux.ProcTaskName(task, feat.workerIDs)
+}
+
+// rodataContains looks for format strings in the vmlinux's .rodata when
+// there is one (plain file reads), else in the kernel's memory (every page
+// decompressed: a quarter of a second in a browser).
+func rodataContains(c *emit.Context, needles ...string) (map[string]bool, error) {
+	if v := c.K.Vmlinux; v != nil {
+		if f, err := elf.NewFile(v.R); err == nil {
+			// __start_rodata opens the .rodata section.
+			if sec := f.Section(".rodata"); sec != nil && sec.Type == elf.SHT_PROGBITS {
+				size := sec.Size
+				if _, n, err := linux.RodataStrings(c.Prog); err == nil && n < size {
+					size = n
+				}
+				return linux.ReaderContains(sec, int64(size), needles...)
+			}
+		}
+	}
+	return linux.RodataContains(c.Prog, needles...)
+}

@@ -1,0 +1,175 @@
+package vmcore
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/vmcore-report/vmcore-report/emitters/emit"
+	"github.com/vmcore-report/vmcore-report/kernel/linux"
+)
+
+// PanicFacts are what the panicking CPU's stack says about the crash.
+type PanicFacts struct {
+	CPU int
+	// Culprit is the first frame outside the panic, oops, kexec and NMI
+	// machinery ("sysrq_handle_crash", "name [module]").
+	Culprit string
+	// Frames are the panicking CPU's first frames, as %pS prints them.
+	Frames []string
+	trace  cpuTrace
+}
+
+// maxPanicFrames is how many frames of the panicking CPU the manifest keeps.
+const maxPanicFrames = 16
+
+// Panic finds the panicking CPU (panic_cpu) and its culprit.
+func Panic(c *emit.Context) (PanicFacts, error) {
+	return emit.Once(c, "emitters/panic", func() (PanicFacts, error) {
+		var pf PanicFacts
+		cpu, err := c.Prog.VarAs("panic_cpu", "int").Int()
+		if err != nil {
+			return pf, err
+		}
+		if cpu < 0 {
+			return pf, errors.New("panic_cpu is unset: the kernel did not panic")
+		}
+		pf.CPU = int(cpu)
+		cts, err := cpuTraces(c)
+		if err != nil {
+			return pf, err
+		}
+		found := false
+		for _, ct := range cts {
+			if ct.cpu == pf.CPU {
+				pf.trace, found = ct, true
+			}
+		}
+		if !found {
+			return pf, fmt.Errorf("panic cpu %d did not run before the panic", cpu)
+		}
+		if pf.trace.err != nil {
+			return pf, pf.trace.err
+		}
+		sym := c.Symbolizer()
+		var names []string
+		for i, f := range pf.trace.trace.Frames {
+			look := f.IP
+			if !f.Signal {
+				look--
+			}
+			names = append(names, sym.SprintSymbolNoOffset(look))
+			if i < maxPanicFrames {
+				pf.Frames = append(pf.Frames, sym.SprintBacktrace(f.IP))
+			}
+		}
+		i, ok := linux.Culprit(names)
+		if !ok {
+			return pf, errors.New("no panic path on the panicking CPU's stack")
+		}
+		pf.Culprit = names[i]
+		return pf, nil
+	})
+}
+
+// crashDuration is crash's convert_time(): "N days, HH:MM:SS".
+func crashDuration(ns int64) string {
+	s := ns / 1e9
+	d, h, m := s/86400, s%86400/3600, s%3600/60
+	out := fmt.Sprintf("%02d:%02d:%02d", h, m, s%60)
+	if d > 0 {
+		out = fmt.Sprintf("%d days, %s", d, out)
+	}
+	return out
+}
+
+func init() {
+	area.Register(&emit.Emitter{
+		Path:    "sos_commands/vmcore/sys",
+		Mirrors: "crash's sys (display_sys_stats in kernel.c), plus the panic CPU's culprit",
+		Desc:    "the crash in one screen: kernel, dump, CPUs, date, uptime, load, tasks, release, memory, panic message, panicking task and CPU, taint, culprit",
+		Tracker: emit.Partial,
+		Note:    "MEMORY is MemTotal (totalram_pages), crash sums the nodes' present pages; TASKS counts processes, crash counts threads and idle tasks",
+		Run: func(c *emit.Context, _ int64, out *emit.Output) error {
+			line := func(k, v string) { fmt.Fprintf(out, "%12s: %s\n", k, v) }
+			fail := func(k string, err error) { out.Partial("%s: %v", k, err) }
+			if v := c.K.Vmlinux; v != nil {
+				line("KERNEL", v.Name)
+			} else {
+				line("KERNEL", "(none: symbols from kallsyms, types from the kernel's BTF)")
+			}
+			var parts []string
+			for _, p := range c.K.Dump.Info().Parts {
+				parts = append(parts, p.Name)
+			}
+			line("DUMPFILE", strings.Join(parts, " "))
+			if cpus, err := c.RunningCPUs(); err == nil {
+				line("CPUS", fmt.Sprint(len(cpus)))
+			} else {
+				fail("CPUS", err)
+			}
+			if ns, err := linux.KtimeGetReal(c.Prog); err == nil {
+				line("DATE", time.Unix(0, ns).UTC().Format("Mon Jan  2 15:04:05 MST 2006"))
+			} else {
+				fail("DATE", err)
+			}
+			if up, err := linux.KtimeGetBoottime(c.Prog); err == nil {
+				line("UPTIME", crashDuration(up))
+			} else {
+				fail("UPTIME", err)
+			}
+			if l, err := linux.ReadLoadavg(c.Prog, c.RunningCPUs); err == nil {
+				line("LOAD AVERAGE", l.Averages(", "))
+			} else {
+				fail("LOAD AVERAGE", err)
+			}
+			if t := c.Processes(); t.Err == nil {
+				line("TASKS", fmt.Sprint(len(t.PIDs)))
+			} else {
+				fail("TASKS", t.Err)
+			}
+			if u, err := c.Utsname(); err == nil {
+				line("NODENAME", u.Nodename)
+				line("RELEASE", u.Release)
+				line("VERSION", u.Version)
+				line("MACHINE", u.Machine)
+			} else {
+				fail("utsname", err)
+			}
+			if pages, err := linux.TotalramPages(c.Prog); err == nil {
+				line("MEMORY", fmt.Sprintf("%.1f MB", float64(pages*4096)/(1<<20)))
+			} else {
+				fail("MEMORY", err)
+			}
+			if msg, err := linux.PanicMessage(c.Prog); err == nil {
+				line("PANIC", fmt.Sprintf("%q", msg))
+			} else {
+				fail("PANIC", err)
+			}
+			pf, err := Panic(c)
+			if err != nil {
+				fail("panic CPU", err)
+			}
+			if pf.trace.task.Err() == nil && err == nil {
+				pid, _ := pf.trace.task.Member("pid").Int()
+				comm, _ := pf.trace.task.Member("comm").CString()
+				addr, _ := pf.trace.task.Address()
+				line("PID", fmt.Sprint(pid))
+				line("COMMAND", fmt.Sprintf("%q", comm))
+				line("TASK", fmt.Sprintf("%x", addr))
+				line("CPU", fmt.Sprint(pf.CPU))
+				line("STATE", "TASK_RUNNING (PANIC)")
+			}
+			if mask, err := c.Prog.VarAs("tainted_mask", "unsigned long").Uint(); err == nil {
+				line("TAINT", fmt.Sprintf("%#x %s", mask, linux.TaintLetters(mask)))
+			} else {
+				fail("TAINT", err)
+			}
+			if err == nil {
+				line("CULPRIT", pf.Culprit)
+			}
+			return nil
+		},
+	})
+}
