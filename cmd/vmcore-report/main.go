@@ -37,7 +37,7 @@ import (
 // version is set at link time: -ldflags "-X main.version=v1.2.3".
 var version = "devel"
 
-const usage = `usage: vmcore-report [--vmlinux FILE [--dwarf]] [-o OUT [--force]] [--only PATHS] [--skip PATHS] [--list] VMCORE...
+const usage = `usage: vmcore-report [--vmlinux FILE [--dwarf]] [-o OUT [--force]] [--only PATHS] [--skip PATHS] [--json] [--list] VMCORE...
 
 Rebuilds /proc, /sys and command outputs of a crashed Linux kernel from its
 crash dump into a sosreport-style archive.
@@ -58,6 +58,8 @@ crash dump into a sosreport-style archive.
                   directory selecting what is under it (proc, proc/*/status,
                   sos_commands/kernel)
   --skip PATHS    do not write these archive paths (same syntax)
+  --json          print the triage summary (panic, culprit, task, CPU, first
+                  frames, counts) as JSON on stdout instead of the archive's name
   --list          list every output with its tracker status and description
 
 Exit status: 0 when a complete report was written; 3 when a report was
@@ -98,6 +100,7 @@ type config struct {
 	list       bool
 	dwarf      bool
 	force      bool
+	json       bool
 	dumps      []string
 
 	// Set by tests only.
@@ -154,6 +157,7 @@ func parseArgs(args []string) (*config, error) {
 	fs.BoolVar(&c.list, "list", false, "")
 	fs.BoolVar(&c.dwarf, "dwarf", false, "")
 	fs.BoolVar(&c.force, "force", false, "")
+	fs.BoolVar(&c.json, "json", false, "")
 	// Flags may follow the dump names: parse, take one name, parse on.
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -281,6 +285,7 @@ func generate(ctx context.Context, cfg *config, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	keep := &keepSys{Sink: out.sink, top: id.TopDir()}
 	m, err := report.Run(ctx, k, report.Options{
 		Filter:          filter,
 		EmitterDeadline: cfg.emitterDeadline,
@@ -290,7 +295,7 @@ func generate(ctx context.Context, cfg *config, stdout, stderr io.Writer) error 
 		Progress:        prog.update,
 
 		KernelUnreadable: inputs.unreadable,
-	}, out.sink)
+	}, keep)
 	prog.clear()
 	if err != nil {
 		out.abort()
@@ -306,8 +311,15 @@ func generate(ctx context.Context, cfg *config, stdout, stderr io.Writer) error 
 	if err := out.finish(); err != nil {
 		return err
 	}
-	summarize(stderr, out, m, time.Since(start))
-	fmt.Fprintln(stdout, out.name)
+	t := triageOf(m, keep.sys, out)
+	summarize(stderr, out, m, t, time.Since(start))
+	if cfg.json {
+		if err := writeJSON(stdout, t); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(stdout, out.name)
+	}
 	if partial(m) {
 		return &failure{code: exitPartial}
 	}
@@ -514,13 +526,14 @@ func describeInputs(cfg *config, k *kernel.Kernel) string {
 // maxListedFailures bounds the failure reasons the summary lists.
 const maxListedFailures = 10
 
-func summarize(w io.Writer, out *output, m *report.Manifest, took time.Duration) {
+func summarize(w io.Writer, out *output, m *report.Manifest, t Triage, took time.Duration) {
 	s := m.Summary
 	what := out.name
 	if out.archive {
 		what = fmt.Sprintf("%s (%s)", out.name, humanBytes(out.size))
 	}
 	fmt.Fprintf(w, "vmcore-report: wrote %s in %.1fs\n", what, took.Seconds())
+	printTriage(w, t)
 	fmt.Fprintf(w, "  %d files written (%d ok, %d partial), %d failed, %d not applicable\n",
 		s.FilesWritten, s.OK, s.Partial, s.Failed, s.NotApplicable)
 	if s.Outputs == 0 {
@@ -594,6 +607,9 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 	case n >= 1<<10:
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	if n == 1 {
+		return "1 byte"
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
