@@ -240,6 +240,8 @@ function triageFacts(manifest, files) {
     f.traceFrom = 'unwinder';
   } else if (fromBt.length) { f.trace = fromBt; f.traceFrom = 'bt'; } else if (crash && crash.trace.length) { f.trace = crash.trace; f.traceFrom = 'log'; }
   f.hung = hungTasks(log);
+  f.blocked = parseBlocked(files.blocked);
+  f.haveBlocked = files.blocked !== null && files.blocked !== undefined;
   f.mem = files.meminfo ? parseMeminfo(files.meminfo) : null;
   f.slabs = files.slabinfo ? topSlabs(files.slabinfo) : [];
   f.ps = files.ps ? parsePs(files.ps) : [];
@@ -248,6 +250,27 @@ function triageFacts(manifest, files) {
   const up = Number((files.uptime || '').trim().split(/\s+/)[0]);
   f.uptime = files.uptime && !Number.isNaN(up) ? up : null;
   return f;
+}
+
+// parseBlocked reads `bt_blocked` (crash's foreach UN bt): per task its
+// header (PID, COMMAND), "BLOCKED: [d days, ]hh:mm:ss.mmm since it last
+// ran", and its frames.
+function parseBlocked(text) {
+  const out = [];
+  if (!text) return out;
+  for (const b of text.split(/\n(?=PID:)/)) {
+    const h = /^PID:\s*(\d+)\s.*COMMAND:\s*"(.*)"/.exec(b);
+    if (!h) continue;
+    const w = /BLOCKED:\s*(?:(\d+) days?, )?(\d+):(\d+):(\d+)(?:\.(\d+))?/.exec(b);
+    const seconds = w ? Number(w[1] || 0) * 86400 + Number(w[2]) * 3600 + Number(w[3]) * 60 + Number(w[4]) + Number(`0.${w[5] || 0}`) : null;
+    const frames = [];
+    for (const line of b.split('\n')) {
+      const m = /^\s*#\d+\s+\[[0-9a-f]+\]\s+(\S+)/.exec(line);
+      if (m) frames.push(m[1]);
+    }
+    out.push({ pid: Number(h[1]), comm: h[2], seconds, frames });
+  }
+  return out;
 }
 
 // panicCpuFrames reads crash-style `bt -a` text: the block of the given
@@ -395,18 +418,27 @@ function renderTasks(f, manifest) {
   const blocked = f.ps.filter((r) => r.state === 'D');
   const body = [h('p', { class: 'muted', text: `${total} threads (ps -elfL).` }), bar, ul];
   const hung = [...f.hung.values()];
-  if (blocked.length || hung.length) {
+  if (blocked.length || hung.length || f.blocked.length) {
+    // The unwinder's list (bt_blocked: time since each last ran, where it
+    // sleeps) first, then ps's D tasks and the log's hung-task reports.
     const rows = new Map();
-    for (const r of blocked) rows.set(r.lwp, { pid: r.lwp, comm: r.cmd, wchan: r.wchan, seconds: f.hung.get(r.lwp)?.seconds });
-    for (const t of hung) if (!rows.has(t.pid)) rows.set(t.pid, { pid: t.pid, comm: t.comm, wchan: '', seconds: t.seconds });
+    for (const b of f.blocked) rows.set(b.pid, { pid: b.pid, comm: b.comm, seconds: b.seconds, where: b.frames.find((fn) => !/^(__schedule|schedule|schedule_\w+|io_schedule\w*|context_switch|__switch_to\w*)$/.test(fn)) || '' });
+    for (const r of blocked) if (!rows.has(r.lwp)) rows.set(r.lwp, { pid: r.lwp, comm: r.cmd, where: r.wchan && r.wchan !== '-' && r.wchan !== '?' ? r.wchan : '', seconds: null });
+    for (const t of hung) {
+      const r = rows.get(t.pid) || { pid: t.pid, comm: t.comm, where: '', seconds: null };
+      r.hung = t.seconds;
+      rows.set(t.pid, r);
+    }
     const tb = h('tbody');
-    for (const r of rows.values()) {
+    const waited = (r) => (r.seconds !== null && r.seconds !== undefined ? `${duration(r.seconds)} since it last ran`
+      : r.hung ? `more than ${r.hung} s (hung-task report in the log)` : f.haveBlocked ? 'not readable' : 'not in this report');
+    for (const r of [...rows.values()].sort((a, b) => (b.seconds || 0) - (a.seconds || 0))) {
       tb.append(h('tr', {}, h('td', { class: 'num', text: String(r.pid) }), h('td', {}, h('code', { text: r.comm })),
-        h('td', { text: r.seconds ? `more than ${r.seconds} s (hung-task report in the log)` : 'not recorded' })));
+        h('td', { text: waited(r) }), h('td', {}, r.where ? h('code', { text: r.where }) : '')));
     }
     body.push(h('h4', { text: `Blocked tasks (${rows.size})` }),
       h('div', { class: 'scroll-x' }, h('table', { class: 'mini', dataset: { fact: 'blocked' } },
-        h('thead', {}, h('tr', {}, h('th', { text: 'PID' }), h('th', { text: 'Command' }), h('th', { text: 'Waiting for' }))), tb)));
+        h('thead', {}, h('tr', {}, h('th', { text: 'PID' }), h('th', { text: 'Command' }), h('th', { text: 'Blocked for' }), h('th', { text: 'Sleeping in' }))), tb)));
   } else {
     body.push(h('p', { dataset: { fact: 'blocked' }, text: 'No task was blocked (none in state D, no hung-task report in the log).' }));
   }
@@ -470,5 +502,5 @@ function renderTriageLive(container, files, dumps) {
 }
 
 if (typeof module !== 'undefined') {
-  module.exports = { splitLog, findCrash, hungTasks, parseMeminfo, memoryBreakdown, topSlabs, parsePs, parseSys, panicCpuFrames, triageFacts, TAINTS };
+  module.exports = { parseBlocked, splitLog, findCrash, hungTasks, parseMeminfo, memoryBreakdown, topSlabs, parsePs, parseSys, panicCpuFrames, triageFacts, TAINTS };
 }
