@@ -58,12 +58,13 @@ async function freePort() {
   });
 }
 
-// startServer runs cmd/devserver on web/dist and waits until it answers.
-export async function startServer() {
+// startServer runs cmd/devserver on web/dist (with extra arguments, e.g.
+// -sample) and waits until it answers.
+export async function startServer(extra = []) {
   const bin = await goBuild('./cmd/devserver', 'devserver');
   const port = await freePort();
   const addr = `127.0.0.1:${port}`;
-  const proc = spawn(bin, ['-addr', addr, '-dir', dist], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(bin, ['-addr', addr, '-dir', dist, ...extra], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
   const url = `http://${addr}/`;

@@ -218,6 +218,28 @@ describe('triage view', () => {
     await page.close();
   });
 
+  test('make run\'s sample: one click runs the 6.1 dump and its vmlinux', async (t) => {
+    if (!sets) return t.skip('fixtures not built (make fixtures)');
+    const s = set('bookworm-6.1');
+    const facts = await consoleFacts(s);
+    const sampleServer = await startServer(['-sample', s.roles['lzo-d31'][0], '-sample', s.vmlinux, '-sample-title', `Linux ${s.kernel_release}`]);
+    try {
+      const page = await ctx.newPage();
+      await page.goto(sampleServer.url);
+      await page.waitForSelector('body[data-state="idle"]', { timeout: 60000 });
+      await page.waitForSelector('#sample', { state: 'visible' });
+      assert.match(await page.textContent('#sample-info'), new RegExp(`^Linux ${s.kernel_release.replace(/[.+]/g, '\\$&')}, `));
+      await page.click('#sample');
+      await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 240000 });
+      assert.equal(await page.getAttribute('body', 'data-state'), 'done', await errorText(page));
+      assert.equal(await fact(page, 'panic'), `Kernel panic: ${facts.panic}`);
+      assert.equal(await page.$$eval('#filelist li.used', (ls) => ls.length), 2, 'the dump and the vmlinux');
+      await page.close();
+    } finally {
+      sampleServer.stop();
+    }
+  });
+
   test('the devserver sends the security headers', async (t) => {
     if (!sets) return t.skip('fixtures not built (make fixtures)');
     const r = await fetch(server.url);
