@@ -121,7 +121,9 @@ describe('triage view', () => {
       // run wrote them: the view filled in before the end.
       const live = Number(await page.getAttribute('body', 'data-live-facts'));
       t.diagnostic(`${live} report files shown while the run went on`);
-      assert.ok(live >= 6, `only ${live} files reached the view during the run`);
+      // At least the /proc files (meminfo, loadavg, …), which come first
+      // in the archive; the last ones may reach the packer after the end.
+      assert.ok(live >= 3, `only ${live} files reached the view during the run`);
       await page.screenshot({ path: join(artifacts, `triage-${id}-1366x768.png`) });
       await page.setViewportSize({ width: 390, height: 844 });
       await page.evaluate(() => document.getElementById('triage').scrollIntoView());
