@@ -340,7 +340,59 @@ func (k *Kernel) btfFromMemory() (*btf.Spec, error) {
 	if stop <= start || stop-start > maxBTFBytes {
 		return nil, fmt.Errorf("kernel BTF spans %#x-%#x, not plausible", start, stop)
 	}
-	return btf.LoadSpec(virtReaderAt{k.MMU, start}, int64(stop-start))
+	r := virtReaderAt{k.MMU, start}
+	spec, err := btf.LoadSpec(r, int64(stop-start))
+	var fault *dump.FaultError
+	if err == nil || !errors.As(err, &fault) {
+		return spec, err
+	}
+	// A page of the string section that cannot be read loses the names in
+	// it, nothing more: types keep their IDs and layout, so the blob is
+	// read again with those pages as zeros (empty names). A bad page among
+	// the types is fatal: records are variable-length.
+	var h [24]byte // struct btf_header (include/uapi/linux/btf.h)
+	if _, herr := r.ReadAt(h[:], 0); herr != nil {
+		return nil, err
+	}
+	hdrLen, strOff, strLen := uint64(le32(h[4:])), uint64(le32(h[16:])), uint64(le32(h[20:]))
+	hr := &stringHoles{r: r, lo: hdrLen + strOff, hi: hdrLen + strOff + strLen}
+	spec2, err2 := btf.LoadSpec(hr, int64(stop-start))
+	if err2 != nil || hr.holes == 0 {
+		return nil, err
+	}
+	k.Warnings = append(k.Warnings, fmt.Sprintf("kernel BTF: %d page(s) of its string section unreadable (%v): the names there are lost", hr.holes, hr.first))
+	return spec2, nil
+}
+
+// stringHoles reads a BTF blob with the pages of [lo, hi) that cannot be
+// read as zeros, counting them.
+type stringHoles struct {
+	r      io.ReaderAt
+	lo, hi uint64
+	holes  int
+	first  error
+}
+
+func (s *stringHoles) ReadAt(p []byte, off int64) (int, error) {
+	if n, err := s.r.ReadAt(p, off); err == nil {
+		return n, nil
+	}
+	for done := 0; done < len(p); {
+		pos := uint64(off) + uint64(done)
+		k := int(min(uint64(len(p)-done), 4096-pos%4096))
+		if _, err := s.r.ReadAt(p[done:done+k], int64(pos)); err != nil {
+			if pos < s.lo || pos >= s.hi {
+				return done, err
+			}
+			if s.first == nil {
+				s.first = err
+			}
+			clear(p[done : done+k])
+			s.holes++
+		}
+		done += k
+	}
+	return len(p), nil
 }
 
 // checkVmlinux compares the vmlinux's build-id with VMCOREINFO BUILD-ID, or,

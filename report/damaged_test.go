@@ -213,6 +213,7 @@ func TestDamagedCorpus(t *testing.T) {
 	cases = append(cases, splitCases(t, openFile(&split[0]), openFile(&split[1]), kd)...)
 	cases = append(cases, vmlinuxCases(t, kd, vmlinux, s612, openVmlinux, el, baseOK)...)
 	cases = append(cases, sinkCases(kd)...)
+	cases = append(cases, btfStringCase(t, kd, baseOK)...)
 
 	counts := map[string]int{}
 	var total time.Duration
@@ -716,4 +717,56 @@ func sinkCases(kd corpusFile) []damagedCase {
 		{name: "sink fails on the fifth file", parts: dump, want: outNone, sink: mk(5, false)},
 		{name: "sink fails on close", parts: dump, want: outNone, sink: mk(-1, true)},
 	}
+}
+
+// descriptorOf returns the file offset of the page descriptor of pfn in a
+// 64-bit kdump file with 4 KiB blocks: its rank among the set bits of the
+// 2nd bitmap.
+func descriptorOf(t *testing.T, f corpusFile, pfn uint64) (int64, bool) {
+	le := binary.LittleEndian
+	h := readAt(t, f, 0, 4096)
+	sub, blocks := int64(le.Uint32(h[432:])), int64(le.Uint32(h[436:]))
+	bm2 := (1+sub)*4096 + blocks*4096/2
+	bits := readAt(t, f, bm2, int(pfn/8)+1)
+	if bits[pfn/8]>>(pfn%8)&1 == 0 {
+		return 0, false
+	}
+	rank := 0
+	for i := uint64(0); i < pfn; i++ {
+		rank += int(bits[i/8] >> (i % 8) & 1)
+	}
+	return (1+sub+blocks)*4096 + int64(rank)*24, true
+}
+
+// btfStringCase makes a page of the kernel's BTF string section
+// unreadable (its descriptor zeroed): from the dump alone the report is
+// still made, with the names of that page lost and the fallback recorded.
+func btfStringCase(t *testing.T, kd corpusFile, baseOK int) []damagedCase {
+	k, err := kernel.Open([]kernel.File{part(kd.name, kd.view())}, kernel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Dump.Close()
+	start, err := k.Syms.Addr("__start_BTF")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h [24]byte
+	if _, err := k.MMU.ReadVirtAt(h[:], start); err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	strStart := start + uint64(le.Uint32(h[4:])+le.Uint32(h[16:]))
+	strLen := uint64(le.Uint32(h[20:]))
+	// A page in the middle of the strings (type names sit early in them).
+	pa, _, err := k.MMU.Translate((strStart+strLen*3/4)&^4095 + 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, ok := descriptorOf(t, kd, pa/4096)
+	if !ok {
+		t.Fatalf("pfn %#x of the BTF strings is not in the dump", pa/4096)
+	}
+	return []damagedCase{{name: "kernel BTF string page unreadable (dump alone)",
+		parts: []kernel.File{part(kd.name, kd.view().Write(off, make([]byte, 24)))}, want: wantReport, fallback: true, minOK: baseOK / 2}}
 }
