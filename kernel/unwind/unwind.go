@@ -209,7 +209,9 @@ func (u *Unwinder) Walk(start Start, stacks Stacks) Trace {
 	if start.Regs != nil {
 		r := *start.Regs
 		if r.UserMode() {
-			return Trace{} // the_end: nothing of the kernel on the stack
+			// the_end: the CPU ran user code, nothing of the kernel is on
+			// the stack.
+			return Trace{UserRegs: &r}
 		}
 		st.ip, st.sp, st.bp = r[RIP], r[RSP], r[RBP]
 		st.regs, st.full, st.signal, st.cpuRegs = &r, true, true, true
