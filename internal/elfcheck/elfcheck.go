@@ -44,6 +44,24 @@ func Tables(r io.ReaderAt) error {
 	default:
 		return nil
 	}
+	// Extended numbering (as debug/elf follows it): e_shnum 0 puts the
+	// section count in section 0's sh_size, e_phnum 0xffff the program
+	// header count in its sh_info.
+	if (shnum == 0 || phnum == 0xffff) && shoff != 0 && shoff < 1<<62 {
+		var sh [64]byte
+		if n, _ := r.ReadAt(sh[:], int64(shoff)); n >= 40 {
+			size, info := bo.Uint64(sh[32:]), uint64(bo.Uint32(sh[44:]))
+			if elf.Class(h[elf.EI_CLASS]) == elf.ELFCLASS32 {
+				size, info = uint64(bo.Uint32(sh[20:])), uint64(bo.Uint32(sh[28:]))
+			}
+			if shnum == 0 {
+				shnum = size
+			}
+			if phnum == 0xffff {
+				phnum = info
+			}
+		}
+	}
 	for _, t := range []struct {
 		what            string
 		off, ent, count uint64
@@ -51,8 +69,8 @@ func Tables(r io.ReaderAt) error {
 		if t.count == 0 {
 			continue
 		}
-		end := t.off + t.ent*t.count // entries and counts are 16-bit: no overflow below 2^63
-		if t.off > 1<<62 || end < t.off {
+		end := t.off + t.ent*t.count
+		if t.off > 1<<62 || t.count > 1<<32 || end < t.off {
 			return fmt.Errorf("%w: %d %s at %#x", ErrHeader, t.count, t.what, t.off)
 		}
 		var b [1]byte
