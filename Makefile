@@ -3,7 +3,7 @@
 GO ?= go
 export GOFLAGS ?= -mod=readonly
 
-.PHONY: all build test unit fixtures bench wasm run web vet coverage clean browser-test browser-bench
+.PHONY: all build test unit fixtures bench wasm run web vet coverage clean browser-test browser-bench mutation
 
 all: build
 
@@ -38,6 +38,13 @@ coverage:
 
 bench: fixtures
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 60m ./kernel/... ./report/ ./wasm/
+
+# The mutation check: every output broken on purpose (emitters/mutation_test.go);
+# prints the score and fails when a rule accepted a broken output.
+mutation: fixtures
+	@VMCORE_REPORT_MUTATION=1 $(GO) test -count=1 -run '^TestMutations$$' -v ./emitters/ 2>&1 | \
+		grep -E 'MISSED|mutation score' | sed 's/^ *mutation_test.go:[0-9]*: //' | tee /tmp/vmcore-report-mutation.txt
+	@! grep -q MISSED /tmp/vmcore-report-mutation.txt
 
 # The browser app: web/dist (main.wasm, wasm_exec.js, assets; each also .br and .gz).
 web:

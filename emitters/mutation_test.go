@@ -18,8 +18,9 @@ import (
 // rule on each broken copy as a subtest named mutation/<kernel>/<path>/<kind>.
 // A rule that fails is a mutation caught. It runs only when
 // VMCORE_REPORT_MUTATION=1 (`make mutation` counts the failed subtests:
-// caught; the passing ones are wrong output the rules accept), so that the
-// ordinary run neither fails nor skips.
+// caught; the passing ones are wrong output the rules accept, logged as
+// MISSED, with the score at the end), so that the ordinary run neither
+// fails nor skips.
 
 // mutation breaks one output; ok is false when it does not apply (the
 // output has nothing it would change).
@@ -115,11 +116,45 @@ var mutations = []mutation{
 		}
 		return strings.Join(lines, "\n"), changed
 	}},
+	// One value of at least 10, in the middle of the file, set to 0: a
+	// single gauge lost.
+	{"zero-one-value", func(_, text string) (string, bool) {
+		return oneValue(text, func(int64) int64 { return 0 })
+	}},
+	// The same value 10 % too large: a single counter wrong.
+	{"scale-one-1.1", func(_, text string) (string, bool) {
+		return oneValue(text, func(v int64) int64 { return v + v/10 })
+	}},
 	// Every value of 1 or more halved: a gauge or counter read from the
 	// wrong place.
 	{"halve", func(_, text string) (string, bool) {
 		return mapNumbers(text, bodyLines, func(v int64) int64 { return v / 2 })
 	}},
+}
+
+// oneValue rewrites the first value of at least 10 at or after the middle
+// line of text.
+func oneValue(text string, f func(int64) int64) (string, bool) {
+	lines := strings.Split(text, "\n")
+	for k := range lines {
+		i := (len(lines)/2 + k) % len(lines)
+		if !bodyLines(i, lines[i]) {
+			continue
+		}
+		done := false
+		lines[i] = numberRe.ReplaceAllStringFunc(lines[i], func(x string) string {
+			v, err := strconv.ParseInt(x, 10, 64)
+			if done || err != nil || v < 10 {
+				return x
+			}
+			done = true
+			return strconv.FormatInt(f(v), 10)
+		})
+		if done {
+			return strings.Join(lines, "\n"), true
+		}
+	}
+	return text, false
 }
 
 // specific mutations: the breakages the suite once accepted (issue 11).
@@ -210,6 +245,22 @@ func TestMutations(t *testing.T) {
 	if os.Getenv("VMCORE_REPORT_MUTATION") != "1" {
 		return // see above: run by `make mutation`
 	}
+	tried, caught := 0, 0
+	var missed []string
+	run := func(name string, f func(t *testing.T)) {
+		tried++
+		if t.Run(name, f) {
+			missed = append(missed, name)
+		} else {
+			caught++
+		}
+	}
+	defer func() {
+		for _, m := range missed {
+			t.Logf("MISSED %s", m)
+		}
+		t.Logf("mutation score: caught %d of %d", caught, tried)
+	}()
 	for _, s := range fixtures.All(t) {
 		c := NewContext(kerneltest.OpenMode(t, s, "lzo-d31", kerneltest.BTF))
 		pids := comparablePIDs(t, s)
@@ -237,7 +288,7 @@ func TestMutations(t *testing.T) {
 					if len(bad) == 0 {
 						continue
 					}
-					t.Run(fmt.Sprintf("mutation/%s/%s/%s", s.Manifest.ID, e.Path, m.name), func(t *testing.T) {
+					run(fmt.Sprintf("mutation/%s/%s/%s", s.Manifest.ID, e.Path, m.name), func(t *testing.T) {
 						for pid, b := range bad {
 							chk(t, s, pid, b)
 						}
@@ -255,8 +306,11 @@ func TestMutations(t *testing.T) {
 				if !ok || bad == out.String() {
 					continue
 				}
-				t.Run(fmt.Sprintf("mutation/%s/%s/%s", s.Manifest.ID, e.Path, m.name), func(t *testing.T) {
+				run(fmt.Sprintf("mutation/%s/%s/%s", s.Manifest.ID, e.Path, m.name), func(t *testing.T) {
 					chk(t, s, bad)
+					if oc := oracleChecks[e.Path]; oc != nil && s.Manifest.Scenario == "" {
+						oc(t, s, bad)
+					}
 				})
 			}
 		}

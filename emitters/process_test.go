@@ -113,6 +113,20 @@ func statFields(line string) []string {
 // and its reaped children, block I/O delay and guest times.
 var statMoving = []int{10, 11, 12, 13, 14, 15, 16, 17, 42, 43, 44}
 
+// statGrowthOK bounds a moving stat field's growth since the capture by the
+// time to the crash (elapsed): CPU times and delays in clock ticks (100 per
+// second on each CPU), fault counts at 20000 a second (above what a 2-CPU
+// TCG guest reaches; see eventsPerSec).
+func statGrowthOK(t *testing.T, s *fixtures.Set, f int, have, want string) bool {
+	h, _ := strconv.ParseFloat(have, 64)
+	w, _ := strconv.ParseFloat(want, 64)
+	limit := elapsed(t, s) * ticksPerSecPerCPU * float64(cpuCount(t, s))
+	if f >= 10 && f <= 13 {
+		limit = elapsed(t, s) * eventsPerSec
+	}
+	return h-w <= limit
+}
+
 func checkStat(t *testing.T, s *fixtures.Set, pid int64, got string) {
 	want := statFields(truth(t, s, fmt.Sprintf("proc/%d/stat", pid)))
 	have := statFields(strings.TrimSuffix(got, "\n"))
@@ -126,7 +140,7 @@ func checkStat(t *testing.T, s *fixtures.Set, pid int64, got string) {
 		f := i + 1
 		switch w, h := want[i], have[i]; {
 		case w == h:
-		case slices.Contains(statMoving, f) && notLess(h, w):
+		case slices.Contains(statMoving, f) && notLess(h, w) && statGrowthOK(t, s, f, h, w):
 		// State and wchan (0 while running) of the tasks that run between
 		// capture and crash: kernel threads and pid 1 (see checkStatus).
 		case (f == 3 || f == 35) && ranAtCrash:

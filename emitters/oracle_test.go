@@ -1,0 +1,585 @@
+package emitters
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+)
+
+// The second oracle: testdata/oracle/oracle.py, Debian's drgn reading raw
+// counters from the same dump (values only, never formats). The kernel's
+// own folding rules are applied here, on the raw values, as the kernel does
+// when a file is read; the result must equal ours exactly: both read the
+// same memory at the same instant, so no tolerance is needed.
+
+// oracleChecks are rules against the oracle, run after checks[path].
+var oracleChecks = map[string]check{
+	"proc/vmstat":    oracleVmstat,
+	"proc/zoneinfo":  oracleZoneinfo,
+	"proc/slabinfo":  oracleSlabinfo,
+	"proc/stat":      oracleStat,
+	"proc/softirqs":  oracleSoftirqs,
+	"proc/meminfo":   oracleMeminfo,
+	"proc/loadavg":   oracleLoadavg,
+	"proc/buddyinfo": oracleBuddyinfo,
+	"proc/uptime":    uptimeAtPanic,
+	"sos_commands/memory/free": func(t *testing.T, s *fixtures.Set, got string) {
+		o := oracleOf(t, s)
+		f := strings.Fields(strings.SplitN(got, "\n", 3)[1])
+		if len(f) < 4 || f[1] != fmt.Sprint(o.TotalRAM*4) || f[3] != fmt.Sprint(max(o.VMZoneStat.get(t, "NR_FREE_PAGES"), 0)*4) {
+			t.Errorf("free Mem: %v: drgn reads total %d kB, free %d kB", f, o.TotalRAM*4, max(o.VMZoneStat.get(t, "NR_FREE_PAGES"), 0)*4)
+		}
+	},
+}
+
+type enumValues struct {
+	Names  []string `json:"names"`
+	Values []int64  `json:"values"`
+}
+
+func (e enumValues) get(t *testing.T, name string) int64 {
+	t.Helper()
+	i := slices.Index(e.Names, name)
+	if i < 0 {
+		t.Fatalf("the oracle has no %s", name)
+	}
+	return e.Values[i]
+}
+
+type oracleZone struct {
+	Node           int              `json:"node"`
+	Name           string           `json:"name"`
+	Managed        int64            `json:"managed"`
+	Present        int64            `json:"present"`
+	Spanned        int64            `json:"spanned"`
+	Watermark      []int64          `json:"watermark"`
+	WatermarkBoost int64            `json:"watermark_boost"`
+	VMStat         enumValues       `json:"vm_stat"`
+	VMNumaEvent    *enumValues      `json:"vm_numa_event"`
+	PCP            map[string]pcpOf `json:"pcp"`
+}
+
+type pcpOf struct {
+	Count       int64   `json:"count"`
+	High        int64   `json:"high"`
+	Batch       int64   `json:"batch"`
+	VMStatDiff  []int64 `json:"vm_stat_diff"`
+	VMNumaEvent []int64 `json:"vm_numa_event"`
+}
+
+type oracleData struct {
+	Release       string      `json:"release"`
+	PossibleCPUs  []int       `json:"possible_cpus"`
+	VMZoneStat    enumValues  `json:"vm_zone_stat"`
+	VMNodeStat    enumValues  `json:"vm_node_stat"`
+	VMNumaEvent   *enumValues `json:"vm_numa_event"`
+	TotalRAM      int64       `json:"totalram_pages"`
+	NrThreads     int64       `json:"nr_threads"`
+	TotalForks    int64       `json:"total_forks"`
+	TotalSwap     int64       `json:"total_swap_pages"`
+	VMEventStates struct {
+		Names  []string           `json:"names"`
+		PerCPU map[string][]int64 `json:"per_cpu"`
+	} `json:"vm_event_states"`
+	Kstat map[string]struct {
+		Cpustat  map[string]int64 `json:"cpustat"`
+		Softirqs []int64          `json:"softirqs"`
+	} `json:"kstat"`
+	Nodes []struct {
+		Node   int        `json:"node"`
+		VMStat enumValues `json:"vm_stat"`
+	} `json:"nodes"`
+	Zones      []oracleZone `json:"zones"`
+	SlabCaches []struct {
+		Name  string `json:"name"`
+		Nodes []struct {
+			NrSlabs      int64 `json:"nr_slabs"`
+			TotalObjects int64 `json:"total_objects"`
+			PartialFree  int64 `json:"partial_free"`
+		} `json:"nodes"`
+	} `json:"slab_caches"`
+}
+
+var oracles sync.Map // oracle output path -> func() (*oracleData, error)
+
+// oracleOf reads the oracle's output for the set's lzo-d31 dump (run once,
+// cached beside the set: fixtures.Set.Oracle).
+func oracleOf(t *testing.T, s *fixtures.Set) *oracleData {
+	t.Helper()
+	if s.Manifest.Scenario != "" {
+		t.Fatalf("set %s: the oracle rules are for the kernel's own set", s.Manifest.ID)
+	}
+	path := s.Oracle(t)
+	load, _ := oracles.LoadOrStore(path, sync.OnceValues(func() (*oracleData, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		var o oracleData
+		return &o, json.Unmarshal(b, &o)
+	}))
+	o, err := load.(func() (*oracleData, error))()
+	if err != nil {
+		t.Fatalf("oracle: %v", err)
+	}
+	if o.Release != s.Manifest.KernelRelease {
+		t.Fatalf("oracle read kernel %q, the set is %q", o.Release, s.Manifest.KernelRelease)
+	}
+	return o
+}
+
+// liveCPUs are the CPUs online while the guest ran (its
+// sys/devices/system/cpu/online): the CPUs whose per-CPU counters the
+// kernel folds or prints when a file is read (for_each_online_cpu); after
+// the panic only the panicking one is still marked online.
+func liveCPUs(t *testing.T, s *fixtures.Set) []int {
+	var cpus []int
+	for _, r := range strings.Split(strings.TrimSpace(truth(t, s, "sys/devices/system/cpu/online")), ",") {
+		a, b, ok := strings.Cut(r, "-")
+		lo, err1 := strconv.Atoi(a)
+		hi, err2 := lo, error(nil)
+		if ok {
+			hi, err2 = strconv.Atoi(b)
+		}
+		if err1 != nil || err2 != nil {
+			t.Fatalf("cpu online mask %q", r)
+		}
+		for c := lo; c <= hi; c++ {
+			cpus = append(cpus, c)
+		}
+	}
+	return cpus
+}
+
+// thpItems are the node items /proc/vmstat and zoneinfo print in huge pages
+// (vmstat_item_print_in_thp(), mm/vmstat.c).
+var thpItems = map[string]bool{"NR_ANON_THPS": true, "NR_SHMEM_THPS": true, "NR_SHMEM_PMDMAPPED": true,
+	"NR_FILE_THPS": true, "NR_FILE_PMDMAPPED": true}
+
+// nodeItem is node_page_state_pages() as printed: negative reads 0
+// (CONFIG_SMP), THP items in huge pages (HPAGE_PMD_NR 512 on x86_64).
+func nodeItem(name string, v int64) int64 {
+	v = max(v, 0)
+	if thpItems[name] {
+		v /= 512
+	}
+	return v
+}
+
+// kvLines reads "name value" lines.
+func kvLines(text string) (names []string, vals []int64) {
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 2 {
+			continue
+		}
+		v, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		names = append(names, f[0])
+		vals = append(vals, v)
+	}
+	return names, vals
+}
+
+// numaPending sums what a zone's per-CPU stats hold for item i, over cpus.
+func numaPending(z oracleZone, cpus []int, i int) int64 {
+	var n int64
+	for _, c := range cpus {
+		if p, ok := z.PCP[strconv.Itoa(c)]; ok && i < len(p.VMNumaEvent) {
+			n += p.VMNumaEvent[i]
+		}
+	}
+	return n
+}
+
+// oracleVmstat: vmstat_start()'s array, from the raw values: zone items
+// (global_zone_page_state(), negative reads 0), NUMA events (the global
+// counts after fold_vm_numa_events(): plus every zone's per-CPU pending
+// counts), node items (nodeItem), then the VM events (all_vm_events(): the
+// per-CPU counts summed; pgpgin and pgpgout halved, sectors to kB). The
+// dirty thresholds between node items and events are computed, not read
+// (TestMMFilesAgree checks them).
+func oracleVmstat(t *testing.T, s *fixtures.Set, got string) {
+	o := oracleOf(t, s)
+	cpus := liveCPUs(t, s)
+	names, vals := kvLines(got)
+	type want struct {
+		name string
+		v    int64
+	}
+	var wants []want
+	for i, n := range o.VMZoneStat.Names {
+		wants = append(wants, want{n, max(o.VMZoneStat.Values[i], 0)})
+	}
+	if o.VMNumaEvent != nil {
+		for i, n := range o.VMNumaEvent.Names {
+			v := o.VMNumaEvent.Values[i]
+			for _, z := range o.Zones {
+				v += numaPending(z, cpus, i)
+			}
+			wants = append(wants, want{n, v})
+		}
+	}
+	for i, n := range o.VMNodeStat.Names {
+		wants = append(wants, want{n, nodeItem(n, o.VMNodeStat.Values[i])})
+	}
+	if len(vals) < len(wants) {
+		t.Fatalf("%d values, the oracle has %d zone, NUMA and node items", len(vals), len(wants))
+	}
+	for i, w := range wants {
+		if vals[i] != w.v {
+			t.Errorf("%s %d: drgn reads %s = %d", names[i], vals[i], w.name, w.v)
+		}
+	}
+	ev := o.VMEventStates
+	first := slices.Index(names, "pgpgin")
+	if first < 0 || ev.Names[0] != "PGPGIN" || first+len(ev.Names) > len(vals) {
+		t.Fatalf("no VM events group starting at pgpgin (oracle's first event %s)", ev.Names[0])
+	}
+	for j, n := range ev.Names {
+		var v int64
+		for _, c := range cpus {
+			v += ev.PerCPU[strconv.Itoa(c)][j]
+		}
+		if n == "PGPGIN" || n == "PGPGOUT" {
+			v /= 2
+		}
+		if vals[first+j] != v {
+			t.Errorf("%s %d: drgn reads %s = %d", names[first+j], vals[first+j], n, v)
+		}
+	}
+}
+
+// zoneSection is one "Node N, zone NAME" block of zoneinfo, its lines.
+func zoneSections(text string) map[string][]string {
+	out := map[string][]string{}
+	key := ""
+	for _, l := range strings.Split(text, "\n") {
+		var node int
+		var name string
+		if _, err := fmt.Sscanf(l, "Node %d, zone %s", &node, &name); err == nil {
+			key = fmt.Sprintf("%d/%s", node, name)
+		}
+		if key != "" {
+			out[key] = append(out[key], l)
+		}
+	}
+	return out
+}
+
+// oracleZoneinfo: zoneinfo_show_print() from the raw zone: the node items
+// (first zone of a node), pages free, the watermarks (wmark_pages(): the
+// watermark plus the boost), spanned, present, managed, the zone items
+// (zone_page_state(), negative reads 0), the zone's NUMA events (after
+// fold_vm_zone_numa_events()) and each CPU's pageset: count, high, batch.
+func oracleZoneinfo(t *testing.T, s *fixtures.Set, got string) {
+	o := oracleOf(t, s)
+	cpus := liveCPUs(t, s)
+	sections := zoneSections(got)
+	seenNode := map[int]bool{}
+	for _, z := range o.Zones {
+		lines, ok := sections[fmt.Sprintf("%d/%s", z.Node, z.Name)]
+		if !ok {
+			t.Errorf("zone %d/%s missing", z.Node, z.Name)
+			continue
+		}
+		want := map[string]int64{
+			"pages free": max(z.VMStat.get(t, "NR_FREE_PAGES"), 0),
+			"spanned":    z.Spanned, "present": z.Present, "managed": z.Managed,
+		}
+		for i, w := range []string{"min", "low", "high"} {
+			want[w] = z.Watermark[i] + z.WatermarkBoost
+		}
+		// Values in order after the protection line: zone items, NUMA.
+		var after []int64
+		for i := range z.VMStat.Values {
+			after = append(after, max(z.VMStat.Values[i], 0))
+		}
+		if z.VMNumaEvent != nil {
+			for i := range z.VMNumaEvent.Values {
+				after = append(after, z.VMNumaEvent.Values[i]+numaPending(z, cpus, i))
+			}
+		}
+		var nodeVals []int64
+		if !seenNode[z.Node] {
+			seenNode[z.Node] = true
+			for _, n := range o.Nodes {
+				if n.Node == z.Node {
+					for i, name := range n.VMStat.Names {
+						nodeVals = append(nodeVals, nodeItem(name, n.VMStat.Values[i]))
+					}
+				}
+			}
+		}
+		cpu := ""
+		inNode, inZone := 0, -1
+		for _, l := range lines {
+			tl := strings.TrimSpace(l)
+			key, v, ok := splitValue(tl)
+			key = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(key), ":"))
+			switch {
+			case tl == "per-node stats":
+				inNode = 1
+				continue
+			case strings.HasPrefix(tl, "pages free"):
+				inNode = 0
+			case strings.HasPrefix(tl, "protection:"):
+				inZone = 0
+				continue
+			case strings.HasPrefix(tl, "pagesets"):
+				inZone = -1
+				continue
+			case key == "cpu":
+				cpu = strconv.FormatInt(v, 10)
+				continue
+			}
+			if !ok {
+				continue
+			}
+			if inNode > 0 {
+				if inNode-1 < len(nodeVals) && v != nodeVals[inNode-1] {
+					t.Errorf("zone %s node item %q: %d, drgn %d", z.Name, tl, v, nodeVals[inNode-1])
+				}
+				inNode++
+				continue
+			}
+			if inZone >= 0 {
+				if inZone < len(after) && v != after[inZone] {
+					t.Errorf("zone %s item %q: %d, drgn %d", z.Name, tl, v, after[inZone])
+				}
+				inZone++
+				continue
+			}
+			if cpu != "" && (key == "count" || key == "high" || key == "batch") {
+				p, ok := z.PCP[cpu]
+				w := map[string]int64{"count": p.Count, "high": p.High, "batch": p.Batch}[key]
+				if !ok || v != w {
+					t.Errorf("zone %s cpu %s %s: %d, drgn %d", z.Name, cpu, key, v, w)
+				}
+				continue
+			}
+			if w, ok := want[key]; ok && v != w {
+				t.Errorf("zone %s %s: %d, drgn %d", z.Name, key, v, w)
+			}
+		}
+		if inNode > 0 && inNode-1 != len(nodeVals) {
+			t.Errorf("zone %s: %d per-node items, drgn %d", z.Name, inNode-1, len(nodeVals))
+		}
+	}
+}
+
+// oracleSlabinfo: get_slabinfo() from the raw kmem_cache_node counts: the
+// objects and slabs summed over nodes, the active objects those less the
+// free objects on the nodes' partial lists (count_partial()).
+func oracleSlabinfo(t *testing.T, s *fixtures.Set, got string) {
+	o := oracleOf(t, s)
+	_, rows := parseSlabinfo(got)
+	seen := map[string]bool{}
+	for _, c := range o.SlabCaches {
+		if seen[c.Name] {
+			continue // two caches of one name: slabinfo shows both, not told apart here
+		}
+		seen[c.Name] = true
+		var slabs, objs, free int64
+		for _, n := range c.Nodes {
+			slabs, objs, free = slabs+n.NrSlabs, objs+n.TotalObjects, free+n.PartialFree
+		}
+		r, ok := rows[c.Name]
+		if !ok {
+			t.Errorf("cache %s missing", c.Name)
+			continue
+		}
+		if r.num != objs || r.active != objs-free || r.numSlabs != slabs || r.activeSlabs != slabs {
+			t.Errorf("%s: active %d objects %d slabs %d/%d; drgn: %d %d %d", c.Name, r.active, r.num, r.activeSlabs, r.numSlabs, objs-free, objs, slabs)
+		}
+	}
+	if len(rows) != len(seen) {
+		t.Errorf("%d caches, drgn lists %d", len(rows), len(seen))
+	}
+}
+
+// statColumns are /proc/stat's cpu fields read straight from
+// kernel_cpustat (nsec_to_clock_t(): ns / 10^7 at USER_HZ 100); idle and
+// iowait come from the tick code's idle time, not checked here.
+var statColumns = map[int]string{1: "CPUTIME_USER", 2: "CPUTIME_NICE", 3: "CPUTIME_SYSTEM", 6: "CPUTIME_IRQ",
+	7: "CPUTIME_SOFTIRQ", 8: "CPUTIME_STEAL", 9: "CPUTIME_GUEST", 10: "CPUTIME_GUEST_NICE"}
+
+// oracleStat: show_stat(): each cpuN line from that CPU's kernel_cpustat,
+// the cpu line from their sums over the possible CPUs (summed in ns, then
+// converted), the softirq line (kstat softirqs summed), processes
+// (total_forks).
+func oracleStat(t *testing.T, s *fixtures.Set, got string) {
+	o := oracleOf(t, s)
+	const nsPerTick = 10000000
+	for _, l := range strings.Split(got, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		label := f[0]
+		switch {
+		case strings.HasPrefix(label, "cpu"):
+			cpus := o.PossibleCPUs
+			if label != "cpu" {
+				c, err := strconv.Atoi(label[3:])
+				if err != nil {
+					t.Errorf("line %q", l)
+					continue
+				}
+				cpus = []int{c}
+			}
+			for col, name := range statColumns {
+				var ns int64
+				for _, c := range cpus {
+					ns += o.Kstat[strconv.Itoa(c)].Cpustat[name]
+				}
+				if col < len(f) && f[col] != fmt.Sprint(ns/nsPerTick) {
+					t.Errorf("%s field %d (%s): %s, drgn %d", label, col, name, f[col], ns/nsPerTick)
+				}
+			}
+		case label == "softirq":
+			var total int64
+			per := map[int]int64{}
+			for _, c := range o.PossibleCPUs {
+				for i, v := range o.Kstat[strconv.Itoa(c)].Softirqs {
+					per[i] += v
+					total += v
+				}
+			}
+			want := []string{"softirq", fmt.Sprint(total)}
+			for i := range len(per) {
+				want = append(want, fmt.Sprint(per[i]))
+			}
+			if !slices.Equal(f, want) {
+				t.Errorf("%q, drgn %q", l, strings.Join(want, " "))
+			}
+		case label == "processes":
+			if f[1] != fmt.Sprint(o.TotalForks) {
+				t.Errorf("processes %s, drgn total_forks %d", f[1], o.TotalForks)
+			}
+		}
+	}
+}
+
+// oracleSoftirqs: show_softirqs(): kstat_softirqs_cpu() of each CPU column.
+func oracleSoftirqs(t *testing.T, s *fixtures.Set, got string) {
+	o := oracleOf(t, s)
+	lines := strings.Split(strings.TrimRight(got, "\n"), "\n")
+	var cols []string
+	for _, h := range strings.Fields(lines[0]) {
+		cols = append(cols, strings.TrimPrefix(h, "CPU"))
+	}
+	for i, l := range lines[1:] {
+		f := strings.Fields(l)
+		for j, c := range cols {
+			k, ok := o.Kstat[c]
+			if !ok || i >= len(k.Softirqs) || j+1 >= len(f) || f[j+1] != fmt.Sprint(k.Softirqs[i]) {
+				t.Errorf("%q CPU%s: drgn %v", l, c, k.Softirqs)
+				break
+			}
+		}
+	}
+}
+
+// oracleMeminfo: meminfo_proc_show()'s fields that are one raw counter
+// (or a sum of two), in kB.
+func oracleMeminfo(t *testing.T, s *fixtures.Set, got string) {
+	o := oracleOf(t, s)
+	_, have := parseKV(got)
+	zone := func(n string) int64 { return max(o.VMZoneStat.get(t, n), 0) }
+	node := func(n string) int64 { return max(o.VMNodeStat.get(t, n), 0) }
+	want := map[string]int64{
+		"MemTotal": o.TotalRAM, "MemFree": zone("NR_FREE_PAGES"), "SwapTotal": o.TotalSwap,
+		"Active(anon)": node("NR_ACTIVE_ANON"), "Inactive(anon)": node("NR_LRU_BASE"),
+		"Active(file)": node("NR_ACTIVE_FILE"), "Inactive(file)": node("NR_INACTIVE_FILE"),
+		"Active": node("NR_ACTIVE_ANON") + node("NR_ACTIVE_FILE"), "Inactive": node("NR_LRU_BASE") + node("NR_INACTIVE_FILE"),
+		"Unevictable": node("NR_UNEVICTABLE"), "Mlocked": zone("NR_MLOCK"),
+		"Dirty": node("NR_FILE_DIRTY"), "Writeback": node("NR_WRITEBACK"), "AnonPages": node("NR_ANON_MAPPED"),
+		"Mapped": node("NR_FILE_MAPPED"), "Shmem": node("NR_SHMEM"),
+		"SReclaimable": node("NR_SLAB_RECLAIMABLE_B"), "SUnreclaim": node("NR_SLAB_UNRECLAIMABLE_B"),
+		"Slab":         node("NR_SLAB_RECLAIMABLE_B") + node("NR_SLAB_UNRECLAIMABLE_B"),
+		"KReclaimable": node("NR_SLAB_RECLAIMABLE_B") + node("NR_KERNEL_MISC_RECLAIMABLE"),
+		"PageTables":   node("NR_PAGETABLE"), "Bounce": zone("NR_BOUNCE"), "WritebackTmp": node("NR_WRITEBACK_TEMP"),
+	}
+	for k, v := range want {
+		if h, ok := have[k]; !ok || h != v*4 {
+			t.Errorf("%s: %d kB, drgn %d kB", k, h, v*4)
+		}
+	}
+	if h := have["KernelStack"]; h != node("NR_KERNEL_STACK_KB") {
+		t.Errorf("KernelStack: %d kB, drgn %d kB", h, node("NR_KERNEL_STACK_KB"))
+	}
+}
+
+// oracleLoadavg: the thread count is nr_threads.
+func oracleLoadavg(t *testing.T, s *fixtures.Set, got string) {
+	o := oracleOf(t, s)
+	m := loadavgRe.FindStringSubmatch(got)
+	if m == nil || m[5] != fmt.Sprint(o.NrThreads) {
+		t.Errorf("loadavg %q: drgn nr_threads %d", got, o.NrThreads)
+	}
+}
+
+// oracleBuddyinfo: the free pages of each zone's free lists add up to the
+// zone's NR_FREE_PAGES with the per-CPU differences not yet folded into it
+// (zone_page_state_snapshot()): both count exactly the pages on the buddy
+// lists (no pageblock is isolated in this guest).
+func oracleBuddyinfo(t *testing.T, s *fixtures.Set, got string) {
+	o := oracleOf(t, s)
+	_, rows := zoneRows(got, "zone")
+	for _, z := range o.Zones {
+		label := fmt.Sprintf("Node %d, zone %s", z.Node, z.Name)
+		r, ok := rows[label]
+		if !ok {
+			t.Errorf("%s missing", label)
+			continue
+		}
+		w := z.VMStat.get(t, "NR_FREE_PAGES")
+		for _, c := range liveCPUs(t, s) {
+			if p, ok := z.PCP[strconv.Itoa(c)]; ok && len(p.VMStatDiff) > 0 {
+				w += p.VMStatDiff[0] // NR_FREE_PAGES is item 0
+			}
+		}
+		if freePages(r) != w {
+			t.Errorf("%s: %d free pages on the lists, drgn NR_FREE_PAGES %d", label, freePages(r), w)
+		}
+	}
+}
+
+// uptimeAtPanic: the uptime is the crashed kernel's boot time at the
+// crash, which its log's panic line stamps (printk's clock, local_clock();
+// the boot-time clock runs with it in this guest, both from the TSC): from
+// 0.1 s before the stamp (the two clocks' offset) to 0.5 s after (the panic
+// prints a page of backtrace before the CPUs stop). Idle time cannot exceed
+// the uptime on every CPU.
+func uptimeAtPanic(t *testing.T, s *fixtures.Set, got string) {
+	b, err := os.ReadFile(s.KernelFile(t, "makedumpfile_dmesg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stamp float64
+	for _, l := range strings.Split(string(b), "\n") {
+		if m := mdfPrefix.FindStringSubmatch(l); m != nil && strings.Contains(l, "Kernel panic - not syncing") {
+			fmt.Sscanf(strings.Trim(m[1], "[] "), "%g", &stamp)
+			break
+		}
+	}
+	f := strings.Fields(got)
+	if stamp == 0 || len(f) != 2 {
+		t.Fatalf("uptime %q; panic stamp %v", got, stamp)
+	}
+	up, _ := strconv.ParseFloat(f[0], 64)
+	idle, _ := strconv.ParseFloat(f[1], 64)
+	if up < stamp-0.1 || up > stamp+0.5 || idle > up*float64(cpuCount(t, s)) {
+		t.Errorf("uptime %q: the panic line is stamped %.6f s", got, stamp)
+	}
+}

@@ -1,0 +1,132 @@
+package emitters
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+)
+
+// ruleDocs says, for every output, how its rule compares it with the
+// ground truth and why any tolerance is as wide as it is. docs/testing.md
+// is generated from this table and the rule maps (checks, pidChecks,
+// oracleChecks); TestTestingDoc fails when it is stale
+// (VMCORE_REPORT_UPDATE_DOCS=1 go test -run TestTestingDoc ./emitters
+// rewrites it). A pattern ending in "*" matches a prefix.
+var ruleDocs = []struct{ pattern, rule string }{
+	{"proc/version", "Byte for byte with the capture: fixed at boot."},
+	{"proc/cmdline", "Byte for byte: fixed at boot."},
+	{"proc/modules", "Byte for byte: the module list, sizes, use counts and addresses did not change after the guest loaded its modules."},
+	{"proc/mounts", "Byte for byte: the guest mounted everything before the capture."},
+	{"proc/filesystems", "Byte for byte: filesystem types register at boot and module load."},
+	{"proc/locks", "Byte for byte: the fixture's locks were taken before the capture and held."},
+	{"proc/swaps", "Byte for byte: the swap area was set up before the capture and nothing swapped (Used stays 0 on an idle 512 MiB guest)."},
+	{"proc/cpuinfo", "Byte for byte: identification, features, cpu_khz and loops_per_jiffy are fixed at boot."},
+	{"proc/partitions", "Byte for byte: disks and sizes were fixed before the capture."},
+	{"proc/devices", "Byte for byte: majors register at boot and module load."},
+	{"proc/sys/kernel/printk", "The last three fields exactly; the first is 15 in any panic dump (panic() calls console_verbose()), the value before is lost."},
+	{"proc/sys/*", "Byte for byte with the guest's /proc/sys file: sysctls the guest did not change after the capture."},
+	{"sos_commands/kernel/sysctl_-a", "Exactly the guest's `sysctl -a` lines of the sysctls the report covers (every proc/sys file it writes), in its order; kernel.printk as above. An empty, shortened or changed file fails."},
+	{"sos_commands/kernel/uname_-a", "Byte for byte with the guest's `uname -a`."},
+	{"sos_commands/host/hostname", "Byte for byte with the guest's `hostname`."},
+	{"sys/devices/system/cpu/possible", "Byte for byte: fixed at boot."},
+	{"sys/devices/system/cpu/present", "Byte for byte: fixed at boot."},
+	{"sys/devices/system/cpu/online", "Exactly the CPU of the panic report in the dump's log (\"CPU: N … PID:\"), one the live system had: after panic() only the panicking CPU is marked online."},
+	{"sos_commands/kernel/dmesg", "Line for line with `makedumpfile --dump-dmesg` of the same dump, panic included (its caller ids and continuation-line indents are form, not content); and every line of the guest's dmesg, in order, each matched by a line of its own."},
+	{"sos_commands/kernel/lsmod", "Module by module: size, use count and users exactly as busybox lsmod printed them."},
+	{"proc/meminfo", "Field names and widths as the kernel's. Against drgn, exactly: the fields that are one raw counter or a sum of two (MemTotal, MemFree, the LRU lists, Dirty, Writeback, AnonPages, Mapped, Shmem, slab, PageTables, SwapTotal …). Against the capture, the rest within bands in units of T, the size of the capture written to tmpfs: free memory down by at most 3T + 4 MiB, page-cache and slab fields up by at most T + 4 MiB (the capture's own files), the others ±1 MiB; unmoving fields exactly."},
+	{"proc/vmstat", "Against drgn, exactly: zone items (negative reads 0), NUMA events after fold_vm_numa_events() (the per-CPU pending counts added), node items (THP items in huge pages) and every VM event (per-CPU counts summed, pgpgin/pgpgout halved). The dirty thresholds by TestMMFilesAgree's recomputation. Against the capture: names in order; counters only grow."},
+	{"proc/zoneinfo", "Against drgn, exactly: pages free, min/low/high (watermark plus boost), spanned, present, managed, every zone and node item, the zone's NUMA events, and each CPU's pageset count, high and batch. protection as setup_per_zone_lowmem_reserve() recomputes it. Text as the kernel's up to each value."},
+	{"proc/buddyinfo", "Each zone's free lists add up exactly to its NR_FREE_PAGES with the unfolded per-CPU differences (drgn: zone_page_state_snapshot()); zones and orders as the capture's."},
+	{"proc/pagetypeinfo", "Header lines exact; free-list rows by zone and type; each zone's free pages by the gauge rule; pageblock counts per zone exactly, single types within T/512 + 16 blocks (allocations steal whole pageblocks)."},
+	{"proc/slabinfo", "Against drgn, exactly: active objects (objects less the free ones on the nodes' partial lists, count_partial()), objects, and slabs of every cache; as many caches. Against the capture: header, order, objsize, objects and pages per slab, tunables exactly; get_slabinfo()'s invariants."},
+	{"sos_commands/memory/free", "Total and free exactly against drgn; procps' arithmetic (used = total - available) exactly; the rest by the meminfo bands against busybox free."},
+	{"proc/stat", "Against drgn, exactly: user, nice, system, irq, softirq, steal, guest, guest_nice of every cpu line (kernel_cpustat in ns / 10^7, the cpu line summed in ns), the softirq line and processes (total_forks). Against the capture: every counter grown, by at most the clock ticks (100/s per CPU) or events (20000/s, above what a 2-CPU TCG guest reaches) of the capture window plus 10 s; btime exactly."},
+	{"proc/softirqs", "Every CPU column exactly against drgn (kstat softirqs); labels as the capture's."},
+	{"proc/interrupts", "Header, labels, chip, hwirq and handler text exactly (widths too); every count grown since the capture, by at most 20000/s over the capture window plus 10 s."},
+	{"proc/diskstats", "Devices, numbers and names exactly; every counter at least the captured one (the guest wrote the truth tar to vdb after the capture); I/Os in flight, a gauge at 0 when idle, not compared."},
+	{"proc/uptime", "From 0.1 s before to 0.5 s after the panic line's stamp in the dump's own log (makedumpfile --dump-dmesg): printk's clock and the boot-time clock run together here, and the panic prints a page of backtrace before the CPUs stop; idle at most uptime on every CPU. Both grown since the capture; the kernel's two-decimal format."},
+	{"proc/loadavg", "Threads exactly against drgn (nr_threads). Averages within 1.0 of the capture's (recomputed every 5 s from a handful of runnable tasks); runnable between 1 and threads; the last pid only grows."},
+	{"sos_commands/host/uptime", "The uptime(1) format; time of day from busybox uptime's up to the capture window later; load averages as proc/loadavg's against the capture; no user count (not in a dump)."},
+	{"sos_commands/process/ps_*", "Header exactly, pid columns as wide as pid_max has digits. For every long-lived process: USER and COMMAND as busybox ps; PPID, NI, NLWP, VSZ, SZ, RSS, %MEM and the state letter exactly as its /proc/<pid>/stat and status in the capture (pid 1, the shell that crashed the guest, moves by a few pages: 10 %; kernel threads' and pid 1's state moves); TIME at least utime+stime of the capture and at most that plus the capture window plus 10 s on every CPU. ps -L: every thread of the fixture's threaded process."},
+	{"proc/{pid}/stat", "Every field exactly as the capture's, except: fault counts and CPU times only grow, by at most the capture window plus 10 s of clock ticks on every CPU (faults: 20000 a second); the state and wchan of the tasks that ran between capture and crash (kernel threads, pid 1); the last CPU (0 or 1); pid 1's RSS within 10 %."},
+	{"proc/{pid}/status", "Line for line as the capture's, except: context-switch counts only grow; the state of kernel threads and pid 1; pid 1's Vm*/Rss* within 10 % (it kept forking after the capture)."},
+	{"proc/{pid}/statm", "Exactly, except pid 1's pages within 10 % (see status)."},
+	{"proc/{pid}/comm", "Byte for byte."},
+	{"proc/{pid}/limits", "Byte for byte."},
+	{"proc/{pid}/mountinfo", "Byte for byte, when the kernel gave one at capture."},
+	{"proc/{pid}/stack", "Byte for byte with the capture for the tasks whose stack cannot have changed between capture and crash (stackSkipped in stacktrace_truth_test.go says which and why)."},
+	{"proc/{pid}/cmdline", "Byte for byte on the lzo-d1 dump (TestCmdlineFromUserPages); empty on dumps without user pages."},
+}
+
+func ruleDocFor(path string) string {
+	for _, r := range ruleDocs {
+		if r.pattern == path || strings.HasSuffix(r.pattern, "*") && strings.HasPrefix(path, strings.TrimSuffix(r.pattern, "*")) {
+			return r.rule
+		}
+	}
+	return ""
+}
+
+// testingDoc renders docs/testing.md.
+func testingDoc() string {
+	var b strings.Builder
+	b.WriteString(`# How the outputs are tested
+
+Generated from the rule table of emitters/ruledoc_test.go by TestTestingDoc
+(` + "`VMCORE_REPORT_UPDATE_DOCS=1 go test -run TestTestingDoc ./emitters`" + `); do not edit.
+
+Every output is compared with ground truth from real crash dumps
+(testdata/gen, ` + "`make fixtures`" + `): the guest's own /proc, /sys and command
+outputs captured seconds before the crash (the capture), and drgn's raw
+counters read from the same dump (testdata/oracle/oracle.py, the second
+oracle; exact, with the kernel's folding rules applied in the test).
+` + "`make mutation`" + ` breaks every output on purpose and counts the breakages
+these rules catch.
+
+| output | rules | how it is compared, and why any tolerance is as wide as it is |
+|---|---|---|
+`)
+	paths := map[string]bool{}
+	for _, e := range All() {
+		paths[e.Path] = true
+	}
+	var sorted []string
+	for p := range paths {
+		sorted = append(sorted, p)
+	}
+	sort.Strings(sorted)
+	for _, p := range sorted {
+		var kinds []string
+		if checks[p] != nil || pidChecks[p] != nil {
+			kinds = append(kinds, "capture")
+		}
+		if oracleChecks[p] != nil {
+			kinds = append(kinds, "drgn")
+		}
+		doc := ruleDocFor(p)
+		if doc == "" {
+			doc = "(no description in emitters/ruledoc_test.go)"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", p, strings.Join(kinds, ", "), strings.ReplaceAll(doc, "|", "\\|"))
+	}
+	return b.String()
+}
+
+func TestTestingDoc(t *testing.T) {
+	path := filepath.Join(fixtures.RepoRoot(), "docs", "testing.md")
+	want := testingDoc()
+	if os.Getenv("VMCORE_REPORT_UPDATE_DOCS") == "1" {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != want {
+		t.Errorf("docs/testing.md is stale: VMCORE_REPORT_UPDATE_DOCS=1 go test -run TestTestingDoc ./emitters")
+	}
+}

@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+# The second oracle: an independent reader of the same dump, run by the
+# tests (internal/fixtures.Set.Oracle, output cached beside the fixture set). Debian's
+# python3-drgn (libkdumpfile, the vmlinux's DWARF) opens one makedumpfile dump
+# and prints raw kernel counters as JSON. Raw: globals, per-CPU and per-zone
+# values as the kernel holds them, nothing folded or formatted; the Go tests
+# apply the kernel's own folding rules and compare values only, exactly.
+#
+#   oracle.py DUMP VMLINUX >oracle.json
+#
+# Only raw reads (prog['sym'], members, per-CPU offsets) are used, no drgn
+# helper that knows kernel versions, so it reads every fixture kernel alike.
+import json
+import sys
+
+import drgn
+
+
+def main():
+    prog = drgn.Program()
+    prog.set_core_dump(sys.argv[1])
+    prog.load_debug_info([sys.argv[2]])
+
+    def has(name):
+        try:
+            prog[name]
+            return True
+        except KeyError:
+            return False
+
+    def enum(name):
+        return [(e.name, e.value) for e in prog.type("enum " + name).enumerators]
+
+    def items(arr, enumname, stop):
+        # the array's values by index, and the first enumerator naming each
+        # index (stop: the enumerator that counts the items)
+        names, values = [], []
+        for name, v in enum(enumname):
+            if name == stop:
+                break
+            if v < len(names):
+                continue  # an alias (NR_ZONE_LRU_BASE)
+            names.append(name)
+            x = arr[v]
+            values.append(x.counter.value_() if hasattr(x, "counter") else x.value_())
+        return {"names": names, "values": values}
+
+    # Possible CPUs: bits of __cpu_possible_mask (the online mask of a dump
+    # taken after panic() holds only the panicking CPU).
+    def mask(sym):
+        bits = prog[sym].bits
+        cpus = []
+        for w in range(len(bits)):
+            v = bits[w].value_()
+            for b in range(64):
+                if v >> b & 1:
+                    cpus.append(w * 64 + b)
+        return cpus
+
+    possible = mask("__cpu_possible_mask")
+    offsets = prog["__per_cpu_offset"]
+
+    def per_cpu(var, cpu):
+        # per_cpu_ptr(): the variable's address plus the CPU's offset
+        addr = var.address_ + offsets[cpu].value_()
+        return drgn.Object(prog, var.type_, address=addr)
+
+    def per_cpu_ptr(ptr, cpu):
+        addr = ptr.value_() + offsets[cpu].value_()
+        return drgn.Object(prog, ptr.type_.type, address=addr)
+
+    out = {
+        "release": prog["init_uts_ns"].name.release.string_().decode(),
+        "possible_cpus": possible,
+        "online_cpus": mask("__cpu_online_mask"),
+        "vm_zone_stat": items(prog["vm_zone_stat"], "zone_stat_item", "NR_VM_ZONE_STAT_ITEMS"),
+        "vm_node_stat": items(prog["vm_node_stat"], "node_stat_item", "NR_VM_NODE_STAT_ITEMS"),
+        "totalram_pages": prog["_totalram_pages"].counter.value_(),
+        "nr_threads": prog["nr_threads"].value_(),
+        "total_forks": prog["total_forks"].value_(),
+        "total_swap_pages": prog["total_swap_pages"].value_(),
+    }
+    if has("vm_numa_event"):
+        out["vm_numa_event"] = items(prog["vm_numa_event"], "numa_stat_item", "NR_VM_NUMA_EVENT_ITEMS")
+
+    # VM events: per CPU, summed by all_vm_events() over online CPUs.
+    events = [n for n, _ in enum("vm_event_item") if n != "NR_VM_EVENT_ITEMS"]
+    ev = {}
+    for cpu in possible:
+        arr = per_cpu(prog["vm_event_states"], cpu).event
+        ev[str(cpu)] = [arr[i].value_() for i in range(len(events))]
+    out["vm_event_states"] = {"names": events, "per_cpu": ev}
+
+    # /proc/stat: kernel_cpustat.cpustat[] and kernel_stat (softirqs, irqs_sum).
+    usage = [n for n, _ in enum("cpu_usage_stat") if n != "NR_STATS"]
+    kst = {}
+    for cpu in possible:
+        kc = per_cpu(prog["kernel_cpustat"], cpu).cpustat
+        ks = per_cpu(prog["kstat"], cpu)
+        row = {"cpustat": {n: kc[i].value_() for i, n in enumerate(usage)},
+               "softirqs": [ks.softirqs[i].value_() for i in range(len(ks.softirqs))]}
+        try:
+            row["irqs_sum"] = ks.irqs_sum.value_()
+        except AttributeError:
+            pass
+        kst[str(cpu)] = row
+    out["kstat"] = kst
+
+    # Zones of every node: sizes, watermarks, own counters, per-CPU pagesets.
+    zones = []
+    nodes = []
+    nd = prog["node_data"]
+    nr_node_ids = prog["nr_node_ids"].value_()
+    for nid in range(nr_node_ids):
+        pgdat = nd[nid]
+        if not pgdat.value_():
+            continue
+        nodes.append({"node": nid, "vm_stat": items(pgdat.vm_stat, "node_stat_item", "NR_VM_NODE_STAT_ITEMS")})
+        for zi in range(pgdat.nr_zones.value_()):
+            z = pgdat.node_zones[zi]
+            zone = {
+                "node": nid,
+                "name": z.name.string_().decode(),
+                "managed": z.managed_pages.counter.value_(),
+                "present": z.present_pages.value_(),
+                "spanned": z.spanned_pages.value_(),
+                "watermark": [z._watermark[i].value_() for i in range(len(z._watermark))],
+                "watermark_boost": z.watermark_boost.value_(),
+                "lowmem_reserve": [z.lowmem_reserve[i].value_() for i in range(len(z.lowmem_reserve))],
+                "vm_stat": items(z.vm_stat, "zone_stat_item", "NR_VM_ZONE_STAT_ITEMS"),
+            }
+            if has("vm_numa_event"):
+                zone["vm_numa_event"] = items(z.vm_numa_event, "numa_stat_item", "NR_VM_NUMA_EVENT_ITEMS")
+            pcp = {}
+            if z.per_cpu_pageset.value_():
+                for cpu in possible:
+                    p = per_cpu_ptr(z.per_cpu_pageset, cpu)
+                    pcp[str(cpu)] = {"count": p.count.value_(), "high": p.high.value_(), "batch": p.batch.value_()}
+                    zs = per_cpu_ptr(z.per_cpu_zonestats, cpu)
+                    pcp[str(cpu)]["vm_stat_diff"] = [zs.vm_stat_diff[i].value_() for i in range(len(zs.vm_stat_diff))]
+                    if has("vm_numa_event"):
+                        pcp[str(cpu)]["vm_numa_event"] = [zs.vm_numa_event[i].value_() for i in range(len(zs.vm_numa_event))]
+            zone["pcp"] = pcp
+            zones.append(zone)
+    out["nodes"] = nodes
+    out["zones"] = zones
+
+    # SLUB caches: the per-node counts slabinfo sums (CONFIG_SLUB_DEBUG).
+    caches = []
+    slab_type = "struct slab"
+    try:
+        prog.type(slab_type)
+    except LookupError:
+        slab_type = "struct page"  # before v5.17 the slab fields were in struct page (lru)
+    head = prog["slab_caches"]
+    pos = head.next
+    seen = 0
+    while pos.value_() != head.address_ and seen < 10000:
+        seen += 1
+        s = drgn.container_of(pos, "struct kmem_cache", "list")
+        c = {"name": s.name.string_().decode(), "size": s.size.value_(), "object_size": s.object_size.value_(),
+             "oo": s.oo.x.value_(), "nodes": []}
+        # kmem_cache is allocated with nr_node_ids node pointers only
+        for n in range(nr_node_ids):
+            kn = s.node[n]
+            if not kn.value_():
+                continue
+            # free objects on the node's partial slabs, as count_partial()
+            # counts them for slabinfo
+            free = 0
+            lh = kn.partial
+            p = lh.next
+            walked = 0
+            while p.value_() != lh.address_ and walked < 100000:
+                walked += 1
+                sl = drgn.container_of(p, slab_type, "slab_list")
+                free += sl.objects.value_() - sl.inuse.value_()
+                p = p.next
+            c["nodes"].append({"nr_slabs": kn.nr_slabs.counter.value_(),
+                               "total_objects": kn.total_objects.counter.value_(),
+                               "nr_partial": kn.nr_partial.value_(),
+                               "partial_free": free})
+        caches.append(c)
+        pos = pos.next
+    out["slab_caches"] = caches
+
+    json.dump(out, sys.stdout, indent=1, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+main()
