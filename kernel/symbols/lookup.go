@@ -131,68 +131,115 @@ func (t *Table) kernelBounds() kernelBounds {
 		b := kernelBounds{stext: get("_stext"), end: get("_end"), sinittext: get("_sinittext"), einittext: get("_einittext")}
 		b.ok = b.stext != 0 && b.end > b.stext
 		t.bounds = b
-		t.dropTables = t.kallsymsOmitsTables()
+		t.kallsymsFams = t.kallsymsFamilies()
 	}
 	return t.bounds
 }
 
-// kallsymsKeeps says whether scripts/kallsyms.c would keep the symbol
-// (is_ignored_symbol(), 6.1 and 6.12): no undefined, debugging or absolute
-// symbols, no __crc_/__kstrtab_ helpers, no local labels. A kallsyms table
-// holds only kept symbols already.
+// kallsymsKeeps says whether the kernel's kallsyms table holds the symbol:
+// scripts/kallsyms.c never keeps undefined, debugging or absolute symbols,
+// __crc_ and a few other helpers (is_ignored_symbol()); the optional
+// families (symFamilies) depend on the kernel. A kallsyms table holds only
+// kept symbols already.
 func (t *Table) kallsymsKeeps(e *entry) bool {
 	if t.source != sourceSymtab {
 		return true
 	}
-	switch e.typ {
-	case 'U', 'u', 'N', 'n', 'A', 'a':
-		return false
-	}
-	name := t.name(e)
-	if t.dropTables && kallsymsTables[name] {
-		return false
-	}
-	for _, p := range ignoredPrefixes {
-		if strings.HasPrefix(name, p) {
-			return false
-		}
-	}
-	return true
+	f, ok := t.family(e)
+	return ok && (f == 0 || t.kallsymsFams&f != 0)
 }
 
-// kallsymsTables are the arrays scripts/kallsyms.c generates. Some kernels
-// list them in their own table (6.12), others leave them out (6.1, by the
-// ignored-symbols list of scripts/kallsyms.c): kallsymsOmitsTables tells
-// which from the kernel's symbol count.
+// symFamilies is a set of symbol families that some kernels' kallsyms
+// tables hold and others leave out.
+type symFamilies uint8
+
+const (
+	// famTables: the kallsyms_* arrays themselves (left out by 5.10 and
+	// 6.1, listed by 6.12).
+	famTables symFamilies = 1 << iota
+	// famKstrtab: EXPORT_SYMBOL's __kstrtab_*/__kstrtabns_* strings
+	// (listed by 5.10; ignored since "kallsyms: ignore __kstrtab_* and
+	// __kstrtabns_* symbols", 6.1).
+	famKstrtab
+	// famLocalLabels: compiler .L labels (5.10 lists some; later kernels
+	// drop them in scripts/mksysmap).
+	famLocalLabels
+	allFamilies = famTables | famKstrtab | famLocalLabels
+)
+
+// defaultFamilies answer when the kernel's count cannot decide (6.12's).
+const defaultFamilies = famTables
+
+// family classifies e: ok false when no kernel keeps it, else its
+// optional family (0: every kernel keeps it).
+func (t *Table) family(e *entry) (symFamilies, bool) {
+	switch e.typ {
+	case 'U', 'u', 'N', 'n', 'A', 'a':
+		return 0, false
+	}
+	name := t.name(e)
+	for _, p := range ignoredPrefixes {
+		if strings.HasPrefix(name, p) {
+			return 0, false
+		}
+	}
+	switch {
+	case kallsymsTables[name]:
+		return famTables, true
+	case strings.HasPrefix(name, "__kstrtab_"), strings.HasPrefix(name, "__kstrtabns_"):
+		return famKstrtab, true
+	case strings.HasPrefix(name, ".L"):
+		return famLocalLabels, true
+	}
+	return 0, true
+}
+
+// kallsymsTables are the arrays scripts/kallsyms.c generates.
 var kallsymsTables = map[string]bool{
 	"kallsyms_addresses": true, "kallsyms_offsets": true, "kallsyms_relative_base": true,
 	"kallsyms_num_syms": true, "kallsyms_names": true, "kallsyms_markers": true,
 	"kallsyms_token_table": true, "kallsyms_token_index": true, "kallsyms_seqs_of_names": true,
 }
 
-// kallsymsOmitsTables says whether the kernel's kallsyms_num_syms equals
-// the kept .symtab symbols less the kallsyms_* arrays (and not the kept
-// symbols with them). The caller holds t.mu.
-func (t *Table) kallsymsOmitsTables() bool {
+// kallsymsFamilies finds which optional families the kernel's table holds:
+// the combination whose size, added to the symbols every kernel keeps,
+// equals the kernel's own kallsyms_num_syms. The caller holds t.mu.
+func (t *Table) kallsymsFamilies() symFamilies {
 	if t.source != sourceSymtab || t.kallsymsNum == 0 {
-		return false
+		return defaultFamilies
 	}
-	kept, tables := 0, 0
+	var base int
+	var count [allFamilies + 1]int
 	for i := range t.syms {
-		e := &t.syms[i]
-		if t.kallsymsKeeps(e) {
-			kept++
-			if kallsymsTables[t.name(e)] {
-				tables++
-			}
+		f, ok := t.family(&t.syms[i])
+		switch {
+		case !ok:
+		case f == 0:
+			base++
+		default:
+			count[f]++
 		}
 	}
-	return tables > 0 && kept != int(t.kallsymsNum) && kept-tables == int(t.kallsymsNum)
+	// The default first, so families absent from this vmlinux (a zero
+	// count either way) keep it.
+	for _, m := range append([]symFamilies{defaultFamilies}, 0, famKstrtab, famLocalLabels, famKstrtab|famLocalLabels,
+		famTables|famKstrtab, famTables|famLocalLabels, allFamilies) {
+		n := base
+		for _, f := range []symFamilies{famTables, famKstrtab, famLocalLabels} {
+			if m&f != 0 {
+				n += count[f]
+			}
+		}
+		if n == int(t.kallsymsNum) {
+			return m
+		}
+	}
+	return defaultFamilies
 }
 
-// ignoredPrefixes are the x86-relevant name prefixes scripts/kallsyms.c
-// leaves out of the table.
-var ignoredPrefixes = []string{"$", ".L", "__crc_", "__kstrtab_", "__kstrtabns_", "__efistub_", "__typeid__"}
+// ignoredPrefixes are the x86-relevant name prefixes no kernel's
+// scripts/kallsyms.c keeps.
+var ignoredPrefixes = []string{"$", "__crc_", "__efistub_", "__typeid__"}
 
 // kallsymsBefore says whether symbol a sorts before b at the same address
 // in the kernel's table: compare_symbols() in scripts/kallsyms.c puts weak

@@ -50,10 +50,10 @@ type Table struct {
 	boundsDone bool
 	bounds     kernelBounds // for KallsymsLookup
 	// kallsymsNum is the kernel's kallsyms_num_syms (a vmlinux .symtab
-	// table; 0 if unknown), and dropTables says the kernel's table leaves
-	// out its own kallsyms_* arrays, as that count shows.
-	kallsymsNum uint32
-	dropTables  bool
+	// table; 0 if unknown), and kallsymsFams the optional families of
+	// symbols the kernel's table holds, as that count shows.
+	kallsymsNum  uint32
+	kallsymsFams symFamilies
 }
 
 // sourceSymtab names a table read from a vmlinux .symtab.
