@@ -44,21 +44,15 @@ func Tables(r io.ReaderAt) error {
 	default:
 		return nil
 	}
-	// Extended numbering (as debug/elf follows it): e_shnum 0 puts the
-	// section count in section 0's sh_size, e_phnum 0xffff the program
-	// header count in its sh_info.
-	if (shnum == 0 || phnum == 0xffff) && shoff != 0 && shoff < 1<<62 {
+	// Extended numbering, as debug/elf follows it: e_shnum 0 puts the
+	// section count in section 0's sh_size. (It takes e_phnum 0xffff
+	// literally, and so does this check.)
+	if shnum == 0 && shoff != 0 && shoff < 1<<62 {
 		var sh [64]byte
 		if n, _ := r.ReadAt(sh[:], int64(shoff)); n >= 40 {
-			size, info := bo.Uint64(sh[32:]), uint64(bo.Uint32(sh[44:]))
+			shnum = bo.Uint64(sh[32:])
 			if elf.Class(h[elf.EI_CLASS]) == elf.ELFCLASS32 {
-				size, info = uint64(bo.Uint32(sh[20:])), uint64(bo.Uint32(sh[28:]))
-			}
-			if shnum == 0 {
-				shnum = size
-			}
-			if phnum == 0xffff {
-				phnum = info
+				shnum = uint64(bo.Uint32(sh[20:]))
 			}
 		}
 	}
