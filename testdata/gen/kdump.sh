@@ -88,13 +88,28 @@ kdump_stage() {
 			[ -e "$initrd/kdump/lib/$so" ] && continue
 			lib=$(find "$root" -name "$so" \( -type f -o -type l \) | head -1)
 			[ -n "$lib" ] || die "kdump: $so (needed by ${f##*/}) is in none of the packages of $1/packages"
-			cp -L "$lib" "$initrd/kdump/lib/$so"
+			cp "$(in_root "$root" "$lib")" "$initrd/kdump/lib/$so"
 			queue+=("$initrd/kdump/lib/$so")
 		done
 	done
-	lib=$(find "$root" -name ld-linux-x86-64.so.2 -type f | head -1)
+	# The loader is a file from bookworm on; bullseye's is a link to
+	# ld-2.31.so (and its /lib64 one an absolute link).
+	lib=$(find "$root" -path '*/x86_64-linux-gnu/*' -name ld-linux-x86-64.so.2 \( -type f -o -type l \) | head -1)
 	[ -n "$lib" ] || die "kdump: no dynamic loader in $1"
-	cp "$lib" "$initrd/lib64/ld-linux-x86-64.so.2"
+	cp "$(in_root "$root" "$lib")" "$initrd/lib64/ld-linux-x86-64.so.2"
+}
+
+# in_root ROOT PATH → PATH with its symbolic links followed inside ROOT (an
+# absolute link names a path under ROOT, never the host's).
+in_root() {
+	local root=$1 p=$2 t n=0
+	while [ -L "$p" ] && [ $n -lt 20 ]; do
+		t=$(readlink "$p")
+		case "$t" in /*) p=$root$t ;; *) p=$(dirname "$p")/$t ;; esac
+		n=$((n + 1))
+	done
+	[ -f "$p" ] || die "kdump: $2 resolves to $p, not a file in $root"
+	echo "$p"
 }
 
 # kdump_prepare ID SUITE ABI: the initramfs shared by the kernel's scenarios
