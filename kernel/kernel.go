@@ -81,14 +81,27 @@ type Kernel struct {
 	Vmlinux *File
 }
 
-// ErrMismatch is wrapped when the vmlinux is not the crashed kernel's.
-var ErrMismatch = errors.New("vmlinux does not match the dump")
+// Why Open refused, for errors.Is (report.Classify sorts an error into
+// these; the front ends word each case).
+var (
+	// ErrMismatch: the vmlinux is not the crashed kernel's (*MismatchError).
+	ErrMismatch = errors.New("vmlinux does not match the dump")
+	// ErrNoDump: no dump file was given.
+	ErrNoDump = errors.New("no dump file given")
+	// ErrNotADump: no dump format recognised the file.
+	ErrNotADump = dump.ErrNotThisFormat
+	// ErrTruncated: the dump ends before data it describes.
+	ErrTruncated = dump.ErrTruncated
+	// ErrExcluded: a page the dump's producer left out (user pages at
+	// dump level 31, most often).
+	ErrExcluded = dump.ErrExcluded
+)
 
 // Open reads the dump's headers and the kernel's identity, and prepares
 // symbols and types. Bulk data (pages, DWARF) is read later, on demand.
 func Open(parts []File, opt Options) (*Kernel, error) {
 	if len(parts) == 0 {
-		return nil, errors.New("no dump file given")
+		return nil, ErrNoDump
 	}
 	dp := make([]dump.Part, len(parts))
 	for i, p := range parts {
@@ -399,34 +412,76 @@ func (s *stringHoles) ReadAt(p []byte, off int64) (int, error) {
 // for kernels that do not export it, its banner with OSRELEASE.
 func (k *Kernel) checkVmlinux(v *File) error {
 	if err := CheckVmlinuxFile(v.R); err != nil {
-		return fmt.Errorf("%s: %w", v.Name, err)
+		return &VmlinuxError{Name: v.Name, Err: err}
 	}
 	if err := elfcheck.Tables(v.R); err != nil {
-		return fmt.Errorf("%s: %w", v.Name, err)
+		return &VmlinuxError{Name: v.Name, Err: err}
 	}
 	f, err := elf.NewFile(v.R)
 	if err != nil {
-		return fmt.Errorf("%s: not an ELF file: %w", v.Name, err)
+		return &VmlinuxError{Name: v.Name, Err: fmt.Errorf("not an ELF file: %w", err)}
 	}
 	if f.Type != elf.ET_EXEC || f.Machine != elf.EM_X86_64 {
-		return fmt.Errorf("%s: %v %v, want an x86_64 vmlinux (ET_EXEC)", v.Name, f.Type, f.Machine)
+		return &VmlinuxError{Name: v.Name, Err: fmt.Errorf("%v %v, want an x86_64 vmlinux (ET_EXEC)", f.Type, f.Machine)}
 	}
 	id := buildID(f)
+	mismatch := func(msg string) error {
+		return &MismatchError{Vmlinux: v.Name, DumpRelease: k.Info.OSRelease, DumpBuildID: k.Info.BuildID,
+			VmlinuxRelease: bannerRelease(f), VmlinuxBuildID: id, msg: msg}
+	}
 	if k.Info.BuildID != "" && id != "" {
 		if !strings.EqualFold(k.Info.BuildID, id) {
-			return fmt.Errorf("%w: %s has build-id %s, the dump's kernel (release %s) has build-id %s: give the vmlinux of %s, or none to read the dump alone",
-				ErrMismatch, v.Name, id, k.Info.OSRelease, k.Info.BuildID, k.Info.OSRelease)
+			return mismatch(fmt.Sprintf("%s has build-id %s, the dump's kernel (release %s) has build-id %s: give the vmlinux of %s, or none to read the dump alone",
+				v.Name, id, k.Info.OSRelease, k.Info.BuildID, k.Info.OSRelease))
 		}
 		return nil
 	}
 	banner := elfString(f, "linux_banner")
 	if banner == "" {
-		return fmt.Errorf("%s: no build-id and no linux_banner to compare with the dump", v.Name)
+		return &VmlinuxError{Name: v.Name, Err: errors.New("no build-id and no linux_banner to compare with the dump")}
 	}
 	if !strings.HasPrefix(banner, "Linux version "+k.Info.OSRelease+" ") {
-		return fmt.Errorf("%w: %s is %q, the dump's kernel is %s", ErrMismatch, v.Name, strings.TrimSpace(banner), k.Info.OSRelease)
+		return mismatch(fmt.Sprintf("%s is %q, the dump's kernel is %s", v.Name, strings.TrimSpace(banner), k.Info.OSRelease))
 	}
 	return nil
+}
+
+// VmlinuxError is a vmlinux that cannot be used: not a vmlinux at all
+// (ErrNotVmlinux), damaged, or not x86_64. errors.Is(err, ErrBadVmlinux)
+// tells it.
+type VmlinuxError struct {
+	Name string // the vmlinux's name
+	Err  error
+}
+
+// ErrBadVmlinux is what a *VmlinuxError is.
+var ErrBadVmlinux = errors.New("the vmlinux cannot be used")
+
+func (e *VmlinuxError) Error() string        { return e.Name + ": " + e.Err.Error() }
+func (e *VmlinuxError) Unwrap() error        { return e.Err }
+func (e *VmlinuxError) Is(target error) bool { return target == ErrBadVmlinux }
+
+// MismatchError names the two kernels when the vmlinux is not the dump's:
+// the dump's (VMCOREINFO) and the vmlinux's (its build-id note and
+// linux_banner). Empty means unknown. errors.Is(err, ErrMismatch) tells it.
+type MismatchError struct {
+	Vmlinux                        string // the vmlinux's name
+	DumpRelease, DumpBuildID       string
+	VmlinuxRelease, VmlinuxBuildID string
+	msg                            string
+}
+
+func (e *MismatchError) Error() string        { return ErrMismatch.Error() + ": " + e.msg }
+func (e *MismatchError) Is(target error) bool { return target == ErrMismatch }
+
+// bannerRelease is the release in the vmlinux's linux_banner, or "".
+func bannerRelease(f *elf.File) string {
+	rest, ok := strings.CutPrefix(elfString(f, "linux_banner"), "Linux version ")
+	if !ok {
+		return ""
+	}
+	release, _, _ := strings.Cut(rest, " ")
+	return release
 }
 
 // ErrNotVmlinux is wrapped by CheckVmlinuxFile when a file is not a

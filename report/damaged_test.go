@@ -104,7 +104,7 @@ func runDamaged(c damagedCase) (r caseResult) {
 	r.peak = allocbound.Peak(func() {
 		defer func() { r.panicked = recover() }()
 		opt := kernel.Options{Vmlinux: c.vmlinux}
-		k, unreadable, err := OpenKernel(c.parts, opt)
+		k, unreadable, err := kernel.OpenPartial(c.parts, opt)
 		if err != nil {
 			r.err = err
 			return

@@ -15,7 +15,6 @@ import (
 	"github.com/vmcore-report/vmcore-report/emitters"
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
 	"github.com/vmcore-report/vmcore-report/kernel"
-	"github.com/vmcore-report/vmcore-report/kernel/dump"
 )
 
 func openFixture(t *testing.T, s *fixtures.Set, role string, withVmlinux bool) *kernel.Kernel {
@@ -181,14 +180,14 @@ func TestTruncatedDump(t *testing.T) {
 				t.Cleanup(func() { fh.Close() })
 				parts = append(parts, kernel.File{Name: f.Name, R: fh, Size: f.Size})
 			}
-			k, unreadable, err := OpenKernel(parts, kernel.Options{})
+			k, unreadable, err := kernel.OpenPartial(parts, kernel.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if unreadable == nil {
 				t.Skip("the kernel of this truncated dump is readable")
 			}
-			if !errors.Is(unreadable, dump.ErrTruncated) || k.Prog != nil || k.Info.OSRelease != s.Manifest.KernelRelease {
+			if !errors.Is(unreadable, kernel.ErrTruncated) || k.Prog != nil || k.Info.OSRelease != s.Manifest.KernelRelease {
 				t.Fatalf("unreadable %v, kernel %+v", unreadable, k)
 			}
 			list := []*emitters.Emitter{

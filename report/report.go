@@ -35,7 +35,6 @@ import (
 
 	"github.com/vmcore-report/vmcore-report/emitters"
 	"github.com/vmcore-report/vmcore-report/kernel"
-	"github.com/vmcore-report/vmcore-report/kernel/dump"
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
 )
 
@@ -67,7 +66,8 @@ type Options struct {
 	// Deadline bounds the whole run; emitters not started by then are
 	// recorded as failed. 0 means DefaultDeadline, < 0 no limit.
 	Deadline time.Duration
-	// ToolVersion goes into the manifest and version.txt.
+	// ToolVersion goes into the manifest and version.txt; "" means
+	// Version().
 	ToolVersion string
 	// Vmlinux describes the vmlinux given, nil when the dump is read alone.
 	Vmlinux *FileInput
@@ -75,7 +75,10 @@ type Options struct {
 	Emitters []*emitters.Emitter
 	// Progress, when set, is called synchronously as the run advances.
 	Progress func(Progress)
-	// KernelUnreadable is OpenKernel's reason for a degraded kernel: no
+	// Outcome, when set, is called with each output as the manifest
+	// records it, for a live view of the run.
+	Outcome func(Output)
+	// KernelUnreadable is kernel.OpenPartial's reason for a degraded kernel: no
 	// emitter runs, each output is recorded failed with this reason.
 	KernelUnreadable error
 }
@@ -115,6 +118,9 @@ func Run(ctx context.Context, k *kernel.Kernel, opts Options, sink Sink) (*Manif
 	}
 	if opts.Deadline == 0 {
 		opts.Deadline = DefaultDeadline
+	}
+	if opts.ToolVersion == "" {
+		opts.ToolVersion = Version()
 	}
 	list := opts.Emitters
 	if list == nil {
@@ -188,7 +194,7 @@ func Run(ctx context.Context, k *kernel.Kernel, opts Options, sink Sink) (*Manif
 		m.Inputs.Dump = dumpInput(k)
 		// A degraded kernel's dump was opened again after the reads that
 		// failed: what they found is in the reason, not in its Info.
-		if ku := opts.KernelUnreadable; ku != nil && errors.Is(ku, dump.ErrTruncated) {
+		if ku := opts.KernelUnreadable; ku != nil && errors.Is(ku, kernel.ErrTruncated) {
 			m.Inputs.Dump.Truncated = true
 		}
 		for _, e := range r.excluded {
@@ -450,7 +456,7 @@ func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (Output, []byte
 		o.Status, o.Reasons = StatusNotApplicable, []string{err.Error()}
 	case res.TimedOut:
 		o.Status, o.Reasons = StatusFailed, []string{fmt.Sprintf("deadline exceeded (%v); the emitter was abandoned", deadline)}
-	case len(r.excluded) > 0 && errors.Is(err, dump.ErrExcluded):
+	case len(r.excluded) > 0 && errors.Is(err, kernel.ErrExcluded):
 		// One reason for all: the dump lacks kernel pages (see the
 		// manifest's inputs.dump), not one failure per page.
 		o.Status, o.Reasons = StatusFailed, []string{excludedByStaleMakedumpfile}
@@ -492,6 +498,9 @@ func (r *runner) record(m *Manifest, o Output) {
 		r.logf("%s: %s: %s", o.Path, o.Status, strings.Join(o.Reasons, "; "))
 	}
 	m.Outputs = append(m.Outputs, o)
+	if r.opts.Outcome != nil {
+		r.opts.Outcome(o)
+	}
 }
 
 func debugInfo(k *kernel.Kernel, withVmlinux bool) DebugInfo {

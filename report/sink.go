@@ -285,3 +285,18 @@ func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// Tee gives every file to both sinks (the browser keeps the files and
+// streams the tar to its packer).
+func Tee(a, b Sink) Sink { return teeSink{a, b} }
+
+type teeSink struct{ a, b Sink }
+
+func (t teeSink) AddFile(name string, data []byte, mode fs.FileMode) error {
+	if err := t.a.AddFile(name, data, mode); err != nil {
+		return err
+	}
+	return t.b.AddFile(name, data, mode)
+}
+
+func (t teeSink) Close() error { return errors.Join(t.a.Close(), t.b.Close()) }

@@ -1,29 +1,28 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
 	"github.com/vmcore-report/vmcore-report/kernel"
-	"github.com/vmcore-report/vmcore-report/kernel/dump"
+	"github.com/vmcore-report/vmcore-report/report"
 )
 
-// Error kinds, for the page to style and for tests to check.
+// Error kinds, for the page to style and for tests to check: report's
+// (report.Classify), and the worker's own.
 const (
-	KindNoDump       = "no-dump"
-	KindUnsupported  = "unsupported-format"
-	KindMismatch     = "vmlinux-mismatch"
-	KindBadVmlinux   = "bad-vmlinux"
-	KindNeedsVmlinux = "needs-vmlinux"
-	KindTruncated    = "truncated"
-	KindReadFailed   = "read-failed"
-	KindUnreadable   = "unreadable"
-	KindCancelled    = "cancelled"
-	KindInternal     = "internal"
+	KindNoDump       = string(report.KindNoDump)
+	KindUnsupported  = string(report.KindUnsupported)
+	KindMismatch     = string(report.KindMismatch)
+	KindBadVmlinux   = string(report.KindBadVmlinux)
+	KindNeedsVmlinux = string(report.KindNeedsVmlinux)
+	KindTruncated    = string(report.KindTruncated)
+	KindReadFailed   = string(report.KindReadFailed)
+	KindUnreadable   = string(report.KindUnreadable)
+	KindCancelled    = string(report.KindCancelled)
+	KindInternal     = string(report.KindInternal)
 )
 
 // UserError is a failure worded for the person at the page: what went
@@ -51,7 +50,7 @@ func (e *errFileRead) Error() string { return fmt.Sprintf("read %s: %v", e.name,
 func (e *errFileRead) Unwrap() error { return e.err }
 
 // explainOpenError turns kernel.Open's error into plain words.
-func explainOpenError(req Request, parts []kernel.File, vmlinux *kernel.File, err error) error {
+func explainOpenError(req Request, err error) error {
 	names := make([]string, len(req.Dump))
 	for i, d := range req.Dump {
 		names[i] = d.Name
@@ -59,50 +58,52 @@ func explainOpenError(req Request, parts []kernel.File, vmlinux *kernel.File, er
 	dumpNames := strings.Join(names, ", ")
 	detail := err.Error()
 	var fr *errFileRead
-	switch {
-	case errors.As(err, &fr):
+	if errors.As(err, &fr) {
 		return &UserError{Kind: KindReadFailed, Detail: detail, Message: fmt.Sprintf(
 			"The browser could not read %s (%v). Was the file moved, changed or deleted after it was chosen? Choose it again.", fr.name, fr.err)}
-	case errors.Is(err, context.Canceled):
+	}
+	kind := report.Classify(err)
+	ue := func(format string, args ...any) *UserError {
+		return &UserError{Kind: string(kind), Detail: detail, Message: fmt.Sprintf(format, args...)}
+	}
+	switch kind {
+	case report.KindCancelled:
 		return cancelled(err)
-	case errors.Is(err, kernel.ErrMismatch):
-		dRel, dID := kernel.DumpIdentity(parts)
-		vRel, vID := kernel.VmlinuxIdentity(vmlinux.R)
-		return &UserError{Kind: KindMismatch, Detail: detail, Message: fmt.Sprintf(
-			"The vmlinux does not belong to the crashed kernel: the dump %s is from Linux %s (build-id %s), "+
-				"but the vmlinux %q is from Linux %s (build-id %s). Give the vmlinux of %s (on Debian: package linux-image-%s-dbg, "+
-				"file /usr/lib/debug/boot/vmlinux-%s), or leave the vmlinux out to read symbols and types from the dump itself.",
-			quoted(req.Dump), orUnknown(dRel), orUnknown(dID), vmlinux.Name, orUnknown(vRel), orUnknown(vID),
-			orUnknown(dRel), orUnknown(dRel), orUnknown(dRel))}
-	case errors.Is(err, dump.ErrNotThisFormat):
-		return &UserError{Kind: KindUnsupported, Detail: detail, Message: fmt.Sprintf(
-			"%s is not a crash dump this tool can read. It reads ELF cores (kdump's /proc/vmcore, QEMU dump-guest-memory, "+
-				"makedumpfile -E), kdump-compressed files (makedumpfile), flattened streams (makedumpfile -F) and the parts "+
-				"of makedumpfile --split (give them all). Decompress .gz, .xz or .zst copies first.", dumpNames)}
-	case vmlinux != nil && strings.HasPrefix(detail, vmlinux.Name+":"):
-		return &UserError{Kind: KindBadVmlinux, Detail: detail, Message: fmt.Sprintf(
-			"The vmlinux %s cannot be used (%s). Give the uncompressed x86_64 vmlinux with debug information "+
-				"(e.g. /usr/lib/debug/boot/vmlinux-<release> from the kernel's -dbg or -debuginfo package), not the compressed vmlinuz, "+
-				"or leave it out to read the dump alone.", vmlinux.Name, strings.TrimPrefix(detail, vmlinux.Name+": "))}
-	case vmlinux == nil && strings.Contains(detail, "no vmlinux given"):
-		// kernel.Open says so when the dump alone lacks kallsyms or BTF.
-		return &UserError{Kind: KindNeedsVmlinux, Detail: detail, Message: fmt.Sprintf(
-			"The dump %s cannot be read without its vmlinux: %s. Add the crashed kernel's vmlinux with debug information "+
-				"(on Debian: package linux-image-<release>-dbg, file /usr/lib/debug/boot/vmlinux-<release>).",
-			dumpNames, strings.TrimPrefix(detail, "no vmlinux given and "))}
-	case errors.Is(err, dump.ErrTruncated) || errors.Is(err, io.ErrUnexpectedEOF):
-		return &UserError{Kind: KindTruncated, Detail: detail, Message: fmt.Sprintf(
-			"The dump %s is truncated: it ends before the data needed to identify the kernel (%v). "+
-				"Copy the complete file again; if it was cut short when it was taken, there is too little of it for a report.", dumpNames, err)}
+	case report.KindNoDump:
+		return ue("No crash dump was given: add the vmcore file (or every part of a split dump).")
+	case report.KindMismatch:
+		var m *kernel.MismatchError
+		errors.As(err, &m)
+		dRel := orUnknown(m.DumpRelease)
+		return ue("The vmlinux does not belong to the crashed kernel: the dump %s is from Linux %s (build-id %s), "+
+			"but the vmlinux %q is from Linux %s (build-id %s). Give the vmlinux of %s (on Debian: package linux-image-%s-dbg, "+
+			"file /usr/lib/debug/boot/vmlinux-%s), or leave the vmlinux out to read symbols and types from the dump itself.",
+			quoted(req.Dump), dRel, orUnknown(m.DumpBuildID), m.Vmlinux, orUnknown(m.VmlinuxRelease), orUnknown(m.VmlinuxBuildID),
+			dRel, dRel, dRel)
+	case report.KindUnsupported:
+		return ue("%s is not a crash dump this tool can read. It reads ELF cores (kdump's /proc/vmcore, QEMU dump-guest-memory, "+
+			"makedumpfile -E), kdump-compressed files (makedumpfile), flattened streams (makedumpfile -F) and the parts "+
+			"of makedumpfile --split (give them all). Decompress .gz, .xz or .zst copies first.", dumpNames)
+	case report.KindBadVmlinux:
+		var v *kernel.VmlinuxError
+		errors.As(err, &v)
+		return ue("The vmlinux %s cannot be used (%v). Give the uncompressed x86_64 vmlinux with debug information "+
+			"(e.g. /usr/lib/debug/boot/vmlinux-<release> from the kernel's -dbg or -debuginfo package), not the compressed vmlinuz, "+
+			"or leave it out to read the dump alone.", v.Name, v.Err)
+	case report.KindNeedsVmlinux:
+		return ue("The dump %s cannot be read without its vmlinux: %v. Add the crashed kernel's vmlinux with debug information "+
+			"(on Debian: package linux-image-<release>-dbg, file /usr/lib/debug/boot/vmlinux-<release>).", dumpNames, err)
+	case report.KindTruncated:
+		return ue("The dump %s is truncated: it ends before the data needed to identify the kernel (%v). "+
+			"Copy the complete file again; if it was cut short when it was taken, there is too little of it for a report.", dumpNames, err)
 	}
 	hint := "Check that the dump is complete and comes from an x86_64 Linux kernel"
-	if vmlinux == nil {
+	if req.Vmlinux == nil {
 		hint += "; if the dump alone is not enough, add the crashed kernel's vmlinux."
 	} else {
 		hint += ", and that the vmlinux is the crashed kernel's."
 	}
-	return &UserError{Kind: KindUnreadable, Detail: detail, Message: fmt.Sprintf(
-		"The crashed kernel could not be read from %s: %v. %s", dumpNames, err, hint)}
+	return ue("The crashed kernel could not be read from %s: %v. %s", dumpNames, err, hint)
 }
 
 // quoted names the dump files: "a" or "a", "b".

@@ -69,7 +69,7 @@ func main() {
 	api.Set("packEnd", js.FuncOf(packEnd))
 	js.Global().Set("vmcr", api)
 	rows, _ := json.Marshal(report.Coverage(nil))
-	post(map[string]any{"type": "ready", "version": toolVersion(), "coverage": json.RawMessage(rows)}, js.Undefined())
+	post(map[string]any{"type": "ready", "version": report.Version(), "coverage": json.RawMessage(rows)}, js.Undefined())
 	select {}
 }
 
@@ -257,7 +257,7 @@ func (a *app) run(ctx context.Context, req Request, format report.Compression, s
 	}
 	readsDone, bytesDone = 0, 0
 	var (
-		pending   []Outcome
+		pending   []report.Output
 		lastFlush time.Time
 		stage     string
 		stageAt   = map[string]int64{} // ms from the start to each stage
@@ -291,7 +291,7 @@ func (a *app) run(ctx context.Context, req Request, format report.Compression, s
 			}
 			progress(p, false)
 		},
-		Outcome: func(o Outcome) { pending = append(pending, o) },
+		Outcome: func(o report.Output) { pending = append(pending, o) },
 		Yield:   yield,
 	}
 	readCtx = ctx

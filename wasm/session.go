@@ -1,37 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/vmcore-report/vmcore-report/emitters"
 	"github.com/vmcore-report/vmcore-report/kernel"
-	"github.com/vmcore-report/vmcore-report/kernel/dump"
 	"github.com/vmcore-report/vmcore-report/report"
 )
-
-// version is set at link time (-ldflags "-X main.version=v1.2.3"), as for
-// the CLI, so that both write the same manifest for the same inputs.
-var version = "devel"
-
-func toolVersion() string {
-	if version != "devel" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return version
-}
 
 // Read caching. Each read of a browser File costs 1–2 ms plus 4–7 ms per
 // MiB (Chromium, FileReaderSync, and the copy into wasm memory), so every
@@ -89,104 +71,27 @@ const (
 type Events struct {
 	Stage    func(stage string)
 	Progress func(report.Progress)
-	// Outcome reports each output as its emitter returns. It is
-	// provisional: an emitter abandoned at its deadline reports nothing
-	// (or late), and outputs that fail before running (no process list)
-	// are only in the manifest, which is authoritative.
-	Outcome func(Outcome)
+	// Outcome reports each output as the manifest records it.
+	Outcome func(report.Output)
 	// Yield is called between outputs, so that the browser worker can
 	// take messages (cancel, previews) during a long run; it should return
 	// at once unless it is time to do so.
 	Yield func()
 }
 
-// Outcome is one output's provisional status.
-type Outcome struct {
-	Path       string   `json:"path"`
-	Emitter    string   `json:"emitter"`
-	Status     string   `json:"status"`
-	Reasons    []string `json:"reasons"`
-	DurationMS float64  `json:"duration_ms"`
-}
-
-// Result is a finished report, kept in memory for previews and for
-// archives in either format. Its files are the report's data (kilobytes to
-// tens of MB), not the dump.
+// Result is a finished report, kept in memory (report.MemorySink) for
+// previews and for archives in either format.
 type Result struct {
-	Manifest  *report.Manifest
-	Top       string    // the archive's top folder
-	CrashTime time.Time // every entry's modification time
+	*report.MemorySink
+	Manifest *report.Manifest
+	Top      string // the archive's top folder
 	// KernelUnreadable says, in plain words, why the kernel's memory could
 	// not be read; then every output failed. "" normally.
 	KernelUnreadable string
-	files            []file // in archive order
-	index            map[string]int
-}
-
-type file struct {
-	name string // with the top folder
-	data []byte
-	mode fs.FileMode
-}
-
-// File returns the file at rel (relative to the top folder).
-func (r *Result) File(rel string) ([]byte, bool) {
-	i, ok := r.index[rel]
-	if !ok {
-		return nil, false
-	}
-	return r.files[i].data, true
-}
-
-// Paths lists the files in archive order, relative to the top folder.
-func (r *Result) Paths() []string {
-	out := make([]string, len(r.files))
-	for i, f := range r.files {
-		out[i] = strings.TrimPrefix(f.name, r.Top+"/")
-	}
-	return out
-}
-
-// Archive packs the report as the CLI does: the same entries in the same
-// order through report.TarSink, so the bytes equal the CLI's for the same
-// run.
-func (r *Result) Archive(c report.Compression) ([]byte, error) {
-	var buf bytes.Buffer
-	s, err := report.NewTarSink(&buf, c, r.CrashTime)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range r.files {
-		if err := s.AddFile(f.name, f.data, f.mode); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // ArchiveName is the download name sos would give it.
 func (r *Result) ArchiveName(c report.Compression) string { return r.Top + c.Ext() }
-
-// recorder is the Sink of a browser run: it keeps the files.
-type recorder struct{ r *Result }
-
-func (s recorder) AddFile(name string, data []byte, mode fs.FileMode) error {
-	rel, ok := strings.CutPrefix(name, s.r.Top+"/")
-	if !ok {
-		return fmt.Errorf("archive entry %q is outside the top folder %s", name, s.r.Top)
-	}
-	if _, dup := s.r.index[rel]; dup {
-		return fmt.Errorf("archive entry %q written twice", name)
-	}
-	s.r.index[rel] = len(s.r.files)
-	s.r.files = append(s.r.files, file{name: name, data: bytes.Clone(data), mode: mode})
-	return nil
-}
-
-func (recorder) Close() error { return nil }
 
 // Analyze opens the dump and runs the report into memory. Its errors are
 // *UserError, worded for the page.
@@ -201,7 +106,7 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 		}
 	}()
 	if len(req.Dump) == 0 {
-		return nil, &UserError{Kind: KindNoDump, Message: "No crash dump was given: add the vmcore file (or every part of a split dump)."}
+		return nil, explainOpenError(req, kernel.ErrNoDump)
 	}
 	stage := func(s string) {
 		if ev.Stage != nil {
@@ -212,7 +117,7 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 	parts := make([]kernel.File, len(req.Dump))
 	perPart := max(dumpCacheBytes/int64(len(req.Dump)), 16*dumpChunk)
 	for i, in := range req.Dump {
-		parts[i] = kernel.File{Name: in.Name, R: dump.NewCachedReaderAt(in.R, in.Size, dumpChunk, perPart), Size: in.Size}
+		parts[i] = kernel.File{Name: in.Name, R: NewCachedReaderAt(in.R, in.Size, dumpChunk, perPart), Size: in.Size}
 	}
 	var (
 		opt         = kernel.Options{Types: req.Types}
@@ -220,7 +125,7 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 	)
 	if req.Vmlinux != nil {
 		v := req.Vmlinux
-		cr := dump.NewCachedReaderAt(v.R, v.Size, vmlinuxChunk, vmlinuxCacheByte)
+		cr := NewCachedReaderAt(v.R, v.Size, vmlinuxChunk, vmlinuxCacheByte)
 		cr.SetDirect(vmlinuxDirectRead)
 		opt.Vmlinux = &kernel.File{Name: v.Name, R: cr, Size: v.Size}
 		vmlinuxDesc = &report.FileInput{Name: v.Name, Size: v.Size}
@@ -228,7 +133,7 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 	// As the CLI: a dump whose headers and VMCOREINFO are readable but whose
 	// kernel memory is not (truncated before the page tables) still gives
 	// a report, with every output failed for that reason.
-	k, unreadable, err := report.OpenKernel(parts, opt)
+	k, unreadable, err := kernel.OpenPartial(parts, opt)
 	var fr *errFileRead
 	if err == nil && (ctx.Err() != nil || errors.As(unreadable, &fr)) {
 		// A failed read of a cancelled run, or of a File the browser no
@@ -240,7 +145,7 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 		if ctx.Err() != nil {
 			return nil, cancelled(context.Cause(ctx))
 		}
-		return nil, explainOpenError(req, parts, opt.Vmlinux, err)
+		return nil, explainOpenError(req, err)
 	}
 	defer k.Dump.Close()
 	k.Dump.SetCacheSize(pageCacheBytes)
@@ -252,32 +157,25 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 	}
 
 	id := report.Identify(k)
-	res = &Result{Top: id.TopDir(), CrashTime: id.CrashTime, index: map[string]int{}}
+	res = &Result{Top: id.TopDir(), MemorySink: report.NewMemorySink(id.TopDir(), id.CrashTime)}
 	if unreadable != nil {
-		res.KernelUnreadable = explainOpenError(req, parts, opt.Vmlinux, unreadable).Error()
-	}
-	list := req.Emitters
-	if list == nil {
-		list = emitters.All()
-	}
-	if ev.Outcome != nil {
-		list = observed(list, ev.Outcome)
+		res.KernelUnreadable = explainOpenError(req, unreadable).Error()
 	}
 	var (
-		sink   report.Sink = recorder{res}
+		sink   report.Sink = res.MemorySink
 		stream *report.TarSink
 	)
 	if req.Stream != nil {
 		if stream, err = report.NewTarSink(req.Stream, report.TarPlain, id.CrashTime); err != nil {
 			return nil, &UserError{Kind: KindInternal, Message: "Writing the report failed: " + err.Error()}
 		}
-		sink = teeSink{recorder{res}, stream}
+		sink = report.Tee(res.MemorySink, stream)
 	}
 	m, err := report.Run(ctx, k, report.Options{
 		EmitterDeadline:  req.EmitterDeadline,
-		ToolVersion:      toolVersion(),
 		Vmlinux:          vmlinuxDesc,
-		Emitters:         list,
+		Emitters:         req.Emitters,
+		Outcome:          ev.Outcome,
 		KernelUnreadable: unreadable,
 		Progress: func(p report.Progress) {
 			if ev.Progress != nil {
@@ -299,65 +197,6 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 	}
 	res.Manifest = m
 	return res, nil
-}
-
-// teeSink gives every file to both sinks.
-type teeSink struct{ a, b report.Sink }
-
-func (t teeSink) AddFile(name string, data []byte, mode fs.FileMode) error {
-	if err := t.a.AddFile(name, data, mode); err != nil {
-		return err
-	}
-	return t.b.AddFile(name, data, mode)
-}
-
-func (t teeSink) Close() error { return errors.Join(t.a.Close(), t.b.Close()) }
-
-// observed wraps each emitter's Run to report its outcome as it returns,
-// with the statuses report.Run gives (ok, partial, not-applicable,
-// failed). A panic is not recovered here, so report.Run records it exactly
-// as in the CLI; the manifest then corrects the provisional outcome.
-func observed(list []*emitters.Emitter, notify func(Outcome)) []*emitters.Emitter {
-	out := make([]*emitters.Emitter, len(list))
-	for i, e := range list {
-		w := *e
-		run := e.Run
-		if run != nil {
-			w.Run = func(c *emitters.Context, item int64, o *emitters.Output) error {
-				t0 := time.Now()
-				returned := false
-				var err error
-				defer func() {
-					oc := Outcome{Path: e.Expand(item), Emitter: e.Path, Reasons: []string{},
-						DurationMS: float64(time.Since(t0).Microseconds()) / 1000}
-					switch {
-					case !returned:
-						oc.Status, oc.Reasons = "failed", []string{"panic"}
-					case err == nil && len(o.PartialReasons()) == 0:
-						oc.Status = "ok"
-					case err == nil:
-						oc.Status, oc.Reasons = "partial", o.PartialReasons()
-					case isNotApplicable(err):
-						oc.Status, oc.Reasons = "not-applicable", []string{err.Error()}
-					default:
-						oc.Status, oc.Reasons = "failed", []string{err.Error()}
-					}
-					notify(oc)
-				}()
-				err = run(c, item, o)
-				returned = true
-				return err
-			}
-		}
-		out[i] = &w
-	}
-	return out
-}
-
-// isNotApplicable is report's rule: an error with NotApplicable() true.
-func isNotApplicable(err error) bool {
-	var na interface{ NotApplicable() bool }
-	return errors.As(err, &na) && na.NotApplicable()
 }
 
 // Summary is what the page shows about a finished report.

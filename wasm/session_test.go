@@ -17,69 +17,10 @@ import (
 
 	"github.com/ulikunitz/xz"
 
-	"github.com/vmcore-report/vmcore-report/emitters"
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
 	"github.com/vmcore-report/vmcore-report/kernel"
 	"github.com/vmcore-report/vmcore-report/report"
 )
-
-type notApplicableErr struct{}
-
-func (notApplicableErr) Error() string       { return "not built in" }
-func (notApplicableErr) NotApplicable() bool { return true }
-
-// The live outcomes the page gets must agree with the manifest, and the
-// wrapping must not change what report.Run records.
-func TestObservedOutcomesMatchManifest(t *testing.T) {
-	list := []*emitters.Emitter{
-		{Path: "a/ok", Run: func(_ *emitters.Context, _ int64, o *emitters.Output) error { o.WriteString("x\n"); return nil }},
-		{Path: "a/partial", Run: func(_ *emitters.Context, _ int64, o *emitters.Output) error {
-			o.WriteString("y\n")
-			o.Partial("field %s unreadable", "z")
-			return nil
-		}},
-		{Path: "b/fail", Run: func(*emitters.Context, int64, *emitters.Output) error { return errors.New("page excluded") }},
-		{Path: "b/na", Run: func(*emitters.Context, int64, *emitters.Output) error { return fmt.Errorf("w: %w", notApplicableErr{}) }},
-		{Path: "c/panic", Run: func(*emitters.Context, int64, *emitters.Output) error {
-			var m map[string]int
-			m["x"]++
-			return nil
-		}},
-	}
-	run := func(l []*emitters.Emitter) *report.Manifest {
-		m, err := report.Run(context.Background(), &kernel.Kernel{}, report.Options{Emitters: l, ToolVersion: "test"}, discard{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	var got []Outcome
-	wrapped := run(observed(list, func(o Outcome) { got = append(got, o) }))
-	plain := run(list)
-	if len(got) != len(list) {
-		t.Fatalf("%d outcomes for %d emitters: %+v", len(got), len(list), got)
-	}
-	for i, o := range wrapped.Outputs {
-		p := plain.Outputs[i]
-		if o.Path != p.Path || o.Status != p.Status || !reflect.DeepEqual(o.Reasons, p.Reasons) {
-			t.Errorf("wrapping changed the manifest: %+v, want %+v", o, p)
-		}
-		var live *Outcome
-		for j := range got {
-			if got[j].Path == o.Path {
-				live = &got[j]
-			}
-		}
-		if live == nil || live.Status != o.Status {
-			t.Errorf("%s: live outcome %+v, manifest says %s", o.Path, live, o.Status)
-		}
-	}
-}
-
-type discard struct{}
-
-func (discard) AddFile(string, []byte, os.FileMode) error { return nil }
-func (discard) Close() error                              { return nil }
 
 func openInput(t testing.TB, path, name string, size int64) Input {
 	t.Helper()
@@ -122,7 +63,7 @@ func cliArchive(t *testing.T, req Request) []byte {
 		opt.Vmlinux = &kernel.File{Name: req.Vmlinux.Name, R: req.Vmlinux.R, Size: req.Vmlinux.Size}
 		vm = &report.FileInput{Name: req.Vmlinux.Name, Size: req.Vmlinux.Size}
 	}
-	k, unreadable, err := report.OpenKernel(parts, opt)
+	k, unreadable, err := kernel.OpenPartial(parts, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +73,7 @@ func cliArchive(t *testing.T, req Request) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := report.Run(context.Background(), k, report.Options{ToolVersion: toolVersion(), Vmlinux: vm, KernelUnreadable: unreadable}, sink); err != nil {
+	if _, err := report.Run(context.Background(), k, report.Options{Vmlinux: vm, KernelUnreadable: unreadable}, sink); err != nil {
 		t.Fatal(err)
 	}
 	if err := sink.Close(); err != nil {
@@ -228,7 +169,7 @@ func TestAnalyzeMatchesCLI(t *testing.T) {
 							stages = append(stages, p.Stage)
 						}
 					},
-					Outcome: func(Outcome) { outcomes++ },
+					Outcome: func(report.Output) { outcomes++ },
 				})
 				if err != nil {
 					t.Fatal(err)

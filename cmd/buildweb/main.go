@@ -5,7 +5,7 @@
 // Accept-Encoding (cmd/devserver does). Any plain static server can serve
 // the folder as is, as long as .wasm goes out as application/wasm.
 //
-//	go run ./cmd/buildweb [-src web] [-out web/dist] [-ldflags '-s -w -X main.version=v1'] [-brotli 11]
+//	go run ./cmd/buildweb [-src web] [-out web/dist] [-ldflags '-s -w -X github.com/vmcore-report/vmcore-report/report.version=v1'] [-brotli 11]
 //
 // Brotli quality 11 takes ~30 s on main.wasm here for ~13 % less than
 // quality 9 (~2 s); -brotli 9 suits a quick development build.

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/vmcore-report/vmcore-report/kernel"
-	"github.com/vmcore-report/vmcore-report/kernel/dump"
 	"github.com/vmcore-report/vmcore-report/report"
 )
 
@@ -17,7 +16,7 @@ import (
 type inputs struct {
 	vmlinux *report.FileInput
 	// unreadable is why the kernel's memory cannot be read when the dump
-	// itself can (see report.OpenKernel).
+	// itself can (see kernel.OpenPartial).
 	unreadable error
 }
 
@@ -48,7 +47,7 @@ func openInputs(ctx context.Context, cfg *config) (*kernel.Kernel, inputs, func(
 		files = append(files, f)
 		// The base name only: the manifest holds nothing about the
 		// machine doing the analysis.
-		parts = append(parts, kernel.File{Name: filepath.Base(p), R: dump.WithContext(ctx, f), Size: size})
+		parts = append(parts, kernel.File{Name: filepath.Base(p), R: kernel.WithContext(ctx, f), Size: size})
 	}
 	if cfg.vmlinux != "" {
 		f, size, err := openInput(cfg.vmlinux)
@@ -63,19 +62,19 @@ func openInputs(ctx context.Context, cfg *config) (*kernel.Kernel, inputs, func(
 				"(e.g. /usr/lib/debug/boot/vmlinux-<release> from the kernel's -dbg or -debuginfo package), not the compressed vmlinuz",
 				cfg.vmlinux, strings.TrimPrefix(err.Error(), kernel.ErrNotVmlinux.Error()+": "))
 		}
-		opt.Vmlinux = &kernel.File{Name: filepath.Base(cfg.vmlinux), R: dump.WithContext(ctx, f), Size: size}
+		opt.Vmlinux = &kernel.File{Name: filepath.Base(cfg.vmlinux), R: kernel.WithContext(ctx, f), Size: size}
 		if cfg.dwarf {
 			opt.Types = kernel.TypesDWARF
 		}
 		in.vmlinux = &report.FileInput{Name: filepath.Base(cfg.vmlinux), Size: size}
 	}
-	k, unreadable, err := report.OpenKernel(parts, opt)
+	k, unreadable, err := kernel.OpenPartial(parts, opt)
 	if err != nil && ctx.Err() != nil {
 		closeAll()
 		return nil, in, nil, fail(exitNoReport, "interrupted: no report written")
 	}
 	if err != nil {
-		err = explainOpenError(cfg, parts, opt.Vmlinux, err)
+		err = explainOpenError(cfg, err)
 		closeAll()
 		return nil, in, nil, err
 	}
@@ -107,12 +106,13 @@ func openInput(p string) (*os.File, int64, error) {
 
 // explainOpenError turns kernel.Open's error into what went wrong with
 // which file and what to do.
-func explainOpenError(cfg *config, parts []kernel.File, vmlinux *kernel.File, err error) error {
+func explainOpenError(cfg *config, err error) error {
 	dumpNames := strings.Join(cfg.dumps, ", ")
-	switch {
-	case errors.Is(err, kernel.ErrMismatch):
-		dRel, dID := kernel.DumpIdentity(parts)
-		vRel, vID := kernel.VmlinuxIdentity(vmlinux.R)
+	switch report.Classify(err) {
+	case report.KindMismatch:
+		var m *kernel.MismatchError
+		errors.As(err, &m)
+		dRel, dID, vRel, vID := m.DumpRelease, m.DumpBuildID, m.VmlinuxRelease, m.VmlinuxBuildID
 		return fail(exitNoReport, "the vmlinux does not belong to the crashed kernel (%v):\n"+
 			"  dump    %s: release %s, build-id %s\n"+
 			"  vmlinux %s: release %s, build-id %s\n"+
@@ -120,13 +120,13 @@ func explainOpenError(cfg *config, parts []kernel.File, vmlinux *kernel.File, er
 			"or leave out --vmlinux to read symbols and types from the dump itself.",
 			err, dumpNames, orUnknown(dRel), orUnknown(dID), cfg.vmlinux, orUnknown(vRel), orUnknown(vID),
 			orUnknown(dRel), orUnknown(dRel), orUnknown(dRel))
-	case errors.Is(err, dump.ErrNotThisFormat):
+	case report.KindUnsupported:
 		return fail(exitNoReport, "%s: not a crash dump vmcore-report can read (%v). It reads ELF cores (kdump's /proc/vmcore, "+
 			"QEMU dump-guest-memory, makedumpfile -E), kdump-compressed files, flattened streams (makedumpfile -F) and the "+
 			"parts of makedumpfile --split (give them all); decompress .gz, .xz or .zst copies first", dumpNames, err)
 	}
 	hint := "check that the dump is complete and from an x86_64 kernel"
-	if vmlinux == nil {
+	if cfg.vmlinux == "" {
 		hint += "; if the dump alone is not enough, give the crashed kernel's vmlinux with --vmlinux"
 	} else {
 		hint += ", and that the vmlinux is the crashed kernel's"

@@ -22,7 +22,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -30,12 +29,8 @@ import (
 
 	"github.com/vmcore-report/vmcore-report/emitters"
 	"github.com/vmcore-report/vmcore-report/kernel"
-	"github.com/vmcore-report/vmcore-report/kernel/dump"
 	"github.com/vmcore-report/vmcore-report/report"
 )
-
-// version is set at link time: -ldflags "-X main.version=v1.2.3".
-var version = "devel"
 
 const usage = `usage: vmcore-report [--vmlinux FILE [--dwarf]] [-o OUT [--force]] [--only PATHS] [--skip PATHS] [--json] [--list] VMCORE...
 
@@ -225,16 +220,6 @@ func isDirOut(out string) bool {
 	return err == nil && fi.IsDir()
 }
 
-func toolVersion() string {
-	if version != "devel" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return version
-}
-
 // listEmitters prints every output the filter selects.
 func listEmitters(w io.Writer, list []*emitters.Emitter, filter report.Filter) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
@@ -273,7 +258,7 @@ func generate(ctx context.Context, cfg *config, stdout, stderr io.Writer) error 
 	prog.note(describeInputs(cfg, k))
 	if inputs.unreadable != nil {
 		hint := ""
-		if errors.Is(inputs.unreadable, dump.ErrTruncated) {
+		if errors.Is(inputs.unreadable, kernel.ErrTruncated) {
 			hint = " Is the dump complete?"
 		}
 		prog.note(fmt.Sprintf("warning: the crashed kernel's memory cannot be read from %s (%v); "+
@@ -289,7 +274,6 @@ func generate(ctx context.Context, cfg *config, stdout, stderr io.Writer) error 
 	m, err := report.Run(ctx, k, report.Options{
 		Filter:          filter,
 		EmitterDeadline: cfg.emitterDeadline,
-		ToolVersion:     toolVersion(),
 		Vmlinux:         inputs.vmlinux,
 		Emitters:        list,
 		Progress:        prog.update,

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/vmcore-report/vmcore-report/emitters/emit"
-	"github.com/vmcore-report/vmcore-report/kernel/dump"
+	"github.com/vmcore-report/vmcore-report/kernel"
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
@@ -73,7 +73,7 @@ func taskCmdline(c *emit.Context, task object.Object) (data []byte, missing, err
 		// argv is on the process's stack, an anonymous page: no need to
 		// walk four levels of its page tables (thousands of page reads
 		// on a busy machine) to learn that it is not in the dump.
-		return nil, fmt.Errorf("argv at %#x: %w", argStart, dump.ErrExcluded), nil
+		return nil, fmt.Errorf("argv at %#x: %w", argStart, kernel.ErrExcluded), nil
 	}
 	mem, err := userMemory(c, mm)
 	if err != nil {
@@ -125,7 +125,7 @@ func userDataExcluded(c *emit.Context) bool {
 
 // userMemoryPartial records why user memory could not be read.
 func userMemoryPartial(c *emit.Context, out *emit.Output, err error) {
-	if errors.Is(err, dump.ErrExcluded) {
+	if errors.Is(err, kernel.ErrExcluded) {
 		if lvl := c.K.Dump.Info().DumpLevel; lvl >= 0 {
 			out.Partial("user pages not in this dump (dump level %d)", lvl)
 			return

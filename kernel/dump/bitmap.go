@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"math/bits"
+
+	"github.com/vmcore-report/vmcore-report/internal/lru"
 )
 
 // Bitmaps of a kdump-compressed file: bit n (byte n/8, bit n%8, least
@@ -18,7 +20,7 @@ type bitmap struct {
 	r      io.ReaderAt
 	off    int64 // file offset
 	nbytes int64 // length in bytes
-	meta   *lru[metaKey]
+	meta   *lru.LRU[metaKey]
 	key    metaKey // part and kind; idx is set per chunk
 }
 
@@ -27,7 +29,7 @@ type bitmap struct {
 func (b *bitmap) chunk(ci int64) ([]byte, error) {
 	k := b.key
 	k.idx = ci
-	if data, ok := b.meta.get(k); ok {
+	if data, ok := b.meta.Get(k); ok {
 		return data, nil
 	}
 	start := ci * bitmapChunkBytes
@@ -40,7 +42,7 @@ func (b *bitmap) chunk(ci int64) ([]byte, error) {
 		return nil, fmt.Errorf("read bitmap at %#x: %w", b.off+start, err)
 	}
 	buf = buf[:n]
-	b.meta.add(k, buf)
+	b.meta.Add(k, buf)
 	return buf, nil
 }
 

@@ -41,6 +41,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/vmcore-report/vmcore-report/internal/lru"
 )
 
 // Part is one file of a dump: the whole dump, or one --split part.
@@ -159,7 +161,7 @@ var openers = []opener{
 
 // Open opens a dump of size bytes read through r, probing each format.
 // name is used in messages. The caller keeps r open while the Dump is used;
-// slow readers (a browser File) belong under NewCachedReaderAt.
+// slow readers (a browser File) belong under a chunk cache (wasm/cache.go).
 func Open(name string, r io.ReaderAt, size int64) (*Dump, error) {
 	if size < 0 {
 		return nil, fmt.Errorf("open %s: negative size %d", name, size)
@@ -179,7 +181,7 @@ func Open(name string, r io.ReaderAt, size int64) (*Dump, error) {
 }
 
 func openKdump(name string, r io.ReaderAt, size int64) (*Dump, error) {
-	meta := newLRU[metaKey](defaultMetaCache)
+	meta := lru.New[metaKey](defaultMetaCache)
 	p, err := openKdumpPart(name, r, size, 0, meta)
 	if err != nil {
 		return nil, err
@@ -193,7 +195,7 @@ func splitWarning(p *kdumpPart) string {
 }
 
 // kdumpDump builds the Dump of one or more kdump parts sorted by PFN.
-func kdumpDump(parts []*kdumpPart, meta *lru[metaKey]) *Dump {
+func kdumpDump(parts []*kdumpPart, meta *lru.LRU[metaKey]) *Dump {
 	info := kdumpInfo(parts)
 	if len(parts) == 1 && parts[0].split {
 		info.Warnings = append(info.Warnings, splitWarning(parts[0]))
@@ -212,7 +214,7 @@ func openFlattened(name string, r io.ReaderAt, size int64) (*Dump, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta := newLRU[metaKey](defaultMetaCache)
+	meta := lru.New[metaKey](defaultMetaCache)
 	p, err := openKdumpPart(name, fr, fr.size, 0, meta)
 	if err == nil {
 		d := kdumpDump([]*kdumpPart{p}, meta)

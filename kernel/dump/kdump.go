@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/vmcore-report/vmcore-report/internal/lru"
 )
 
 // The kdump-compressed format as makedumpfile writes it (diskdump_mod.h):
@@ -388,7 +390,7 @@ type kdumpPart struct {
 	notes      []Note
 	vmcoreinfo []byte
 	warnings   []string
-	meta       *lru[metaKey]
+	meta       *lru.LRU[metaKey]
 	// notesProblem and vmcoreinfoProblem say why the notes or the
 	// VMCOREINFO blob the sub header points at could not be read whole.
 	notesProblem, vmcoreinfoProblem string
@@ -397,7 +399,7 @@ type kdumpPart struct {
 // openKdumpPart reads a kdump-compressed file's headers, notes and
 // VMCOREINFO; bitmaps and descriptors are read later, in chunks, through
 // meta.
-func openKdumpPart(name string, r io.ReaderAt, size int64, idx int, meta *lru[metaKey]) (*kdumpPart, error) {
+func openKdumpPart(name string, r io.ReaderAt, size int64, idx int, meta *lru.LRU[metaKey]) (*kdumpPart, error) {
 	head := make([]byte, layout64.headerSize)
 	n, err := readMeta(r, head, 0)
 	if n < 8 {
@@ -561,7 +563,7 @@ func readBlob(r io.ReaderAt, fileSize, off int64, size, limit uint64) ([]byte, e
 // the table's or the file's end), reading it on a miss.
 func (p *kdumpPart) descChunk(ci int64) ([]byte, error) {
 	k := metaKey{part: int32(p.idx), kind: metaDesc, idx: ci}
-	if data, ok := p.meta.get(k); ok {
+	if data, ok := p.meta.Get(k); ok {
 		return data, nil
 	}
 	n := int64(descChunk)
@@ -578,7 +580,7 @@ func (p *kdumpPart) descChunk(ci int64) ([]byte, error) {
 		return nil, fmt.Errorf("read page descriptors at %#x: %w", off, err)
 	}
 	data := buf[:m-m%pageDescSize]
-	p.meta.add(k, data)
+	p.meta.Add(k, data)
 	return data, nil
 }
 

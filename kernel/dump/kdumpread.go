@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/vmcore-report/vmcore-report/internal/lru"
 )
 
 // Reading pages of kdump-compressed dumps: PFN → 2nd bitmap → rank →
@@ -15,8 +17,8 @@ type kdumpMem struct {
 	parts    []*kdumpPart // sorted by startPFN, disjoint
 	pageSize uint64
 	maxPFN   uint64
-	pages    *lru[pageKey]
-	meta     *lru[metaKey]
+	pages    *lru.LRU[pageKey]
+	meta     *lru.LRU[metaKey]
 	dec      decoder
 	scratch  []byte
 	free     [][]byte
@@ -65,10 +67,10 @@ const (
 	maxRunBytes      = 1 << 20 // page data read in one go
 )
 
-func newKdumpMem(parts []*kdumpPart, meta *lru[metaKey]) *kdumpMem {
+func newKdumpMem(parts []*kdumpPart, meta *lru.LRU[metaKey]) *kdumpMem {
 	m := &kdumpMem{parts: parts, pageSize: uint64(parts[0].blockSize), maxPFN: parts[0].maxPFN,
-		pages: newLRU[pageKey](defaultPageCache), meta: meta}
-	m.pages.onEvict = func(b []byte) {
+		pages: lru.New[pageKey](defaultPageCache), meta: meta}
+	m.pages.OnEvict = func(b []byte) {
 		m.forget(b)
 		if len(m.free) < 64 && uint64(cap(b)) >= m.pageSize {
 			m.free = append(m.free, b[:m.pageSize])
@@ -77,12 +79,12 @@ func newKdumpMem(parts []*kdumpPart, meta *lru[metaKey]) *kdumpMem {
 	return m
 }
 
-func (m *kdumpMem) setCacheSize(bytes int64) { m.pages.setMax(bytes) }
+func (m *kdumpMem) setCacheSize(bytes int64) { m.pages.SetMax(bytes) }
 
 func (m *kdumpMem) close() {
 	m.dec.close()
-	m.pages = newLRU[pageKey](m.pages.max)
-	m.meta = newLRU[metaKey](m.meta.max)
+	m.pages = lru.New[pageKey](m.pages.Max())
+	m.meta = lru.New[metaKey](m.meta.Max())
 	m.hot = [hotPages]hotPage{}
 	for _, p := range m.parts {
 		p.meta = m.meta
@@ -179,7 +181,7 @@ func (m *kdumpMem) readPhys(p []byte, addr uint64) (int, error) {
 		if err != nil {
 			return n, &FaultError{Addr: a, Err: err}
 		}
-		if pg, ok := m.pages.get(loc.key()); ok {
+		if pg, ok := m.pages.Get(loc.key()); ok {
 			m.remember(pfn, pg)
 			n += copy(p[n:], pg[in:])
 			continue
@@ -192,7 +194,7 @@ func (m *kdumpMem) readPhys(p []byte, addr uint64) (int, error) {
 			if err != nil || next.part != loc.part || next.d.Offset != end {
 				break
 			}
-			if _, ok := m.pages.get(next.key()); ok {
+			if _, ok := m.pages.Get(next.key()); ok {
 				break
 			}
 			run = append(run, next)
@@ -256,7 +258,7 @@ func (m *kdumpMem) readRun(run []pageLoc, dst []byte, in uint64) (int, error) {
 		} else {
 			n += copy(dst[n:], page)
 		}
-		m.pages.add(loc.key(), page)
+		m.pages.Add(loc.key(), page)
 		m.remember(loc.pfn, page)
 	}
 	return n, nil

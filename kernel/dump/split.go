@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/vmcore-report/vmcore-report/internal/lru"
 )
 
 // makedumpfile --split writes N kdump-compressed files. Each has the full
@@ -13,7 +15,7 @@ import (
 // start_pfn.
 
 func openSplit(parts []Part) (*Dump, error) {
-	meta := newLRU[metaKey](defaultMetaCache)
+	meta := lru.New[metaKey](defaultMetaCache)
 	var kps []*kdumpPart
 	for i, pt := range parts {
 		if pt.Size < 0 {

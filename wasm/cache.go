@@ -1,89 +1,13 @@
-package dump
+package main
 
 import (
 	"errors"
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/vmcore-report/vmcore-report/internal/lru"
 )
-
-// lru is a byte-budgeted least-recently-used map of buffers. It is not
-// safe for concurrent use; its owner holds a lock.
-type lru[K comparable] struct {
-	max, used int64
-	items     map[K]*lruItem[K]
-	root      lruItem[K] // sentinel: root.next is the most recent
-	onEvict   func([]byte)
-}
-
-type lruItem[K comparable] struct {
-	key        K
-	val        []byte
-	prev, next *lruItem[K]
-}
-
-func newLRU[K comparable](maxBytes int64) *lru[K] {
-	c := &lru[K]{max: maxBytes, items: make(map[K]*lruItem[K])}
-	c.root.next, c.root.prev = &c.root, &c.root
-	return c
-}
-
-func (c *lru[K]) unlink(it *lruItem[K]) {
-	it.prev.next, it.next.prev = it.next, it.prev
-}
-
-func (c *lru[K]) pushFront(it *lruItem[K]) {
-	it.prev, it.next = &c.root, c.root.next
-	c.root.next.prev = it
-	c.root.next = it
-}
-
-func (c *lru[K]) get(k K) ([]byte, bool) {
-	it, ok := c.items[k]
-	if !ok {
-		return nil, false
-	}
-	c.unlink(it)
-	c.pushFront(it)
-	return it.val, true
-}
-
-// add stores v under k, evicting the oldest entries beyond the budget. An
-// entry larger than the whole budget is not kept.
-func (c *lru[K]) add(k K, v []byte) {
-	if it, ok := c.items[k]; ok {
-		c.used -= int64(len(it.val))
-		c.unlink(it)
-		delete(c.items, k)
-	}
-	if int64(len(v)) > c.max {
-		return
-	}
-	it := &lruItem[K]{key: k, val: v}
-	c.items[k] = it
-	c.pushFront(it)
-	c.used += int64(len(v))
-	c.shrink()
-}
-
-func (c *lru[K]) shrink() {
-	for c.used > c.max && c.root.prev != &c.root {
-		old := c.root.prev
-		c.unlink(old)
-		delete(c.items, old.key)
-		c.used -= int64(len(old.val))
-		if c.onEvict != nil {
-			c.onEvict(old.val)
-		}
-	}
-}
-
-func (c *lru[K]) setMax(maxBytes int64) {
-	c.max = maxBytes
-	c.shrink()
-}
-
-func (c *lru[K]) len() int { return len(c.items) }
 
 // CachedReaderAt serves small reads from large aligned chunks of an
 // underlying io.ReaderAt, keeping recently used chunks in a byte-bounded LRU
@@ -98,7 +22,7 @@ type CachedReaderAt struct {
 	size     int64
 	chunk    int64
 	direct   int64 // reads this large bypass the cache
-	cache    *lru[int64]
+	cache    *lru.LRU[int64]
 	lastMiss int64 // chunk index of the previous miss, for read-ahead
 	ahead    int64 // chunks fetched per miss; doubles while sequential
 	stats    CacheStats
@@ -130,7 +54,7 @@ func NewCachedReaderAt(r io.ReaderAt, size int64, chunk int, maxBytes int64) *Ca
 		size:     size,
 		chunk:    int64(chunk),
 		direct:   2 * int64(chunk),
-		cache:    newLRU[int64](maxBytes),
+		cache:    lru.New[int64](maxBytes),
 		lastMiss: -2,
 		ahead:    1,
 	}
@@ -211,7 +135,7 @@ func (c *CachedReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // the chunks after it) on a miss. A short chunk comes with an error unless
 // it is the file's last.
 func (c *CachedReaderAt) chunkAt(idx int64) ([]byte, error) {
-	if b, ok := c.cache.get(idx); ok {
+	if b, ok := c.cache.Get(idx); ok {
 		c.stats.Hits++
 		return b, nil
 	}
@@ -222,7 +146,7 @@ func (c *CachedReaderAt) chunkAt(idx int64) ([]byte, error) {
 		c.ahead = 1
 	}
 	nChunks := c.ahead
-	if maxChunks := c.cache.max / c.chunk; nChunks > maxChunks {
+	if maxChunks := c.cache.Max() / c.chunk; nChunks > maxChunks {
 		nChunks = max(maxChunks, 1)
 	}
 	c.lastMiss = idx + nChunks - 1
@@ -252,7 +176,7 @@ func (c *CachedReaderAt) chunkAt(idx int64) ([]byte, error) {
 			break
 		}
 		b := buf[cs-start : ce-start : ce-start]
-		c.cache.add(idx+i, b)
+		c.cache.Add(idx+i, b)
 		if i == 0 {
 			first = b
 		}

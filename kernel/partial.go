@@ -1,15 +1,16 @@
-package report
+package kernel
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 
-	"github.com/vmcore-report/vmcore-report/kernel"
 	"github.com/vmcore-report/vmcore-report/kernel/dump"
 	"github.com/vmcore-report/vmcore-report/kernel/vmcoreinfo"
 )
 
-// OpenKernel opens the crashed kernel for a report, as kernel.Open does,
+// OpenPartial opens the crashed kernel for a report, as Open does,
 // with one difference: when the dump's headers and VMCOREINFO can be read
 // but the kernel's own memory cannot (a truncated or incomplete dump that
 // lost the page tables or the kernel image), it returns a degraded kernel
@@ -18,14 +19,14 @@ import (
 // output as failed with that reason, which says more than no report.
 //
 // err is set when no report can be made: the dump is not readable, it has
-// no VMCOREINFO, or the vmlinux does not match (kernel.ErrMismatch).
-func OpenKernel(parts []kernel.File, opt kernel.Options) (k *kernel.Kernel, unreadable, err error) {
-	k, err = kernel.Open(parts, opt)
+// no VMCOREINFO, or the vmlinux does not match (ErrMismatch).
+func OpenPartial(parts []File, opt Options) (k *Kernel, unreadable, err error) {
+	k, err = Open(parts, opt)
 	if err == nil {
 		return k, nil, nil
 	}
 	var fault *dump.FaultError
-	if errors.Is(err, kernel.ErrMismatch) || !errors.As(err, &fault) {
+	if errors.Is(err, ErrMismatch) || !errors.As(err, &fault) {
 		return nil, nil, err
 	}
 	dk, derr := degradedKernel(parts)
@@ -36,7 +37,7 @@ func OpenKernel(parts []kernel.File, opt kernel.Options) (k *kernel.Kernel, unre
 }
 
 // degradedKernel opens the dump and its VMCOREINFO note alone.
-func degradedKernel(parts []kernel.File) (*kernel.Kernel, error) {
+func degradedKernel(parts []File) (*Kernel, error) {
 	dp := make([]dump.Part, len(parts))
 	for i, p := range parts {
 		dp[i] = dump.Part{Name: p.Name, R: p.R, Size: p.Size}
@@ -56,5 +57,9 @@ func degradedKernel(parts []kernel.File) (*kernel.Kernel, error) {
 		d.Close()
 		return nil, fmt.Errorf("VMCOREINFO: %w", err)
 	}
-	return &kernel.Kernel{Dump: d, Info: info, VMCOREINFOFrom: "dump note"}, nil
+	return &Kernel{Dump: d, Info: info, VMCOREINFOFrom: "dump note"}, nil
 }
+
+// WithContext returns r with reads that fail with ctx's error once ctx is
+// done (dump.WithContext): a cancelled run stops at its next read.
+func WithContext(ctx context.Context, r io.ReaderAt) io.ReaderAt { return dump.WithContext(ctx, r) }
