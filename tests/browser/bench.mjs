@@ -3,7 +3,7 @@
 // from the vmlinux's BTF, the same with types from its DWARF only
 // (?types=dwarf), and the dump alone.
 //
-//	make web && node tests/browser/bench.mjs [runs]
+//	make web && node tests/browser/bench.mjs [runs [case name part]]
 //
 // Each run loads the page afresh (a new worker and wasm instance), gives it
 // the files through the file input and waits for data-state="done". Time is
@@ -14,6 +14,9 @@
 import { cleanup, ensureDist, fixtures, launch, startServer } from './lib.mjs';
 
 const runs = Number(process.argv[2] || 5);
+// An optional third argument keeps only the cases whose name contains it
+// (e.g. "BTF").
+const only = process.argv[3] || '';
 
 function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
 const mib = (n) => (n / (1 << 20)).toFixed(0);
@@ -32,7 +35,7 @@ async function main() {
     { name: `${s.id} lzo-d31 alone (kallsyms + kernel BTF)`, files: [dump], query: '' },
   ];
   try {
-    for (const c of cases) {
+    for (const c of cases.filter((x) => x.name.includes(only))) {
       const results = [];
       for (let i = 0; i < runs; i++) {
         const page = await ctx.newPage();
