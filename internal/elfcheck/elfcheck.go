@@ -72,5 +72,29 @@ func Tables(r io.ReaderAt) error {
 			return fmt.Errorf("%w: %d %s of %d bytes at %#x: %v", ErrHeader, t.count, t.what, t.ent, t.off, err)
 		}
 	}
+	// NewFile also reads the section name table whole.
+	is64 := elf.Class(h[elf.EI_CLASS]) == elf.ELFCLASS64
+	shstrndx := uint64(bo.Uint16(h[62:]))
+	if !is64 {
+		shstrndx = uint64(bo.Uint16(h[50:]))
+	}
+	if shnum > 0 && shstrndx < shnum && shoff != 0 {
+		var sh [64]byte
+		if n, _ := r.ReadAt(sh[:], int64(shoff+shstrndx*shent)); n >= 40 {
+			typ, off, size := bo.Uint32(sh[4:]), bo.Uint64(sh[24:]), bo.Uint64(sh[32:])
+			if !is64 {
+				typ, off, size = bo.Uint32(sh[4:]), uint64(bo.Uint32(sh[16:])), uint64(bo.Uint32(sh[20:]))
+			}
+			if elf.SectionType(typ) != elf.SHT_NOBITS && size > 0 {
+				var b [1]byte
+				if off > 1<<62 || size > 1<<62 {
+					return fmt.Errorf("%w: section name table of %d bytes at %#x", ErrHeader, size, off)
+				}
+				if _, err := r.ReadAt(b[:], int64(off+size-1)); err != nil {
+					return fmt.Errorf("%w: section name table of %d bytes at %#x: %v", ErrHeader, size, off, err)
+				}
+			}
+		}
+	}
 	return nil
 }
