@@ -195,7 +195,10 @@ func (c *cursor) u64() uint64 {
 	return v
 }
 func (c *cursor) skip(n uint64) {
-	if c.need(int(min(n, 1<<30))) {
+	if c.err == nil && n > uint64(len(c.b)) {
+		c.err = io.ErrUnexpectedEOF
+	}
+	if c.err == nil {
 		c.b = c.b[n:]
 	}
 }
@@ -450,6 +453,9 @@ func (l *Lines) runProgram(off uint64, compDir string, t *lineTable) error {
 	head, err := l.read(l.line, off, 4)
 	if err != nil {
 		return err
+	}
+	if len(head) < 4 {
+		return fmt.Errorf("kdwarf: line program at %#x: %w", off, io.ErrUnexpectedEOF)
 	}
 	n := uint64(binary.LittleEndian.Uint32(head))
 	if n == 0xffffffff || n > maxLineProgram {
