@@ -103,11 +103,7 @@ func Open(parts []File, opt Options) (*Kernel, error) {
 	if len(parts) == 0 {
 		return nil, ErrNoDump
 	}
-	dp := make([]dump.Part, len(parts))
-	for i, p := range parts {
-		dp[i] = dump.Part{Name: p.Name, R: p.R, Size: p.Size}
-	}
-	d, err := dump.OpenParts(dp)
+	d, err := openDump(parts)
 	if err != nil {
 		return nil, err
 	}

@@ -38,11 +38,7 @@ func OpenPartial(parts []File, opt Options) (k *Kernel, unreadable, err error) {
 
 // degradedKernel opens the dump and its VMCOREINFO note alone.
 func degradedKernel(parts []File) (*Kernel, error) {
-	dp := make([]dump.Part, len(parts))
-	for i, p := range parts {
-		dp[i] = dump.Part{Name: p.Name, R: p.R, Size: p.Size}
-	}
-	d, err := dump.OpenParts(dp)
+	d, err := openDump(parts)
 	if err != nil {
 		return nil, err
 	}
@@ -63,3 +59,12 @@ func degradedKernel(parts []File) (*Kernel, error) {
 // WithContext returns r with reads that fail with ctx's error once ctx is
 // done (dump.WithContext): a cancelled run stops at its next read.
 func WithContext(ctx context.Context, r io.ReaderAt) io.ReaderAt { return dump.WithContext(ctx, r) }
+
+// openDump opens the dump files as one dump.
+func openDump(parts []File) (*dump.Dump, error) {
+	dp := make([]dump.Part, len(parts))
+	for i, p := range parts {
+		dp[i] = dump.Part{Name: p.Name, R: p.R, Size: p.Size}
+	}
+	return dump.OpenParts(dp)
+}

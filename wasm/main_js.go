@@ -114,9 +114,6 @@ var (
 	// afterRead, when set, reports progress and yields: reads are the
 	// only sign of life while the kernel is being opened.
 	afterRead func()
-	// readCtx ends the reads of a cancelled run, which stops kernel.Open
-	// (it takes no context) at its next read.
-	readCtx = context.Background()
 )
 
 // yieldEvery spaces the pauses that let the worker take messages: each
@@ -129,9 +126,6 @@ func (f *jsFile) ReadAt(p []byte, off int64) (int, error) {
 	}
 	if off >= f.size {
 		return 0, io.EOF
-	}
-	if err := readCtx.Err(); err != nil {
-		return 0, err
 	}
 	scratchMu.Lock()
 	defer scratchMu.Unlock()
@@ -294,13 +288,12 @@ func (a *app) run(ctx context.Context, req Request, format report.Compression, s
 		Outcome: func(o report.Output) { pending = append(pending, o) },
 		Yield:   yield,
 	}
-	readCtx = ctx
 	afterRead = func() {
 		progress(last, false)
 		yield()
 	}
 	res, err := Analyze(ctx, req, ev)
-	afterRead, readCtx = nil, context.Background()
+	afterRead = nil
 	if err == nil {
 		stage = StageArchive
 		stageAt[stage] = time.Since(t0).Milliseconds()

@@ -117,7 +117,9 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 	parts := make([]kernel.File, len(req.Dump))
 	perPart := max(dumpCacheBytes/int64(len(req.Dump)), 16*dumpChunk)
 	for i, in := range req.Dump {
-		parts[i] = kernel.File{Name: in.Name, R: NewCachedReaderAt(in.R, in.Size, dumpChunk, perPart), Size: in.Size}
+		// Reads end with the run (kernel.WithContext): a cancelled run
+		// stops at its next read, wherever it is.
+		parts[i] = kernel.File{Name: in.Name, R: kernel.WithContext(ctx, NewCachedReaderAt(in.R, in.Size, dumpChunk, perPart)), Size: in.Size}
 	}
 	var (
 		opt         = kernel.Options{Types: req.Types}
@@ -127,7 +129,7 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 		v := req.Vmlinux
 		cr := NewCachedReaderAt(v.R, v.Size, vmlinuxChunk, vmlinuxCacheByte)
 		cr.SetDirect(vmlinuxDirectRead)
-		opt.Vmlinux = &kernel.File{Name: v.Name, R: cr, Size: v.Size}
+		opt.Vmlinux = &kernel.File{Name: v.Name, R: kernel.WithContext(ctx, cr), Size: v.Size}
 		vmlinuxDesc = &report.FileInput{Name: v.Name, Size: v.Size}
 	}
 	// As the CLI: a dump whose headers and VMCOREINFO are readable but whose
