@@ -38,7 +38,14 @@ func TestKallsymsLookupSourcesAgree(t *testing.T) {
 				t.Fatal(err)
 			}
 			checked, bad := 0, 0
+			prev := uint64(0)
 			for i, sym := range ks.All() {
+				// One lookup per address: aliases answer alike, and 5.10
+				// has ~8,600 __kstrtabns_ aliases of one empty string.
+				if sym.Addr == prev {
+					continue
+				}
+				prev = sym.Addr
 				if i%997 == 0 { // the scan (first lookups) and the sorted search agree
 					for _, tab := range []*Table{ks, elfTab} {
 						b1, n1 := tab.kallsymsScan(sym.Addr + 3)
