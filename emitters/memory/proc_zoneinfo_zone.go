@@ -77,19 +77,11 @@ func zoneinfoZone(c *emit.Context, out *emit.Output, zone, pgdat object.Object, 
 		}
 	}
 	out.WriteString("\n  pagesets")
-	pcpT, err1 := p.Type("struct per_cpu_pages")
-	statT, err2 := p.Type("struct per_cpu_zonestat")
-	pcpBase, err3 := zone.Member("per_cpu_pageset").Uint()
-	statBase, err4 := zone.Member("per_cpu_zonestats").Uint()
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
-		return err
-	}
 	for _, cpu := range cpus {
-		off, err := linux.PerCPUOffset(p, cpu)
+		pcp, stat, err := zonePCP(p, zone, cpu)
 		if err != nil {
 			return err
 		}
-		pcp := p.Object(pcpT, pcpBase+off, fmt.Sprintf("per_cpu_ptr(zone->per_cpu_pageset, %d)", cpu))
 		var v [3]int64
 		for i, m := range []string{"count", "high", "batch"} {
 			if v[i], err = pcp.Member(m).Int(); err != nil {
@@ -98,7 +90,7 @@ func zoneinfoZone(c *emit.Context, out *emit.Output, zone, pgdat object.Object, 
 		}
 		fmt.Fprintf(out, "\n    cpu: %d\n              count: %d\n              high:  %d\n              batch: %d",
 			cpu, v[0], v[1], v[2])
-		th, err := p.Object(statT, statBase+off, "per_cpu_zonestats").Member("stat_threshold").Int()
+		th, err := stat.Member("stat_threshold").Int()
 		if err != nil {
 			return err
 		}
@@ -118,4 +110,28 @@ func zoneinfoZone(c *emit.Context, out *emit.Output, zone, pgdat object.Object, 
 	}
 	fmt.Fprintf(out, "\n  node_unreclaimable:  %d\n  start_pfn:           %d\n", unreclaimable, start)
 	return nil
+}
+
+// zonePCP is one CPU's page lists (struct per_cpu_pages) and the object
+// holding its stat threshold: zone->per_cpu_pageset and
+// zone->per_cpu_zonestats since 5.14, per_cpu_pageset's pcp and itself
+// before (the member decides).
+func zonePCP(p *object.Program, zone object.Object, cpu int) (pcp, stat object.Object, err error) {
+	if zone.HasMember("pageset") {
+		ps, err := linux.ZonePageset(zone, cpu)
+		return ps.Member("pcp"), ps, err
+	}
+	pcpT, err1 := p.Type("struct per_cpu_pages")
+	statT, err2 := p.Type("struct per_cpu_zonestat")
+	pcpBase, err3 := zone.Member("per_cpu_pageset").Uint()
+	statBase, err4 := zone.Member("per_cpu_zonestats").Uint()
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return pcp, stat, err
+	}
+	off, err := linux.PerCPUOffset(p, cpu)
+	if err != nil {
+		return pcp, stat, err
+	}
+	return p.Object(pcpT, pcpBase+off, fmt.Sprintf("per_cpu_ptr(zone->per_cpu_pageset, %d)", cpu)),
+		p.Object(statT, statBase+off, "per_cpu_zonestats"), nil
 }

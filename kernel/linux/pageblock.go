@@ -51,6 +51,8 @@ type Pageblocks struct {
 	p                *object.Program
 	order            int
 	nrBits, mtMask   uint64 // NR_PAGEBLOCK_BITS, MIGRATETYPE_MASK
+	isolateBit       uint64 // BIT(PB_migrate_isolate), 0 before it existed
+	isolateType      uint64 // MIGRATE_ISOLATE
 	onlineBit        uint64 // SECTION_IS_ONLINE
 	nrSections       uint64 // NR_MEM_SECTIONS
 	perRoot          uint64 // SECTIONS_PER_ROOT
@@ -75,14 +77,37 @@ func NewPageblocks(p *object.Program) (*Pageblocks, error) {
 	if b.order, err = PageblockOrder(p); err != nil {
 		return nil, err
 	}
-	nr, err1 := EnumValue(p, "NR_PAGEBLOCK_BITS")
-	end, err2 := EnumValue(p, "PB_migrate_end")
-	start, err3 := EnumValue(p, "PB_migrate")
-	online, err4 := EnumValue(p, "SECTION_IS_ONLINE_BIT")
-	if e := errors.Join(err1, err2, err3, err4); e != nil {
-		return nil, e
+	online, err := EnumValue(p, "SECTION_IS_ONLINE_BIT")
+	if err != nil {
+		return nil, err
 	}
-	b.nrBits, b.mtMask, b.onlineBit = uint64(nr), 1<<(end-start+1)-1, 1<<online
+	b.onlineBit = 1 << online
+	if HasEnumValue(p, "PB_migrate_isolate") {
+		// v6.17 ("mm/page_isolation: make page isolation a standalone
+		// bit"): PB_migrate_0..2 hold the type, PB_migrate_isolate marks
+		// MIGRATE_ISOLATE apart from it, and NR_PAGEBLOCK_BITS is
+		// __NR_PAGEBLOCK_BITS rounded up to a power of two.
+		n, err1 := EnumValue(p, "__NR_PAGEBLOCK_BITS")
+		last, err2 := EnumValue(p, "PB_migrate_2")
+		iso, err3 := EnumValue(p, "PB_migrate_isolate")
+		isoType, err4 := EnumValue(p, "MIGRATE_ISOLATE")
+		if e := errors.Join(err1, err2, err3, err4); e != nil {
+			return nil, e
+		}
+		b.nrBits = 1
+		for b.nrBits < uint64(n) {
+			b.nrBits <<= 1
+		}
+		b.mtMask, b.isolateBit, b.isolateType = 1<<(last+1)-1, 1<<iso, uint64(isoType)
+	} else {
+		nr, err1 := EnumValue(p, "NR_PAGEBLOCK_BITS")
+		end, err2 := EnumValue(p, "PB_migrate_end")
+		start, err3 := EnumValue(p, "PB_migrate")
+		if e := errors.Join(err1, err2, err3); e != nil {
+			return nil, e
+		}
+		b.nrBits, b.mtMask = uint64(nr), 1<<(end-start+1)-1
+	}
 	physBits := uint64(46) // MAX_PHYSMEM_BITS
 	if HasSymbol(p, "__pgtable_l5_enabled") {
 		if l5, err := p.VarAs("__pgtable_l5_enabled", "unsigned int").Uint(); err == nil && l5 != 0 {
@@ -203,7 +228,11 @@ func (b *Pageblocks) Migratetype(pfn uint64) (uint64, error) {
 	if !s.online || bitidx/64 >= uint64(len(s.flags)) {
 		return 0, fmt.Errorf("pfn %#x: no pageblock flags", pfn)
 	}
-	return (s.flags[bitidx/64] >> (bitidx % 64)) & b.mtMask, nil
+	flags := s.flags[bitidx/64] >> (bitidx % 64)
+	if flags&b.isolateBit != 0 {
+		return b.isolateType, nil
+	}
+	return flags & b.mtMask, nil
 }
 
 // PageZone mirrors page_zone(pfn_to_page(pfn)): the node and zone index in

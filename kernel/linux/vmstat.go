@@ -113,6 +113,16 @@ var ErrNoNUMA = errors.New("kernel built without CONFIG_NUMA")
 // (mm/vmstat.c): vm_numa_event[] plus what every zone's per-cpu
 // per_cpu_zonestat.vm_numa_event[] holds for cpus not folded yet.
 func GlobalNumaEventStates(p *object.Program, cpus []int) ([]uint64, error) {
+	if HasSymbol(p, "vm_numa_stat") {
+		// Before v5.14 ("mm/vmstat: convert NUMA statistics to basic NUMA
+		// counters") the NUMA counters are vm_numa_stat[], which
+		// /proc/vmstat shows as they are (global_numa_state()).
+		n, err := enumCount(p, "NR_VM_NUMA_STAT_ITEMS")
+		if err != nil {
+			return nil, err
+		}
+		return readWords(p.VarAs("vm_numa_stat", "atomic_long_t"), n)
+	}
 	if !HasSymbol(p, "vm_numa_event") {
 		return nil, ErrNoNUMA
 	}
@@ -143,6 +153,9 @@ func GlobalNumaEventStates(p *object.Program, cpus []int) ([]uint64, error) {
 // after fold_vm_zone_numa_events(zone): zone->vm_numa_event[] plus the
 // per-cpu pending counts.
 func ZoneNumaEventStates(zone object.Object, cpus []int) ([]uint64, error) {
+	if zone.HasMember("vm_numa_stat") {
+		return zoneNumaStateSnapshot(zone, cpus)
+	}
 	if !zone.HasMember("vm_numa_event") {
 		return nil, ErrNoNUMA
 	}
@@ -162,6 +175,55 @@ func ZoneNumaEventStates(zone object.Object, cpus []int) ([]uint64, error) {
 		v[i] += pending[i]
 	}
 	return v, nil
+}
+
+// zoneNumaStateSnapshot mirrors zone_numa_state_snapshot() before v5.14:
+// zone->vm_numa_stat[] plus every cpu's per_cpu_pageset.vm_numa_stat_diff[].
+func zoneNumaStateSnapshot(zone object.Object, cpus []int) ([]uint64, error) {
+	p := zone.Prog()
+	n, err := enumCount(p, "NR_VM_NUMA_STAT_ITEMS")
+	if err != nil {
+		return nil, err
+	}
+	v, err := readWords(zone.Member("vm_numa_stat"), n)
+	if err != nil {
+		return nil, err
+	}
+	for _, cpu := range cpus {
+		ps, err := ZonePageset(zone, cpu)
+		if err != nil {
+			return nil, err
+		}
+		for i := range v {
+			d, err := ps.Member(fmt.Sprintf("vm_numa_stat_diff[%d]", i)).Uint()
+			if err != nil {
+				return nil, err
+			}
+			v[i] += d
+		}
+	}
+	return v, nil
+}
+
+// ZonePageset is per_cpu_ptr(zone->pageset, cpu), the struct
+// per_cpu_pageset kernels before v5.14 ("mm/page_alloc: split per cpu page
+// lists and zone stats") keep per zone and CPU: the page lists (pcp) and
+// the stat threshold and diffs together.
+func ZonePageset(zone object.Object, cpu int) (object.Object, error) {
+	p := zone.Prog()
+	base, err := zone.Member("pageset").Uint()
+	if err != nil {
+		return object.Object{}, err
+	}
+	t, err := p.Type("struct per_cpu_pageset")
+	if err != nil {
+		return object.Object{}, err
+	}
+	off, err := PerCPUOffset(p, cpu)
+	if err != nil {
+		return object.Object{}, err
+	}
+	return p.Object(t, base+off, fmt.Sprintf("per_cpu_ptr(%s.pageset, %d)", zone.Path(), cpu)), nil
 }
 
 // zonePendingNumaEvents sums per_cpu_zonestat.vm_numa_event over cpus.
@@ -260,8 +322,13 @@ func ReadVMStatLayout(p *object.Program) (VMStatLayout, error) {
 	if l.Zone, err = enumCount(p, "NR_VM_ZONE_STAT_ITEMS"); err != nil {
 		return l, err
 	}
-	// Without CONFIG_NUMA the enum still exists, with NR_VM_NUMA_EVENT_ITEMS 0.
-	if HasSymbol(p, "vm_numa_event") {
+	// Without CONFIG_NUMA the enum still exists, with NR_VM_NUMA_EVENT_ITEMS 0;
+	// before 5.14 the counters are vm_numa_stat[NR_VM_NUMA_STAT_ITEMS].
+	if HasSymbol(p, "vm_numa_stat") {
+		if l.Numa, err = enumCount(p, "NR_VM_NUMA_STAT_ITEMS"); err != nil {
+			return l, err
+		}
+	} else if HasSymbol(p, "vm_numa_event") {
 		if l.Numa, err = enumCount(p, "NR_VM_NUMA_EVENT_ITEMS"); err != nil {
 			return l, err
 		}
