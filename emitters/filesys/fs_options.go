@@ -199,6 +199,9 @@ func procShowOptions(c *emit.Context, sb object.Object) (string, error) {
 // (DEBUGFS_DEFAULT_MODE is 0700).
 func debugfsShowOptions(sb object.Object) (string, error) {
 	fsi := sb.Member("s_fs_info").Cast("struct debugfs_fs_info *").Deref()
+	if fsi.HasMember("mount_opts") { // 5.10 kept them in struct debugfs_mount_opts
+		fsi = fsi.Member("mount_opts")
+	}
 	uid, err1 := fsi.Member("uid.val").Uint()
 	gid, err2 := fsi.Member("gid.val").Uint()
 	mode, err3 := fsi.Member("mode").Uint()

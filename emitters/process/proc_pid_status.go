@@ -63,7 +63,7 @@ func procPidStatus(c *emit.Context, pid int64, out *emit.Output) error {
 	secs = append(secs,
 		section{"task_sig", func() (string, error) { return taskSig(task) }},
 		section{"task_cap", func() (string, error) { return taskCap(task) }},
-		section{"task_seccomp", func() (string, error) { return taskSeccomp(c, task) }},
+		section{"task_seccomp", func() (string, error) { return taskSeccomp(c, task, feat) }},
 		section{"cpus_allowed", func() (string, error) { return taskCPUsAllowed(c, task) }},
 		section{"mems_allowed", func() (string, error) { return taskMemsAllowed(task) }},
 		section{"ctxt_switches", func() (string, error) { return taskCtxtSwitches(task) }},

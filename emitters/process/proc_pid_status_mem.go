@@ -99,7 +99,13 @@ func taskMemLines(c *emit.Context, task, mm object.Object, feat statusFeatures) 
 		}
 		kb("HugetlbPages", v)
 	}
-	core, err := task.Member("signal").Member("core_state").Uint()
+	// core_state moved from mm_struct to signal_struct in v5.16
+	// ("coredump: Move mm->core_state to tsk->signal->core_state").
+	coreState := task.Member("signal").Member("core_state")
+	if !c.Prog.HasMember("struct signal_struct", "core_state") {
+		coreState = mm.Member("core_state")
+	}
+	core, err := coreState.Uint()
 	if err != nil {
 		return "", err
 	}

@@ -55,9 +55,12 @@ func taskSig(task object.Object) (string, error) {
 	}
 	if sighand != 0 { // lock_task_sighand() fails once the task is released
 		sig := task.Member("signal")
-		i, err := task.Prog().Types.EnumValue("UCOUNT_RLIMIT_SIGPENDING")
-		if err != nil {
-			return "", err
+		// Queued signals are counted in the credentials' ucounts since
+		// v5.11 ("Reimplement RLIMIT_SIGPENDING on top of ucounts"), in
+		// user_struct.sigpending before; the enumerator decides.
+		queued := task.Member("real_cred").Member("user").Member("sigpending.counter")
+		if i, err := task.Prog().Types.EnumValue("UCOUNT_RLIMIT_SIGPENDING"); err == nil {
+			queued = task.Member("real_cred").Member("ucounts").Member(fmt.Sprintf("rlimit[%d].counter", i))
 		}
 		for _, f := range []struct {
 			o   object.Object
@@ -67,7 +70,7 @@ func taskSig(task object.Object) (string, error) {
 			{sig.Member("shared_pending.signal.sig[0]"), &shpend},
 			{task.Member("blocked.sig[0]"), &blocked},
 			{sig.Member("nr_threads"), &threads},
-			{task.Member("real_cred").Member("ucounts").Member(fmt.Sprintf("rlimit[%d].counter", i)), &qsize},
+			{queued, &qsize},
 			{sig.Member(fmt.Sprintf("rlim[%d].rlim_cur", rlimitSigpending)), &qlim},
 		} {
 			if *f.dst, err = f.o.Uint(); err != nil {

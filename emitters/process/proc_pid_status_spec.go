@@ -126,7 +126,7 @@ func ibPrctlGet(p *object.Program, s speculation, flags uint64) int {
 
 // taskSeccomp mirrors task_seccomp(): no_new_privs, the seccomp mode and
 // filter count, and the speculation control state of the task.
-func taskSeccomp(c *emit.Context, task object.Object) (string, error) {
+func taskSeccomp(c *emit.Context, task object.Object, feat statusFeatures) (string, error) {
 	flags, err := task.Member("atomic_flags").Uint()
 	if err != nil {
 		return "", err
@@ -167,6 +167,9 @@ func taskSeccomp(c *emit.Context, task object.Object) (string, error) {
 	if ib == "" {
 		ib = "unknown"
 	}
-	fmt.Fprintf(&b, "Speculation_Store_Bypass:\t%s\nSpeculationIndirectBranch:\t%s\n", ssb, ib)
+	fmt.Fprintf(&b, "Speculation_Store_Bypass:\t%s\n", ssb)
+	if feat.indirectBranch || feat.err != nil {
+		fmt.Fprintf(&b, "SpeculationIndirectBranch:\t%s\n", ib)
+	}
 	return b.String(), nil
 }

@@ -13,19 +13,22 @@ import (
 // with no type or symbol to tell: the presence of their format strings in
 // .rodata decides (once per run).
 type statusFeatures struct {
-	kthread, untagMask bool  // the Kthread and untag_mask lines of status
-	workerIDs          bool  // wq_worker_comm() uses format_worker_id()
-	err                error // .rodata unreadable: all of the above unknown
+	kthread, untagMask bool // the Kthread and untag_mask lines of status
+	workerIDs          bool // wq_worker_comm() uses format_worker_id()
+	// indirectBranch: the SpeculationIndirectBranch line (v5.12, "proc:
+	// Provide details on indirect branch speculation").
+	indirectBranch bool
+	err            error // .rodata unreadable: all of the above unknown
 }
 
 func features(c *emit.Context) statusFeatures {
 	f, _ := emit.Once(c, "emitters/status-features", func() (statusFeatures, error) {
-		const kt, um, wid = "Kthread:\t%c\n", "untag_mask:\t%#lx\n", "kworker/R-%s"
-		m, err := rodataContains(c, kt, um, wid)
+		const kt, um, wid, ib = "Kthread:\t%c\n", "untag_mask:\t%#lx\n", "kworker/R-%s", "SpeculationIndirectBranch:"
+		m, err := rodataContains(c, kt, um, wid, ib)
 		if err != nil {
 			return statusFeatures{err: fmt.Errorf("kernel format strings: %w", err)}, nil
 		}
-		return statusFeatures{m[kt], m[um], m[wid], nil}, nil
+		return statusFeatures{m[kt], m[um], m[wid], m[ib], nil}, nil
 	})
 	return f
 }

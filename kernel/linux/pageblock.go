@@ -77,11 +77,17 @@ func NewPageblocks(p *object.Program) (*Pageblocks, error) {
 	if b.order, err = PageblockOrder(p); err != nil {
 		return nil, err
 	}
-	online, err := EnumValue(p, "SECTION_IS_ONLINE_BIT")
-	if err != nil {
-		return nil, err
+	// The section flags became an enum (SECTION_IS_ONLINE_BIT) after 5.10;
+	// before, SECTION_IS_ONLINE is the #define 1UL << 2 of
+	// include/linux/mmzone.h.
+	b.onlineBit = 1 << 2
+	if HasEnumValue(p, "SECTION_IS_ONLINE_BIT") {
+		online, err := EnumValue(p, "SECTION_IS_ONLINE_BIT")
+		if err != nil {
+			return nil, err
+		}
+		b.onlineBit = 1 << online
 	}
-	b.onlineBit = 1 << online
 	if HasEnumValue(p, "PB_migrate_isolate") {
 		// v6.17 ("mm/page_isolation: make page isolation a standalone
 		// bit"): PB_migrate_0..2 hold the type, PB_migrate_isolate marks
