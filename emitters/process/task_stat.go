@@ -126,7 +126,13 @@ func computeTaskStat(c *emit.Context, task object.Object, whole bool, out *emit.
 		return nil, err
 	}
 	if !running && (!whole || s.threads < 2) {
-		s.wchan = 1
+		if linux.StatWchanIsRunningFlag(task.Prog()) {
+			s.wchan = 1
+		} else if w, err := linux.GetWchanFP(task); err != nil {
+			return nil, err
+		} else if w != 0 {
+			s.wchan = 1
+		}
 	}
 	if err := s.readTimes(task, sig, whole); err != nil {
 		return nil, err

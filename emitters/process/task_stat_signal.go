@@ -27,7 +27,11 @@ func (s *taskStat) readSignalLocked(task object.Object, ns uint64, whole bool) e
 	if s.rsslim, err = sig.Member(fmt.Sprintf("rlim[%d].rlim_cur", rlimitRSS)).Uint(); err != nil {
 		return err
 	}
-	if whole {
+	// The process-wide exit code came with v5.17 ("exit: Use the correct
+	// exit_code in /proc/<pid>/stat"); before, task->exit_code only. No
+	// type marks it; task_struct.worker_private, from the same series of
+	// exit and kthread changes, stands in for it.
+	if whole && task.HasMember("worker_private") {
 		flags, err := sig.Member("flags").Uint()
 		if err != nil {
 			return err
