@@ -3,6 +3,7 @@ package memory
 import (
 	"github.com/vmcore-report/vmcore-report/emitters/emit"
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
+	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
 
 func init() {
@@ -88,13 +89,15 @@ func meminfo(c *emit.Context) (*meminfoData, error) {
 			b.pages("SecPageTables:  ", n("NR_SECONDARY_PAGETABLE"))
 		}
 		b.pages("NFS_Unstable:   ", miVal{})
-		b.pages("Bounce:         ", z("NR_BOUNCE"))
-		b.pages("WritebackTmp:   ", n("NR_WRITEBACK_TEMP"))
+		// Kernels that dropped the bounce buffers and FUSE's temporary
+		// writeback counters (7.2 has neither enumerator) print 0.
+		b.pages("Bounce:         ", zeroWithout(p, "NR_BOUNCE", z))
+		b.pages("WritebackTmp:   ", zeroWithout(p, "NR_WRITEBACK_TEMP", n))
 		b.pages("CommitLimit:    ", miv(linux.VMCommitLimit(p)))
 		b.pages("Committed_AS:   ", miv(linux.VMMemoryCommitted(p, cpus)))
 		total, err := linux.VmallocTotal(p)
 		b.kb("VmallocTotal:   ", miVal{total >> 10, err})
-		b.pages("VmallocUsed:    ", miv(linux.VmallocNrPages(p)))
+		b.pages("VmallocUsed:    ", miv(linux.VmallocNrPages(p, vm)))
 		b.pages("VmallocChunk:   ", miVal{})
 		b.pages("Percpu:         ", miv(linux.PcpuNrPages(p)))
 		meminfoMemtest(c, &b)
@@ -121,8 +124,28 @@ func meminfo(c *emit.Context) (*meminfoData, error) {
 		if linux.HasEnumValue(p, "NR_UNACCEPTED") { // CONFIG_UNACCEPTED_MEMORY
 			b.pages("Unaccepted:     ", z("NR_UNACCEPTED"))
 		}
+		// Lines of node counters newer kernels added (7.2): each with its
+		// enumerator.
+		for _, l := range []struct{ label, item string }{
+			{"Balloon:        ", "NR_BALLOON_PAGES"},
+			{"GPUActive:      ", "NR_GPU_ACTIVE"},
+			{"GPUReclaim:     ", "NR_GPU_RECLAIM"},
+		} {
+			if linux.HasEnumValue(p, l.item) {
+				b.pages(l.label, n(l.item))
+			}
+		}
 		meminfoHugetlb(c, &b)
 		meminfoDirectMap(c, &b)
 		return &b, nil
 	})
+}
+
+// zeroWithout reads item through read, or gives 0 when the kernel has no
+// such counter and prints a constant 0 in its place.
+func zeroWithout(p *object.Program, item string, read func(string) miVal) miVal {
+	if !linux.HasEnumValue(p, item) {
+		return miVal{}
+	}
+	return read(item)
 }

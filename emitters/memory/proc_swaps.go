@@ -62,7 +62,7 @@ func procSwaps(c *emit.Context, _ int64, out *emit.Output) error {
 			continue
 		}
 		pages, err1 := si.Member("pages").Uint()
-		inuse, err2 := si.Member("inuse_pages").Uint()
+		inuse, err2 := linux.SwapUsageInPages(si)
 		prio, err3 := si.Member("prio").Int()
 		mode, err4 := si.Member("swap_file").Member("f_inode").Member("i_mode").Uint()
 		fmnt, err5 := si.Member("swap_file").Member("f_path.mnt").Uint()

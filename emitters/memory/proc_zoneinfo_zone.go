@@ -96,7 +96,7 @@ func zoneinfoZone(c *emit.Context, out *emit.Output, zone, pgdat object.Object, 
 		}
 		fmt.Fprintf(out, "\n  vm stats threshold: %d", th)
 	}
-	failures, err := pgdat.Member("kswapd_failures").Int()
+	failures, err := linux.IntOrAtomic(pgdat.Member("kswapd_failures"))
 	if err != nil {
 		return err
 	}

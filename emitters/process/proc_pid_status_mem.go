@@ -112,7 +112,7 @@ func taskMemLines(c *emit.Context, task, mm object.Object, feat statusFeatures) 
 	fmt.Fprintf(&b, "CoreDumping:\t%d\n", min(core, 1))
 	thp := 0
 	if _, err := c.Prog.Syms.Addr("transparent_hugepage_flags"); err == nil { // CONFIG_TRANSPARENT_HUGEPAGE
-		flags, err := mm.Member("flags").Uint()
+		flags, err := linux.MMFlagsWord(mm)
 		if err != nil {
 			return "", err
 		}

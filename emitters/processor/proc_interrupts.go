@@ -33,9 +33,18 @@ func procInterrupts(c *emit.Context, _ int64, out *emit.Output) error {
 	if err != nil {
 		return err
 	}
+	// Kernels with struct irq_proc_constraints (7.2) keep the widths the
+	// file uses; they print rows differently (irqRowConstrained).
+	constr, hasConstr, err := linux.IrqProcConstraints(c.Prog)
+	if err != nil {
+		return err
+	}
 	prec := 3
 	for j := 1000; prec < 10 && j <= n; prec++ {
 		j *= 10
+	}
+	if hasConstr {
+		prec = constr.NumPrec
 	}
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", prec+8))
@@ -50,11 +59,21 @@ func procInterrupts(c *emit.Context, _ int64, out *emit.Output) error {
 		if d.Irq >= n {
 			break
 		}
-		if err := irqRow(&b, out, d, cpus, prec); err != nil {
+		row := irqRow
+		if hasConstr {
+			row = func(b *strings.Builder, out *emit.Output, d linux.IrqDesc, cpus []int, prec int) error {
+				return irqRowConstrained(b, out, d, cpus, constr)
+			}
+		}
+		if err := row(&b, out, d, cpus, prec); err != nil {
 			return fmt.Errorf("irq %d: %w", d.Irq, err)
 		}
 	}
-	if err := archShowInterrupts(c, &b, cpus, prec); err != nil {
+	arch := archShowInterrupts
+	if linux.HasSymbol(c.Prog, "irq_stat_info") {
+		arch = archShowInterruptsTable
+	}
+	if err := arch(c, &b, cpus, prec); err != nil {
 		return err
 	}
 	out.WriteString(b.String())
@@ -172,4 +191,100 @@ func optString(o object.Object) (string, error) {
 		return "", err
 	}
 	return o.CString()
+}
+
+// irqRowConstrained mirrors irq_seq_show() of kernels with struct
+// irq_proc_constraints (kernel/irq/proc.c, 7.2): only descriptors marked
+// valid for /proc (_IRQ_PROC_VALID, the IRQ_RESERVED settings bit), counts
+// of per-CPU interrupts or of those with a total, else zeros; the chip
+// name left-aligned in chip_width, the hardware irq in num_prec.
+func irqRowConstrained(b *strings.Builder, out *emit.Output, d linux.IrqDesc, cpus []int, constr linux.IrqConstraints) error {
+	desc := d.Desc
+	if valid, err := linux.IrqSettingsProcValid(desc); err != nil || !valid {
+		return err
+	}
+	prec := constr.NumPrec
+	fmt.Fprintf(b, "%*d:", prec, d.Irq)
+	perCPU, err := linux.IrqSettingsIsPerCPU(desc)
+	if err != nil {
+		return err
+	}
+	total, err := desc.Member("tot_count").Uint()
+	if err != nil {
+		return err
+	}
+	for _, cpu := range cpus {
+		var v uint64
+		if perCPU || total != 0 {
+			if v, err = linux.KstatIrqsCPU(desc, cpu); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(b, " %10d", uint32(v))
+	}
+	b.WriteString("  ")
+	data := desc.Member("irq_data")
+	chip := data.Member("chip")
+	if ptr, err := chip.Uint(); err != nil {
+		return err
+	} else if ptr == 0 {
+		fmt.Fprintf(b, "%-*s", constr.ChipWidth, "None")
+	} else {
+		if pc, err := chip.Member("irq_print_chip").Uint(); err != nil {
+			return err
+		} else if pc != 0 {
+			out.Partial("irq %d: the chip prints its own name (irq_print_chip); its name field is shown", d.Irq)
+		}
+		name, err := optString(chip.Member("name"))
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			name = "-"
+		}
+		fmt.Fprintf(b, "%-*s", constr.ChipWidth, name)
+	}
+	b.WriteByte(' ')
+	if dom, err := data.Member("domain").Uint(); err != nil {
+		return err
+	} else if dom != 0 {
+		hw, err := data.Member("hwirq").Uint()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "%*d", prec, hw)
+	} else {
+		fmt.Fprintf(b, " %*s", prec, "")
+	}
+	if name, err := optString(desc.Member("name")); err != nil {
+		return err
+	} else if name != "" {
+		fmt.Fprintf(b, "-%-8s", name)
+	}
+	sep := "  "
+	a := desc.Member("action")
+	for i := 0; ; i++ {
+		ptr, err := a.Uint()
+		if err != nil {
+			return err
+		}
+		if ptr == 0 {
+			break
+		}
+		if i == maxIrqActions {
+			return fmt.Errorf("more than %d handlers", maxIrqActions)
+		}
+		name, err := optString(a.Member("name"))
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			name = "(null)"
+		}
+		b.WriteString(sep + name)
+		sep = ", "
+		a = a.Member("next")
+	}
+	b.WriteByte('\n')
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vmcore-report/vmcore-report/emitters/emit"
+	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
 )
 
@@ -105,6 +106,72 @@ func archShowInterrupts(c *emit.Context, b *strings.Builder, cpus []int, prec in
 			fmt.Fprintf(b, "%10d ", uint32(v))
 		}
 		fmt.Fprintf(b, "  %s\n", r.desc)
+	}
+	return nil
+}
+
+// archShowInterruptsTable mirrors arch_show_interrupts() of x86 kernels
+// whose per-CPU counters are irq_stat.counts[] described by the table
+// irq_stat_info[IRQ_COUNT_MAX] (7.2): each entry with a symbol, unless its
+// skip_vector is set (all ones hides it, a vector number hides it while
+// that vector is not in system_vectors), prints the symbol, the counts of
+// every CPU and the entry's text.
+func archShowInterruptsTable(c *emit.Context, b *strings.Builder, cpus []int, prec int) error {
+	p := c.Prog
+	n, err := linux.EnumValue(p, "IRQ_COUNT_MAX")
+	if err != nil {
+		return err
+	}
+	if n <= 0 || n > 256 {
+		return fmt.Errorf("IRQ_COUNT_MAX = %d, not plausible", n)
+	}
+	infoT, err := p.Type("struct irq_stat_info")
+	if err != nil {
+		return err
+	}
+	size, err := ktype.Sizeof(infoT)
+	if err != nil {
+		return err
+	}
+	base, err := p.Syms.Addr("irq_stat_info")
+	if err != nil {
+		return err
+	}
+	for i := range int(n) {
+		info := p.Object(infoT, base+uint64(i)*size, fmt.Sprintf("irq_stat_info[%d]", i))
+		sym, err := optString(info.Member("symbol"))
+		if err != nil {
+			return err
+		}
+		if sym == "" {
+			continue
+		}
+		if vec, err := info.Member("skip_vector").Uint(); err != nil {
+			return err
+		} else if vec > 255 {
+			continue
+		} else if vec != 0 {
+			ok, err := systemVector(int(vec))(c)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+		}
+		text, err := optString(info.Member("text"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(b, "%*s:", prec, sym)
+		for _, cpu := range cpus {
+			v, err := linux.PerCPU(p, "irq_stat", "irq_cpustat_t", cpu).Member(fmt.Sprintf("counts[%d]", i)).Uint()
+			if err != nil {
+				return fmt.Errorf("%s: %w", sym, err)
+			}
+			fmt.Fprintf(b, " %10d", uint32(v))
+		}
+		b.WriteString(text)
 	}
 	return nil
 }

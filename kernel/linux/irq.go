@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"errors"
 	"fmt"
 	"iter"
 	"strings"
@@ -235,4 +236,45 @@ func ArchIrqStatCPU(p *object.Program, cpu int) (sum, hv uint64, err error) {
 		sum += v
 	}
 	return sum, hv, nil
+}
+
+// IrqConstraints are the widths /proc/interrupts uses in kernels with
+// struct irq_proc_constraints (kernel/irq/proc.c, 7.2): num_prec digits for
+// irq numbers, chip_width for chip names; both only grow at run time.
+type IrqConstraints struct {
+	NumPrec, ChipWidth int
+}
+
+// IrqProcConstraints reads irq_proc_constraints; ok is false for kernels
+// without it (the symbol decides), which print with their own rules.
+func IrqProcConstraints(p *object.Program) (c IrqConstraints, ok bool, err error) {
+	if !HasSymbol(p, "irq_proc_constraints") {
+		return c, false, nil
+	}
+	o := p.VarAs("irq_proc_constraints", "struct irq_proc_constraints")
+	np, err1 := o.Member("num_prec").Uint()
+	cw, err2 := o.Member("chip_width").Uint()
+	if err := errors.Join(err1, err2); err != nil {
+		return c, false, err
+	}
+	if np == 0 || np > 10 || cw > 256 {
+		return c, false, fmt.Errorf("irq_proc_constraints: num_prec %d, chip_width %d, not plausible", np, cw)
+	}
+	return IrqConstraints{int(np), int(cw)}, true, nil
+}
+
+// IrqSettingsProcValid mirrors irq_settings_proc_valid(): _IRQ_PROC_VALID,
+// which kernel/irq/settings.h defines as the IRQ_RESERVED bit.
+func IrqSettingsProcValid(desc object.Object) (bool, error) {
+	return irqSetting(desc, "IRQ_RESERVED")
+}
+
+// IrqSettingsIsPerCPU is irq_settings_is_per_cpu() ||
+// irq_settings_is_per_cpu_devid().
+func IrqSettingsIsPerCPU(desc object.Object) (bool, error) {
+	a, err := irqSetting(desc, "IRQ_PER_CPU")
+	if err != nil || a {
+		return a, err
+	}
+	return irqSetting(desc, "IRQ_PER_CPU_DEVID")
 }

@@ -85,3 +85,14 @@ func readWords(o object.Object, n int) ([]uint64, error) {
 	}
 	return w, nil
 }
+
+// IntOrAtomic reads a counter that some kernels keep as a plain integer
+// and others as atomic_t / atomic_long_t (its counter member): the type
+// the kernel has decides (kswapd_failures became atomic_t and
+// swap_info_struct.inuse_pages atomic_long_t after 6.12).
+func IntOrAtomic(o object.Object) (int64, error) {
+	if o.HasMember("counter") {
+		o = o.Member("counter")
+	}
+	return o.Int()
+}

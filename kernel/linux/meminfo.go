@@ -72,7 +72,7 @@ func SiSwapinfo(p *object.Program) (free, total uint64, err error) {
 			return 0, 0, err
 		}
 		if flags&uint64(used) != 0 && flags&uint64(writeok) == 0 {
-			inuse, err := si.Member("inuse_pages").Uint()
+			inuse, err := SwapUsageInPages(si)
 			if err != nil {
 				return 0, 0, err
 			}
@@ -171,7 +171,12 @@ func VMCommitLimit(p *object.Program) (uint64, error) {
 
 // VmallocNrPages is vmalloc_nr_pages() (mm/vmalloc.c): the pages backing
 // vmalloc areas, atomic_long_read(&nr_vmalloc_pages).
-func VmallocNrPages(p *object.Program) (uint64, error) {
+// Kernels that count them in the node counter NR_VMALLOC (7.2 has the
+// enumerator and no nr_vmalloc_pages) read that; the enumerator decides.
+func VmallocNrPages(p *object.Program, v *VMStat) (uint64, error) {
+	if HasEnumValue(p, "NR_VMALLOC") {
+		return v.NodeState("NR_VMALLOC")
+	}
 	return p.VarAs("nr_vmalloc_pages", "atomic_long_t").Member("counter").Uint()
 }
 

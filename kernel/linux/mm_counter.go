@@ -90,3 +90,14 @@ func GetTaskMM(task object.Object) (object.Object, bool, error) {
 	}
 	return task.Member("mm").Deref(), true, nil
 }
+
+// MMFlagsWord is the first word of mm->flags: an unsigned long until the
+// flags became the bitmap mm_flags_t (7.2 has __mm_flags[]), whose first
+// word holds the MMF_* bits the kernel tests; the type decides.
+func MMFlagsWord(mm object.Object) (uint64, error) {
+	f := mm.Member("flags")
+	if f.HasMember("__mm_flags") {
+		f = f.Member("__mm_flags[0]")
+	}
+	return f.Uint()
+}

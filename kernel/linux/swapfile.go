@@ -16,3 +16,18 @@ func SwapActive(si object.Object) (bool, error) {
 	v, err := si.Member(m).Uint()
 	return v != 0, err
 }
+
+// SwapUsageInPages mirrors swap_usage_in_pages() (mm/swapfile.c): the
+// pages in use of a swap area, si->inuse_pages, an atomic_long_t whose
+// top bits hold flags (SWAP_USAGE_OFFLIST_BIT) in kernels where it is
+// atomic, a plain unsigned int before. The type decides.
+func SwapUsageInPages(si object.Object) (uint64, error) {
+	v, err := IntOrAtomic(si.Member("inuse_pages"))
+	if err != nil {
+		return 0, err
+	}
+	if si.Member("inuse_pages").HasMember("counter") {
+		v &^= 1 << 32 // SWAP_USAGE_OFFLIST_BIT, the bit above an atomic_t's
+	}
+	return uint64(v), nil
+}
