@@ -291,8 +291,8 @@ type NeedVmlinuxError struct {
 }
 
 func (e *NeedVmlinuxError) Error() string {
-	return fmt.Sprintf("a vmlinux is needed for this kernel: its VMCOREINFO has no SYMBOL(%s), "+
-		"which kernels before 6.0 do not record, so the kallsyms tables cannot be found from the dump alone; "+
+	return fmt.Sprintf("a vmlinux is needed for this kernel: its VMCOREINFO has no SYMBOL(%s) "+
+		"(kernels before 6.0 record no kallsyms tables there), so the kallsyms tables cannot be found from the dump alone; "+
 		"give the crashed kernel's vmlinux (with debug info) with --vmlinux", e.Missing)
 }
 

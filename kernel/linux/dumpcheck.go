@@ -15,11 +15,13 @@ type ExcludedKernelPage struct {
 	Addr uint64
 }
 
+// maxProbedObjects bounds each walk of ExcludedKernelPages.
+const maxProbedObjects = 64
+
 // ExcludedKernelPages reads a few kernel objects that live in slab pages
 // and that no makedumpfile dump level (-d 31 excludes only zero, page
-// cache, user and free pages) may drop: the task_struct after init_task on
-// the task list, its struct pid, and the first struct kmem_cache on
-// slab_caches. A makedumpfile older than the kernel can misread the
+// cache, user and free pages) may drop: the first task_structs on init_task's
+// task list and the first struct kmem_cache objects on slab_caches. A makedumpfile older than the kernel can misread the
 // kernel's page flags (their layout changes between releases: page_type,
 // PG_slab) and silently drop slab pages as free or user ones; then these
 // reads fail with dump.ErrExcluded. It returns those found excluded; an
@@ -27,43 +29,71 @@ type ExcludedKernelPage struct {
 // unreadable).
 func ExcludedKernelPages(p *object.Program) ([]ExcludedKernelPage, error) {
 	var out []ExcludedKernelPage
-	probe := func(what string, o object.Object, member string) error {
+	// probe reads members spread over the object (a task_struct spans
+	// several pages of its slab, which may be excluded one by one).
+	probe := func(what string, o object.Object, members ...string) error {
 		addr, ok := o.Address()
 		if !ok {
 			return o.Err()
 		}
-		_, err := o.Member(member).Uint()
-		switch {
-		case err == nil:
-		case errors.Is(err, dump.ErrExcluded):
-			out = append(out, ExcludedKernelPage{What: what, Addr: addr})
-		default:
-			return err
+		for _, m := range members {
+			_, err := o.Member(m).Uint()
+			switch {
+			case err == nil:
+			case errors.Is(err, dump.ErrExcluded):
+				out = append(out, ExcludedKernelPage{What: what, Addr: addr})
+				return nil
+			default:
+				return err
+			}
 		}
 		return nil
 	}
-	initTask := p.VarAs("init_task", "struct task_struct")
-	next, err := initTask.Member("tasks.next").Uint()
+	// The first tasks on init_task's list (each task_struct is a slab
+	// object of its own page or a neighbour's); the walk stops at the
+	// first one excluded, whose tasks.next cannot be read.
+	head, ok := p.VarAs("init_task", "struct task_struct").Member("tasks").Address()
+	if !ok {
+		return nil, errors.New("init_task: no address")
+	}
+	next, err := p.VarAs("init_task", "struct task_struct").Member("tasks.next").Uint()
 	if err != nil {
 		return nil, err
 	}
-	task := p.ContainerOf(next, "struct task_struct", "tasks")
-	if err := probe("task_struct (slab) of the first task after init_task", task, "pid"); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 { // the task is readable: its struct pid is a slab object too
-		pid := task.Member("thread_pid").Deref()
-		if err := probe("struct pid (slab) of that task", pid, "level"); err != nil && !errors.Is(err, dump.ErrExcluded) {
+	for i := 0; i < maxProbedObjects && next != head && next != 0; i++ {
+		task := p.ContainerOf(next, "struct task_struct", "tasks")
+		before := len(out)
+		if err := probe("task_struct (slab)", task, "flags", "pid", "tasks.next"); err != nil {
+			return nil, err
+		}
+		if len(out) > before {
+			break
+		}
+		if next, err = task.Member("tasks.next").Uint(); err != nil {
 			return nil, err
 		}
 	}
-	first, err := p.VarAs("slab_caches", "struct list_head").Member("next").Uint()
+	// The first struct kmem_cache objects on slab_caches.
+	cachesHead, ok := p.VarAs("slab_caches", "struct list_head").Address()
+	if !ok {
+		return nil, errors.New("slab_caches: no address")
+	}
+	next, err = p.VarAs("slab_caches", "struct list_head").Member("next").Uint()
 	if err != nil {
 		return nil, err
 	}
-	cache := p.ContainerOf(first, "struct kmem_cache", "list")
-	if err := probe("struct kmem_cache (slab) first on slab_caches", cache, "name"); err != nil {
-		return nil, err
+	for i := 0; i < maxProbedObjects && next != cachesHead && next != 0; i++ {
+		cache := p.ContainerOf(next, "struct kmem_cache", "list")
+		before := len(out)
+		if err := probe("struct kmem_cache (slab)", cache, "name", "list.next"); err != nil {
+			return nil, err
+		}
+		if len(out) > before {
+			break
+		}
+		if next, err = cache.Member("list.next").Uint(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
