@@ -313,7 +313,41 @@ func lineDiff(want, got string) string {
 // one fixture kernel, with the reason; their checks are skipped (and say
 // so) instead of failing. Remove an entry as soon as it passes.
 // Key: "<kernel id>/<mode, or * for every mode>/<emitter path>".
-var knownBroken = map[string]string{}
+var knownBroken = map[string]string{
+	// 7.2: the lzo-d31 dump of 7.2 was made by sid's makedumpfile 1.7.8, which drops 7.2's slab pages at -d 31 (the report names them in inputs.dump.missing_kernel_pages): the objects this output reads are not in the dump.
+	"sid-7.2/*/proc/diskstats":                 slab72,
+	"sid-7.2/*/proc/locks":                     slab72,
+	"sid-7.2/*/proc/meminfo":                   slab72,
+	"sid-7.2/*/proc/mounts":                    slab72,
+	"sid-7.2/*/proc/partitions":                slab72,
+	"sid-7.2/*/proc/swaps":                     slab72,
+	"sid-7.2/*/proc/zoneinfo":                  slab72,
+	"sid-7.2/*/proc/{pid}/cmdline":             slab72,
+	"sid-7.2/*/proc/{pid}/comm":                slab72,
+	"sid-7.2/*/proc/{pid}/limits":              slab72,
+	"sid-7.2/*/proc/{pid}/mountinfo":           slab72,
+	"sid-7.2/*/proc/{pid}/stack":               slab72,
+	"sid-7.2/*/proc/{pid}/stat":                slab72,
+	"sid-7.2/*/proc/{pid}/statm":               slab72,
+	"sid-7.2/*/proc/{pid}/status":              slab72,
+	"sid-7.2/*/sos_commands/memory/free":       slab72,
+	"sid-7.2/*/sos_commands/process/ps_-elfL":  slab72,
+	"sid-7.2/*/sos_commands/process/ps_auxwww": slab72,
+	"sid-7.2/*/sos_commands/vmcore/bt_-a":      slab72,
+	"sid-7.2/*/sos_commands/vmcore/sys":        slab72,
+	// 7.2 keeps idle time elsewhere: struct tick_sched has no idle_sleeptime.
+	"sid-7.2/*/proc/softirqs":   "7.2's struct tick_sched has no idle_sleeptime; its idle accounting is not mirrored yet",
+	"sid-7.2/*/proc/stat":       "7.2's struct tick_sched has no idle_sleeptime; its idle accounting is not mirrored yet",
+	"sid-7.2/*/proc/uptime":     "7.2's struct tick_sched has no idle_sleeptime; its idle accounting is not mirrored yet",
+	"sid-7.2/*/proc/interrupts": "7.2 hides the PLT row by a rule of irq_stat_info not verified against its source; the tool shows it",
+	// 6.1, this fixture build only: the guest ran under heavy load, so the
+	// capture took longer than the uptime rule allows and a page was under
+	// writeback at the capture.
+	"bookworm-6.1/*/proc/uptime":  "this build's capture ran longer than the rule's 66 s (machine under load)",
+	"bookworm-6.1/*/proc/meminfo": "this build's capture saw 12 kB under writeback, 0 at the crash",
+}
+
+const slab72 = "the lzo-d31 dump of 7.2 was made by sid's makedumpfile 1.7.8, which drops 7.2's slab pages at -d 31 (the report names them in inputs.dump.missing_kernel_pages): the objects this output reads are not in the dump"
 
 // skipKnownBroken skips t when knownBroken lists the output.
 func skipKnownBroken(t *testing.T, id string, mode kerneltest.Mode, path string) {
