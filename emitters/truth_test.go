@@ -340,11 +340,6 @@ var knownBroken = map[string]string{
 	"sid-7.2/*/proc/stat":       "7.2's struct tick_sched has no idle_sleeptime; its idle accounting is not mirrored yet",
 	"sid-7.2/*/proc/uptime":     "7.2's struct tick_sched has no idle_sleeptime; its idle accounting is not mirrored yet",
 	"sid-7.2/*/proc/interrupts": "7.2 hides the PLT row by a rule of irq_stat_info not verified against its source; the tool shows it",
-	// 6.1, this fixture build only: the guest ran under heavy load, so the
-	// capture took longer than the uptime rule allows and a page was under
-	// writeback at the capture.
-	"bookworm-6.1/*/proc/uptime":  "this build's capture ran longer than the rule's 66 s (machine under load)",
-	"bookworm-6.1/*/proc/meminfo": "this build's capture saw 12 kB under writeback, 0 at the crash",
 }
 
 const slab72 = "the lzo-d31 dump of 7.2 was made by sid's makedumpfile 1.7.8, which drops 7.2's slab pages at -d 31 (the report names them in inputs.dump.missing_kernel_pages): the objects this output reads are not in the dump"
