@@ -28,6 +28,8 @@ var scenarioChanges = map[string]map[string]string{
 		"sos_commands/process/ps_auxwww": oomSwapped,
 		"proc/loadavg":                   lateCrash,
 		"sos_commands/host/uptime":       lateCrash,
+		"proc/{pid}/stack":               oomReclaim,
+		"proc/{pid}/wchan":               oomReclaim,
 	},
 	"kdump-hung": {
 		"proc/sys/kernel/hung_task_timeout_secs": hungTimeout,
@@ -40,6 +42,7 @@ var scenarioChanges = map[string]map[string]string{
 const (
 	oomFilled   = "fixture-oom filled the memory after the capture (that is the scenario)"
 	oomSwapped  = "the OOM's memory pressure swapped the other processes' pages out after the capture"
+	oomReclaim  = "the OOM's reclaim woke kswapd and the ext4 journal (jbd2) after the capture: they sleep elsewhere at the crash (6.12)"
 	lateCrash   = "the crash comes tens of seconds after the capture (memory filling; khungtaskd's timeouts), in which the 1-minute load moves past the check's tolerance"
 	hungTimeout = "hung_task_timeout_secs is 0 while the truth is captured and 2 after, to wake khungtaskd"
 )
