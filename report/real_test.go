@@ -200,6 +200,7 @@ func TestTruncatedDump(t *testing.T) {
 				t.Fatal(err)
 			}
 			if m.Summary.Failed != 2 || m.Summary.FilesWritten != 0 || m.Kernel.Unreadable["memory"] == "" ||
+				m.Kernel.Unreadable["culprit"] != "no kernel program" ||
 				!m.Inputs.Dump.Truncated || m.Kernel.Release != s.Manifest.KernelRelease {
 				t.Errorf("summary %+v, kernel %+v, dump %+v", m.Summary, m.Kernel, m.Inputs.Dump)
 			}

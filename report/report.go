@@ -560,6 +560,12 @@ func ms(d time.Duration) float64 {
 // the unwinder (the traces are shared with the emitters of the run).
 func panicFacts(c *emitters.Context, kc *Crashed) {
 	kc.PanicFrames = []string{}
+	if c.Prog == nil {
+		// Without a program (the kernel's memory unreadable) there is no
+		// stack to walk: say so rather than run the unwinder into nil.
+		kc.Unreadable["culprit"] = "no kernel program"
+		return
+	}
 	var pf emitters.PanicFacts
 	r := isolate(context.Background(), kernelFactDeadline, func() error {
 		var err error
