@@ -66,7 +66,7 @@ kdump_load() {
 	mkdir -p /mnt/kdump
 	mount -t ext4 -o ro "$(findfs LABEL=fixture-kdump)" /mnt/kdump || { log "kdump: no kdump disk"; return; }
 	kd_run kexec -p /mnt/kdump/vmlinuz --initrd=/mnt/kdump/initrd.img \
-		--append="console=ttyS0 reset_devices nr_cpus=1 irqpoll panic=1 cgroup_disable=memory vmcore_fixture=$vmcore_fixture fixture_mode=capture" ||
+		--append="console=ttyS0 no_timer_check reset_devices nr_cpus=1 irqpoll panic=1 cgroup_disable=memory vmcore_fixture=$vmcore_fixture fixture_mode=capture" ||
 		log "kexec -p failed"
 	umount /mnt/kdump
 	[ "$(cat /sys/kernel/kexec_crash_loaded)" = 1 ] || log "kdump: no capture kernel loaded"

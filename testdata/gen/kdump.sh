@@ -228,7 +228,7 @@ kdump_scenario() {
 	qemu-system-x86_64 -accel tcg -machine pc -cpu qemu64 -smp 2 -m "$KDUMP_MEM" \
 		-display none -monitor none -serial "file:$work/console.log" -no-reboot \
 		-kernel "$KERNELS/$abi/vmlinuz" -initrd "$prep/initrd.img" \
-		-append "console=ttyS0 panic=0 crashkernel=$KDUMP_CRASHKERNEL vmcore_fixture=$id fixture_mode=kdump fixture_scenario=$sc" \
+		-append "console=ttyS0 no_timer_check panic=0 crashkernel=$KDUMP_CRASHKERNEL vmcore_fixture=$id fixture_mode=kdump fixture_scenario=$sc" \
 		-device vmcoreinfo \
 		-drive "file=$work/data.img,if=virtio,format=raw" \
 		-drive "file=$work/truth.img,if=virtio,format=raw" \

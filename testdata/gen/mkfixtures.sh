@@ -164,7 +164,7 @@ run_guest() {
 	qemu-system-x86_64 -accel tcg -machine pc -cpu qemu64 -smp 2 -m 512M \
 		-display none -monitor none -serial "file:$work/console.log" -no-reboot \
 		-kernel "$KERNELS/$abi/vmlinuz" -initrd "$work/initrd.img" \
-		-append "console=ttyS0 panic=0 vmcore_fixture=$id fixture_mode=$mode" \
+		-append "console=ttyS0 no_timer_check panic=0 vmcore_fixture=$id fixture_mode=$mode" \
 		-device vmcoreinfo \
 		-drive "file=$work/data.img,if=virtio,format=raw" \
 		-drive "file=$work/truth.img,if=virtio,format=raw" \
