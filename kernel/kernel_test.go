@@ -208,8 +208,13 @@ func checkDmesg(t *testing.T, s *fixtures.Set, k *kernel.Kernel) {
 			return
 		}
 	}
-	if !strings.Contains(linux.FormatDmesg(recs), "sysrq: Trigger a crash") {
-		t.Errorf("the dump's log lacks the sysrq crash message")
+	// The crash's own message: sysrq's, or the scenario's panic (OOM, hung task).
+	want := "sysrq: Trigger a crash"
+	if c := s.Manifest.Crash; c != nil && c.Kind != "sysrq-c" {
+		want = c.PanicMessage
+	}
+	if !strings.Contains(linux.FormatDmesg(recs), want) {
+		t.Errorf("the dump's log lacks the crash message %q", want)
 	}
 }
 

@@ -344,7 +344,9 @@ func kdumpCases(t *testing.T, kd corpusFile, baseOK int) []damagedCase {
 		cut("at page data", firstData, "", 0),
 		cut("at a quarter", kd.size/4, "", 0),
 		cut("at half", kd.size/2, outPartial, 0),
-		cut("at 90%", kd.size*9/10, outPartial, baseOK/2),
+		// Which outputs the last tenth holds depends on where the build's
+		// pages fell (physical order): 6 to 8 of 14 survived across builds.
+		cut("at 90%", kd.size*9/10, outPartial, baseOK/3),
 		cut("last byte", kd.size-1, outPartial, baseOK-3),
 	}
 	w := func(name string, off int64, b []byte, want string, minOK int) {
