@@ -5,6 +5,7 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,7 +173,8 @@ func TestIssue17CoreAsVmlinux(t *testing.T) {
 	s := fixtures.All(t)[0]
 	core := s.Role("elf-d31")
 	if core == nil {
-		t.Skip("no elf-d31")
+		fixtures.Missing(t, fmt.Errorf("set %s has no elf-d31 dump", s.Manifest.ID))
+		return
 	}
 	code, _, stderr := runCLI(t, append([]string{"-o", filepath.Join(t.TempDir(), "r.tar"), "--vmlinux", core.Path}, dumpArgs(s, "lzo-d31")...)...)
 	if code != exitNoReport || !strings.Contains(stderr, "ELF core dump") || strings.Contains(stderr, "not an ELF file") {
@@ -195,7 +197,8 @@ func TestIssue17Signal(t *testing.T) {
 		f = s.Role("qemu-elf")
 	}
 	if f == nil {
-		t.Skip("no large ELF fixture")
+		fixtures.Missing(t, fmt.Errorf("set %s has no novmcoreinfo-elf or qemu-elf dump", s.Manifest.ID))
+		return
 	}
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
 		dir := t.TempDir()
