@@ -150,37 +150,7 @@ func irqRow(b *strings.Builder, out *emit.Output, d linux.IrqDesc, cpus []int, p
 	} else {
 		fmt.Fprintf(b, " %*s", prec, "")
 	}
-	if name, err := optString(desc.Member("name")); err != nil {
-		return err
-	} else if name != "" {
-		fmt.Fprintf(b, "-%-8s", name)
-	}
-	sep := "  "
-	a := desc.Member("action")
-	for i := 0; ; i++ {
-		ptr, err := a.Uint()
-		if err != nil {
-			return err
-		}
-		if ptr == 0 {
-			break
-		}
-		if i == maxIrqActions {
-			return fmt.Errorf("more than %d handlers", maxIrqActions)
-		}
-		name, err := optString(a.Member("name"))
-		if err != nil {
-			return err
-		}
-		if name == "" {
-			name = "(null)" // vsprintf's rendering of a NULL %s
-		}
-		b.WriteString(sep + name)
-		sep = ", "
-		a = a.Member("next")
-	}
-	b.WriteByte('\n')
-	return nil
+	return irqNameAndActions(b, desc)
 }
 
 // optString reads a char * that may be NULL (""), as seq_printf("%s")
@@ -256,6 +226,12 @@ func irqRowConstrained(b *strings.Builder, out *emit.Output, d linux.IrqDesc, cp
 	} else {
 		fmt.Fprintf(b, " %*s", prec, "")
 	}
+	return irqNameAndActions(b, desc)
+}
+
+// irqNameAndActions ends a row as show_interrupts() does for both layouts:
+// the descriptor's name, then every handler's name in action order.
+func irqNameAndActions(b *strings.Builder, desc object.Object) error {
 	if name, err := optString(desc.Member("name")); err != nil {
 		return err
 	} else if name != "" {
@@ -279,7 +255,7 @@ func irqRowConstrained(b *strings.Builder, out *emit.Output, d linux.IrqDesc, cp
 			return err
 		}
 		if name == "" {
-			name = "(null)"
+			name = "(null)" // vsprintf's rendering of a NULL %s
 		}
 		b.WriteString(sep + name)
 		sep = ", "
