@@ -153,6 +153,9 @@ func psStat(s *taskStat, tgid int64) string {
 func psWchans(c *emit.Context) (map[int64]string, error) {
 	return emit.Once(c, "emitters/ps-wchans", func() (map[int64]string, error) {
 		out := map[int64]string{}
+		// A thread whose wait channel cannot be read shows procps' "?",
+		// and the output says which (never a silent "?").
+		var unread []string
 		for task, err := range linux.ForEachProcess(c.Prog) {
 			if err != nil {
 				return out, err
@@ -167,13 +170,17 @@ func psWchans(c *emit.Context) (map[int64]string, error) {
 				}
 				name, err := wchanName(c, th)
 				if err != nil {
-					continue // "?" for this thread
+					unread = append(unread, fmt.Sprintf("thread %d: %v", tid, err))
+					continue
 				}
 				if name == "0" {
 					name = "-"
 				}
 				out[tid] = strings.TrimLeft(strings.TrimPrefix(name, "."), "_")
 			}
+		}
+		if len(unread) > 0 {
+			return out, fmt.Errorf("%d threads shown as \"?\": %s", len(unread), strings.Join(unread[:min(len(unread), 3)], "; "))
 		}
 		return out, nil
 	})
