@@ -96,7 +96,20 @@ type oracleData struct {
 		Node   int        `json:"node"`
 		VMStat enumValues `json:"vm_stat"`
 	} `json:"nodes"`
-	Zones      []oracleZone `json:"zones"`
+	Zones []oracleZone `json:"zones"`
+	// Load and processes: avenrun[] (fixed point), the pid allocator's
+	// cursor, the present CPUs and nodes' present pages, each CPU's
+	// current and idle task, every task's raw fields.
+	Avenrun          [3]uint64 `json:"avenrun"`
+	PidCursor        int64     `json:"pid_cursor"`
+	PresentCPUs      []int     `json:"present_cpus"`
+	OnlineCPUs       []int     `json:"online_cpus"`
+	NodePresentPages []int64   `json:"node_present_pages"`
+	Runqueues        map[string]struct {
+		Curr uint64 `json:"curr"`
+		Idle uint64 `json:"idle"`
+	} `json:"runqueues"`
+	Tasks      []oracleTask `json:"tasks"`
 	SlabCaches []struct {
 		Name  string `json:"name"`
 		Nodes []struct {
@@ -105,6 +118,44 @@ type oracleData struct {
 			PartialFree  int64 `json:"partial_free"`
 		} `json:"nodes"`
 	} `json:"slab_caches"`
+}
+
+// oracleTask is one task_struct as drgn reads it (times in ns).
+type oracleTask struct {
+	PID           int64  `json:"pid"`
+	TGID          int64  `json:"tgid"`
+	Comm          string `json:"comm"`
+	Address       uint64 `json:"address"`
+	PPID          int64  `json:"ppid"`
+	State         uint64 `json:"state"`
+	ExitState     uint64 `json:"exit_state"`
+	Flags         uint64 `json:"flags"`
+	Utime         uint64 `json:"utime"`
+	Stime         uint64 `json:"stime"`
+	StartBoottime uint64 `json:"start_boottime"`
+	StaticPrio    int64  `json:"static_prio"`
+	Policy        int64  `json:"policy"`
+	TotalVM       *int64 `json:"total_vm"` // nil: no mm (a kernel thread, or exited)
+}
+
+// taskByPID is the oracle's task of pid (a thread id), or nil.
+func (o *oracleData) taskByPID(pid int64) *oracleTask {
+	for i := range o.Tasks {
+		if o.Tasks[i].PID == pid {
+			return &o.Tasks[i]
+		}
+	}
+	return nil
+}
+
+// taskByAddress is the oracle's task at addr, or nil.
+func (o *oracleData) taskByAddress(addr uint64) *oracleTask {
+	for i := range o.Tasks {
+		if o.Tasks[i].Address == addr {
+			return &o.Tasks[i]
+		}
+	}
+	return nil
 }
 
 var oracles sync.Map // oracle output path -> func() (*oracleData, error)
@@ -520,12 +571,17 @@ func oracleMeminfo(t *testing.T, s *fixtures.Set, got string) {
 	}
 }
 
-// oracleLoadavg: the thread count is nr_threads.
+// oracleLoadavg: the thread count is nr_threads, the averages avenrun
+// folded as loadavg_proc_show() does, the last pid idr_get_cursor() - 1.
 func oracleLoadavg(t *testing.T, s *fixtures.Set, got string) {
 	o := oracleOf(t, s)
 	m := loadavgRe.FindStringSubmatch(got)
 	if m == nil || m[5] != fmt.Sprint(o.NrThreads) {
 		t.Errorf("loadavg %q: drgn nr_threads %d", got, o.NrThreads)
+	}
+	// The averages from avenrun, the last pid from the allocator's cursor.
+	if m != nil && (strings.Join(m[1:4], " ") != oracleAverages(o, " ") || m[6] != fmt.Sprint(o.PidCursor-1)) {
+		t.Errorf("loadavg %q: drgn avenrun %s, last pid %d", got, oracleAverages(o, " "), o.PidCursor-1)
 	}
 }
 

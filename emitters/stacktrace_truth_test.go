@@ -158,6 +158,7 @@ func init() {
 		}
 	}
 	checks["sos_commands/vmcore/sys"] = func(t *testing.T, s *fixtures.Set, got string) {
+		checkSysLines(t, s, got)
 		if s.Manifest.Crash != nil {
 			checkScenarioSys(t, s, got) // a kdump scenario: its own crash
 			return

@@ -84,13 +84,90 @@ func crashDuration(ns int64) string {
 	return out
 }
 
+// sysCPUs is crash's CPUS line: the present CPUs, and how many of them
+// are not online (" [OFFLINE: n]"; after panic() without kdump, every CPU
+// but the panicking one cleared itself from the online mask).
+func sysCPUs(c *emit.Context) (string, error) {
+	present, err := linux.CPUMask(c.Prog, "__cpu_present_mask")
+	if err != nil {
+		return "", err
+	}
+	online, err := linux.CPUMask(c.Prog, "__cpu_online_mask")
+	if err != nil {
+		return "", err
+	}
+	v := fmt.Sprint(len(present))
+	if len(present) > len(online) {
+		v += fmt.Sprintf(" [OFFLINE: %d]", len(present)-len(online))
+	}
+	return v, nil
+}
+
+// sysTasks is crash's TASKS: every task it finds, threads included
+// (nr_threads counts each task from copy_process() to release_task()),
+// plus the idle task of each present CPU (pid 0, never counted in
+// nr_threads; crash adds each runqueue's idle task).
+func sysTasks(c *emit.Context) (int64, error) {
+	n, err := c.Prog.VarAs("nr_threads", "int").Int()
+	if err != nil {
+		return 0, err
+	}
+	present, err := linux.CPUMask(c.Prog, "__cpu_present_mask")
+	if err != nil {
+		return 0, err
+	}
+	for _, cpu := range present {
+		idle, err := linux.CPURq(c.Prog, cpu).Member("idle").Uint()
+		if err != nil {
+			return 0, err
+		}
+		if idle != 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// sysMemory is crash's MEMORY: the online nodes' present pages, rounded up
+// to the next GiB when within 64 MiB of it, printed in GB, MB or KB with
+// one decimal (".0" dropped).
+func sysMemory(c *emit.Context) (string, error) {
+	var pages uint64
+	for pgdat, err := range linux.ForEachOnlinePgdat(c.Prog) {
+		if err != nil {
+			return "", err
+		}
+		n, err := pgdat.Member("node_present_pages").Uint()
+		if err != nil {
+			return "", err
+		}
+		pages += n
+	}
+	const kib, mib, gib = 1 << 10, 1 << 20, 1 << 30
+	total := pages * 4096
+	if next := (total + gib - 1) / gib * gib; next-total <= 64*mib {
+		total = next
+	}
+	var v string
+	switch {
+	case total == 0:
+		return "0", nil
+	case total >= gib:
+		v = fmt.Sprintf("%.1f GB", float64(total)/gib)
+	case total >= mib:
+		v = fmt.Sprintf("%.1f MB", float64(total)/mib)
+	default:
+		return fmt.Sprintf("%d KB", total/kib), nil
+	}
+	return strings.Replace(v, ".0 ", " ", 1), nil
+}
+
 func init() {
 	area.Register(&emit.Emitter{
 		Path:    "sos_commands/vmcore/sys",
 		Mirrors: "crash's sys (display_sys_stats in kernel.c), plus the panic CPU's culprit",
 		Desc:    "the crash in one screen: kernel, dump, CPUs, date, uptime, load, tasks, release, memory, panic message, panicking task and CPU, taint, culprit",
-		Tracker: emit.Partial,
-		Note:    "MEMORY is MemTotal (totalram_pages), crash sums the nodes' present pages; TASKS counts processes, crash counts threads and idle tasks",
+		Tracker: emit.Done,
 		Run: func(c *emit.Context, _ int64, out *emit.Output) error {
 			line := func(k, v string) { fmt.Fprintf(out, "%12s: %s\n", k, v) }
 			fail := func(k string, err error) { out.Partial("%s: %v", k, err) }
@@ -104,8 +181,8 @@ func init() {
 				parts = append(parts, p.Name)
 			}
 			line("DUMPFILE", strings.Join(parts, " "))
-			if cpus, err := c.RunningCPUs(); err == nil {
-				line("CPUS", fmt.Sprint(len(cpus)))
+			if v, err := sysCPUs(c); err == nil {
+				line("CPUS", v)
 			} else {
 				fail("CPUS", err)
 			}
@@ -124,21 +201,29 @@ func init() {
 			} else {
 				fail("LOAD AVERAGE", err)
 			}
-			if t := c.Processes(); t.Err == nil {
-				line("TASKS", fmt.Sprint(len(t.PIDs)))
+			if n, err := sysTasks(c); err == nil {
+				line("TASKS", fmt.Sprint(n))
 			} else {
-				fail("TASKS", t.Err)
+				fail("TASKS", err)
 			}
 			if u, err := c.Utsname(); err == nil {
 				line("NODENAME", u.Nodename)
 				line("RELEASE", u.Release)
 				line("VERSION", u.Version)
-				line("MACHINE", u.Machine)
+				// crash's processor_speed(): cpu_khz / 1000.
+				if khz, err := c.Prog.VarAs("cpu_khz", "unsigned int").Uint(); err != nil {
+					fail("MACHINE speed", err)
+					line("MACHINE", u.Machine)
+				} else if khz == 0 {
+					line("MACHINE", u.Machine+"  (unknown Mhz)")
+				} else {
+					line("MACHINE", fmt.Sprintf("%s  (%d Mhz)", u.Machine, khz/1000))
+				}
 			} else {
 				fail("utsname", err)
 			}
-			if pages, err := linux.TotalramPages(c.Prog); err == nil {
-				line("MEMORY", fmt.Sprintf("%.1f MB", float64(pages*4096)/(1<<20)))
+			if v, err := sysMemory(c); err == nil {
+				line("MEMORY", v)
 			} else {
 				fail("MEMORY", err)
 			}

@@ -28,6 +28,17 @@ def main():
         except KeyError:
             return False
 
+    def has_member(typ, path):
+        t = prog.type(typ)
+        for part in path.split("."):
+            try:
+                t = t.member(part).type
+            except (LookupError, TypeError):
+                return False
+            while t.kind == drgn.TypeKind.TYPEDEF:
+                t = t.type
+        return True
+
     def enum(name):
         return [(e.name, e.value) for e in prog.type("enum " + name).enumerators]
 
@@ -183,6 +194,47 @@ def main():
         caches.append(c)
         pos = pos.next
     out["slab_caches"] = caches
+
+    # Load: avenrun[] raw (fixed point, 11 bits of fraction), the pid
+    # allocator's cursor (the next pid), node sizes.
+    out["avenrun"] = [prog["avenrun"][i].value_() for i in range(3)]
+    out["pid_cursor"] = prog["init_pid_ns"].idr.idr_next.value_()
+    out["present_cpus"] = mask("__cpu_present_mask")
+    out["node_present_pages"] = [nd[n].node_present_pages.value_() for n in range(nr_node_ids) if nd[n].value_()]
+
+    # Each CPU's runqueue: its current and idle task.
+    rqs = {}
+    for cpu in possible:
+        rq = per_cpu(prog["runqueues"], cpu)
+        rqs[str(cpu)] = {"curr": rq.curr.value_(), "idle": rq.idle.value_()}
+    out["runqueues"] = rqs
+
+    # Every task: the process list (init_task.tasks), then each process's
+    # threads (signal->thread_head, linked by thread_node), raw fields.
+    def lst(head, typ, member, cap=100000):
+        pos = head.next
+        n = 0
+        while pos.value_() != head.address_ and n < cap:
+            n += 1
+            yield drgn.container_of(pos, typ, member)
+            pos = pos.next
+
+    state_member = "__state" if has_member("struct task_struct", "__state") else "state"
+    tasks = []
+    for leader in lst(prog["init_task"].tasks, "struct task_struct", "tasks"):
+        for t in lst(leader.signal.thread_head, "struct task_struct", "thread_node"):
+            row = {"pid": t.pid.value_(), "tgid": t.tgid.value_(), "comm": t.comm.string_().decode(errors="replace"),
+                   "address": t.value_(), "ppid": t.real_parent.tgid.value_(),
+                   "state": getattr(t, state_member).value_(), "exit_state": t.exit_state.value_(),
+                   "flags": t.flags.value_(), "utime": t.utime.value_(), "stime": t.stime.value_(),
+                   "min_flt": t.min_flt.value_(), "maj_flt": t.maj_flt.value_(),
+                   "start_boottime": t.start_boottime.value_(), "static_prio": t.static_prio.value_(),
+                   "policy": t.policy.value_()}
+            mm = t.mm
+            if mm.value_():
+                row["total_vm"] = mm.total_vm.value_()
+            tasks.append(row)
+    out["tasks"] = tasks
 
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
