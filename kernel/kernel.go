@@ -355,51 +355,113 @@ func (k *Kernel) btfFromMemory() (*btf.Spec, error) {
 	if err == nil || !errors.As(err, &fault) {
 		return spec, err
 	}
-	// A page of the string section that cannot be read loses the names in
-	// it, nothing more: types keep their IDs and layout, so the blob is
-	// read again with those pages as zeros (empty names). A bad page among
-	// the types is fatal: records are variable-length.
+	// Pages that cannot be read lose what is in them, nothing more where
+	// that is sound: a hole in the string section loses the types named
+	// there; a hole among the type records loses the record it cuts and
+	// every one after it (records are variable-length: past a hole neither
+	// where one starts nor its type ID is known), and keeps those before.
+	// The blob is read again with the holes as zeros, which btf is told of.
 	var h [24]byte // struct btf_header (include/uapi/linux/btf.h)
 	if _, herr := r.ReadAt(h[:], 0); herr != nil {
 		return nil, err
 	}
-	hdrLen, strOff, strLen := uint64(le32(h[4:])), uint64(le32(h[16:])), uint64(le32(h[20:]))
-	hr := &stringHoles{r: r, lo: hdrLen + strOff, hi: hdrLen + strOff + strLen}
-	spec2, err2 := btf.LoadSpec(hr, int64(stop-start))
-	if err2 != nil || hr.holes == 0 {
+	hdrLen, typeOff, typeLen := uint64(le32(h[4:])), uint64(le32(h[8:])), uint64(le32(h[12:]))
+	strOff, strLen := uint64(le32(h[16:])), uint64(le32(h[20:]))
+	typesLo, typesHi := hdrLen+typeOff, hdrLen+typeOff+typeLen
+	strLo, strHi := hdrLen+strOff, hdrLen+strOff+strLen
+	if typesHi > stop-start || strHi > stop-start || typesLo > typesHi || strLo > strHi {
+		return nil, err // btf has said why
+	}
+	holes := findHoles(r, start, typesLo, strHi)
+	var dmg btf.Damage
+	for _, ho := range holes {
+		switch {
+		case ho.lo < typesHi && ho.hi > typesLo:
+			if dmg.TypesEnd == 0 {
+				dmg.TypesEnd = int64(max(ho.lo, typesLo))
+			}
+		case ho.lo < strHi && ho.hi > strLo:
+			dmg.StringHoles = append(dmg.StringHoles, [2]int64{int64(max(ho.lo, strLo)), int64(min(ho.hi, strHi))})
+		}
+	}
+	if len(holes) == 0 || dmg.TypesEnd == int64(typesLo) {
 		return nil, err
 	}
-	k.Warnings = append(k.Warnings, fmt.Sprintf("kernel BTF: %d page(s) of its string section unreadable (%v): the names there are lost", hr.holes, hr.first))
+	spec2, err2 := btf.LoadDamagedSpec(&zeroHoles{r: r, holes: holes}, int64(stop-start), dmg)
+	if err2 != nil {
+		return nil, fmt.Errorf("%w; read around the unreadable pages: %v", err, err2)
+	}
+	first, loss := spec2.Lost()
+	switch {
+	case first != 0:
+		k.Warnings = append(k.Warnings, fmt.Sprintf("kernel BTF: %d page(s) unreadable (%v): %v; the outputs that need them fail, naming the type", len(holes), holes[0].err, loss))
+	default:
+		k.Warnings = append(k.Warnings, fmt.Sprintf("kernel BTF: %d page(s) of its string section unreadable (%v): the types named there are lost", len(holes), holes[0].err))
+	}
 	return spec2, nil
 }
 
-// stringHoles reads a BTF blob with the pages of [lo, hi) that cannot be
-// read as zeros, counting them.
-type stringHoles struct {
-	r      io.ReaderAt
+// btfHole is a page of the kernel's BTF that cannot be read: blob offsets
+// [lo, hi).
+type btfHole struct {
 	lo, hi uint64
-	holes  int
-	first  error
+	err    error
 }
 
-func (s *stringHoles) ReadAt(p []byte, off int64) (int, error) {
-	if n, err := s.r.ReadAt(p, off); err == nil {
+// maxBTFHoles caps the holes recorded; past it the blob is given up (a
+// blob that full of holes is not worth reading around).
+const maxBTFHoles = 4096
+
+// findHoles reads [lo, hi) of the blob that starts at virtual address base
+// page by page, and returns the pages that cannot be read.
+func findHoles(r io.ReaderAt, base, lo, hi uint64) []btfHole {
+	var holes []btfHole
+	var page [4096]byte
+	for pos := lo; pos < hi; {
+		n := min(hi-pos, 4096-(base+pos)%4096)
+		if _, err := r.ReadAt(page[:n], int64(pos)); err != nil {
+			if len(holes) == maxBTFHoles {
+				return holes
+			}
+			if l := len(holes); l > 0 && holes[l-1].hi == pos {
+				holes[l-1].hi = pos + n
+			} else {
+				holes = append(holes, btfHole{pos, pos + n, err})
+			}
+		}
+		pos += n
+	}
+	return holes
+}
+
+// zeroHoles reads a BTF blob with its holes as zeros.
+type zeroHoles struct {
+	r     io.ReaderAt
+	holes []btfHole
+}
+
+func (z *zeroHoles) ReadAt(p []byte, off int64) (int, error) {
+	if n, err := z.r.ReadAt(p, off); err == nil {
 		return n, nil
 	}
-	for done := 0; done < len(p); {
-		pos := uint64(off) + uint64(done)
-		k := int(min(uint64(len(p)-done), 4096-pos%4096))
-		if _, err := s.r.ReadAt(p[done:done+k], int64(pos)); err != nil {
-			if pos < s.lo || pos >= s.hi {
-				return done, err
+	lo, hi := uint64(off), uint64(off)+uint64(len(p))
+	for pos := lo; pos < hi; {
+		// The next hole at or after pos, or the end.
+		next, end := hi, hi
+		for _, h := range z.holes {
+			if h.hi > pos && h.lo < next {
+				next, end = max(h.lo, pos), min(h.hi, hi)
 			}
-			if s.first == nil {
-				s.first = err
-			}
-			clear(p[done : done+k])
-			s.holes++
 		}
-		done += k
+		if next > pos {
+			if _, err := z.r.ReadAt(p[pos-lo:next-lo], int64(pos)); err != nil {
+				return int(pos - lo), err
+			}
+		}
+		if next < hi {
+			clear(p[next-lo : end-lo])
+		}
+		pos = end
 	}
 	return len(p), nil
 }

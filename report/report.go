@@ -434,10 +434,22 @@ func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (Output, []byte
 	}
 	out := new(emitters.Output)
 	t0 := time.Now()
+	var undecided0 int64
+	if r.k.Prog != nil {
+		undecided0, _ = r.k.Prog.Undecided()
+	}
 	res := isolate(r.ctx, deadline, func() error { return j.e.Run(c, j.item, out) })
 	o.DurationMS = ms(time.Since(t0))
 	if res.Canceled != nil {
 		return o, nil, fmt.Errorf("report interrupted at %s: %w", j.path, res.Canceled)
+	}
+	if r.k.Prog != nil && res.err() == nil {
+		// A probe of the kernel's types that could not be answered (they
+		// were lost) answered no, which may have picked the wrong layout:
+		// the output is not to be trusted.
+		if n, why := r.k.Prog.Undecided(); n > undecided0 {
+			res = outcome{Err: fmt.Errorf("a probe of the kernel's types could not be answered: %w", why)}
+		}
 	}
 	switch err := res.err(); {
 	case err == nil:

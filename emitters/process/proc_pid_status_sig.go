@@ -2,6 +2,7 @@ package process
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -61,6 +62,8 @@ func taskSig(task object.Object) (string, error) {
 		queued := task.Member("real_cred").Member("user").Member("sigpending.counter")
 		if i, err := task.Prog().Types.EnumValue("UCOUNT_RLIMIT_SIGPENDING"); err == nil {
 			queued = task.Member("real_cred").Member("ucounts").Member(fmt.Sprintf("rlimit[%d].counter", i))
+		} else if errors.Is(err, ktype.ErrLost) {
+			task.Prog().NoteUndecided(err)
 		}
 		for _, f := range []struct {
 			o   object.Object

@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"errors"
 	"fmt"
 	"math/bits"
 
@@ -187,6 +188,8 @@ func coreSiblings(c *emit.Context, cpu int) (int, error) {
 			a, _ := m.Address()
 			m = p.Object(vt, a, "cpu_core_map").Cast("struct cpumask").AddressOf()
 		}
+	} else if errors.Is(err, ktype.ErrLost) {
+		return 0, fmt.Errorf("cpu_core_map: %w", err)
 	}
 	words := make([]byte, (n+63)/64*8)
 	if err := m.Deref().Read(words); err != nil {

@@ -82,6 +82,18 @@ type Spec struct {
 
 	enumOnce  sync.Once
 	enumIndex map[string]enumValue
+
+	// A blob read in part (LoadDamagedSpec): lostFrom is the first type ID
+	// whose record could not be read (0 when none was lost) and loss says
+	// why; strHoles are the ranges of string offsets that read as zeros.
+	lostFrom TypeID
+	loss     error
+	strHoles [][2]uint32
+	typesEnd int64 // where the type records stop being readable, in the type section; 0: whole
+	// lostKinds has bit k set when a record of ktype.Kind k has its name
+	// in a string hole; enumsLost when an enumerator has.
+	lostKinds uint64
+	enumsLost bool
 }
 
 // enumValue is one entry of the enumerator index.
@@ -112,7 +124,51 @@ func LoadSplitSpec(r io.ReaderAt, size int64, base *Spec) (*Spec, error) {
 	return loadSpec(r, size, base)
 }
 
+// Damage says which parts of a BTF blob could not be read, for
+// LoadDamagedSpec. Offsets are in the blob, as LoadSpec's reads.
+type Damage struct {
+	// TypesEnd is where the type section stops being readable (0: it is
+	// whole). The records that end before it are kept; the one it cuts and
+	// every one after it are lost, however much of the rest is readable:
+	// records are variable-length, so after a hole neither where a record
+	// starts nor which type ID it has is known.
+	TypesEnd int64
+	// StringHoles are ranges [lo, hi) of the string section that could
+	// not be read; the reader returns zeros there. A type whose name, or a
+	// name of whose members, enumerators or parameters, touches a hole is
+	// lost (a name cut at a hole would read as a shorter, wrong one).
+	StringHoles [][2]int64
+}
+
+// LoadDamagedSpec decodes a blob of which the parts d names could not be
+// read (r returns zeros there). What it keeps is what LoadSpec would give
+// for those types; the lost ones come back as *ktype.Lost where kept types
+// refer to them, and lookups that find nothing wrap ktype.ErrLost instead of
+// ErrNotFound unless the name cannot be a lost type's (it is not in the
+// string section at all), so that a probe of the kernel's types does not
+// take "lost" for "absent". Lost reports what was lost.
+func LoadDamagedSpec(r io.ReaderAt, size int64, d Damage) (*Spec, error) {
+	return loadSpecDamaged(r, size, nil, d)
+}
+
+// Lost says which types a spec from LoadDamagedSpec lost: those from ID
+// first on (0 when the type records were read whole), and why; err also
+// covers types lost to string holes. err is nil for a whole spec.
+func (s *Spec) Lost() (first TypeID, err error) {
+	switch {
+	case s.lostFrom != 0:
+		return s.lostFrom, s.loss
+	case len(s.strHoles) > 0:
+		return 0, fmt.Errorf("%d range(s) of the string section unreadable: the types named there are lost: %w", len(s.strHoles), ktype.ErrLost)
+	}
+	return 0, nil
+}
+
 func loadSpec(r io.ReaderAt, size int64, base *Spec) (*Spec, error) {
+	return loadSpecDamaged(r, size, base, Damage{})
+}
+
+func loadSpecDamaged(r io.ReaderAt, size int64, base *Spec, d Damage) (*Spec, error) {
 	if size < btfHeaderLen {
 		return nil, formatErr(0, "blob of %d bytes is shorter than the %d-byte header", size, btfHeaderLen)
 	}
@@ -195,6 +251,18 @@ func loadSpec(r io.ReaderAt, size int64, base *Spec) (*Spec, error) {
 		}
 		s.strBase = uint32(base.strEnd())
 	}
+	if d.TypesEnd > 0 && d.TypesEnd < hdrLen+typeOff+typeLen {
+		s.typesEnd = max(d.TypesEnd-(hdrLen+typeOff), 0)
+		if s.typesEnd == 0 {
+			return nil, formatErr(hdrLen+typeOff, "the type section is unreadable from its start")
+		}
+	}
+	for _, h := range d.StringHoles {
+		lo, hi := max(h[0], hdrLen+strOff)-(hdrLen+strOff), min(h[1], hdrLen+strOff+strLen)-(hdrLen+strOff)
+		if lo < hi {
+			s.strHoles = append(s.strHoles, [2]uint32{s.strBase + uint32(lo), s.strBase + uint32(hi)})
+		}
+	}
 	if err := s.index(); err != nil {
 		return nil, err
 	}
@@ -246,10 +314,18 @@ func (s *Spec) index() error {
 	// regrowing a 100k-entry slice.
 	s.offsets = make([]uint32, 1, len(types)/24+1)
 	s.names = make([]uint64, 0, len(types)/32+1)
+	readable := len(types)
+	if s.typesEnd > 0 {
+		readable = int(s.typesEnd)
+	}
 	for off := 0; off < len(types); {
 		id := int(s.startID) + len(s.offsets)
 		if id > maxTypeID {
 			return formatErr(s.typeOff+int64(off), "more than %d types", maxTypeID)
+		}
+		if readable-off < btfTypeLen && readable < len(types) {
+			s.lose(TypeID(id), off)
+			break
 		}
 		if len(types)-off < btfTypeLen {
 			return formatErr(s.typeOff+int64(off), "type %d: record truncated", id)
@@ -261,6 +337,10 @@ func (s *Spec) index() error {
 		if !ok {
 			return formatErr(s.typeOff+int64(off), "type %d: unknown kind %d", id, kind)
 		}
+		if extra > readable-off-btfTypeLen && readable < len(types) {
+			s.lose(TypeID(id), off)
+			break
+		}
 		if extra > len(types)-off-btfTypeLen {
 			return formatErr(s.typeOff+int64(off), "type %d (%s): %d bytes of data run past the type section", id, kind, extra)
 		}
@@ -268,8 +348,12 @@ func (s *Spec) index() error {
 			return formatErr(s.typeOff+int64(off), "type %d (%s): name offset %#x past the string section", id, kind, nameOff)
 		}
 		s.offsets = append(s.offsets, uint32(off))
-		// Tag "names" are attribute values, not names of types.
-		if nameOff != 0 && kind != kindDeclTag && kind != kindTypeTag {
+		// Tag "names" are attribute values, not names of types. A name that
+		// touches a string hole is not indexed: its type is lost.
+		if len(s.strHoles) > 0 {
+			s.noteLostNames(kind, nameOff, types[off+btfTypeLen:off+btfTypeLen+extra], infoVlen(info))
+		}
+		if nameOff != 0 && kind != kindDeclTag && kind != kindTypeTag && !s.strLost(nameOff) {
 			h := maphash.String(s.seed, s.str(nameOff))
 			s.names = append(s.names, h&^0xffffffff|uint64(id))
 		}
@@ -277,6 +361,100 @@ func (s *Spec) index() error {
 	}
 	sortByHash(s.names)
 	return nil
+}
+
+// lose records that the type records from id on, at off in the type
+// section, could not be read.
+func (s *Spec) lose(id TypeID, off int) {
+	s.lostFrom = id
+	s.loss = fmt.Errorf("types from ID %d on are lost: the BTF type section is unreadable from byte %#x of %#x (%d%% read): %w",
+		id, s.typesEnd, len(s.types), int64(off)*100/int64(max(len(s.types), 1)), ktype.ErrLost)
+}
+
+// strLost reports whether the string at off touches a string hole.
+func (s *Spec) strLost(off uint32) bool {
+	if off < s.strBase {
+		return s.base != nil && s.base.strLost(off)
+	}
+	if len(s.strHoles) == 0 {
+		return false
+	}
+	end := off
+	if i := strings.IndexByte(s.strings[off-s.strBase:], 0); i >= 0 {
+		end += uint32(i)
+	}
+	for _, h := range s.strHoles {
+		if h[0] <= end && off < h[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// namesLost reports whether own type id's name, or a name in its trailing
+// data, touches a string hole.
+func (s *Spec) namesLost(id TypeID) bool {
+	if len(s.strHoles) == 0 {
+		return false
+	}
+	nameOff, info, _ := s.record(id)
+	kind := infoKind(info)
+	if kind != kindDeclTag && kind != kindTypeTag && nameOff != 0 && s.strLost(nameOff) {
+		return true
+	}
+	var step int
+	switch kind {
+	case kindStruct, kindUnion:
+		step = btfMemberLen
+	case kindEnum:
+		step = btfEnumLen
+	case kindEnum64:
+		step = btfEnum64Len
+	case kindFuncProto:
+		step = btfParamLen
+	default:
+		return false
+	}
+	data := s.types[s.recOff(id)+btfTypeLen:]
+	for i := range infoVlen(info) {
+		if off := s.order.Uint32(data[i*step:]); off != 0 && s.strLost(off) {
+			return true
+		}
+	}
+	return false
+}
+
+// noteLostNames records which kinds of names a record lost to string
+// holes: its own, or its enumerators'.
+func (s *Spec) noteLostNames(kind btfKind, nameOff uint32, data []byte, vlen int) {
+	if nameOff != 0 && s.strLost(nameOff) {
+		s.lostKinds |= 1 << modelKind(kind)
+	}
+	if kind == kindEnum || kind == kindEnum64 {
+		for i := range vlen {
+			if off := s.order.Uint32(data[i*enumStep(kind):]); off != 0 && s.strLost(off) {
+				s.enumsLost = true
+			}
+		}
+	}
+}
+
+// damaged reports whether the spec lost types.
+func (s *Spec) damaged() bool { return s.lostFrom != 0 || len(s.strHoles) > 0 }
+
+// notFound is the error of a lookup of name (what names it, as "struct
+// task_struct") that found nothing: ErrNotFound, unless a lost type may
+// have had that name: a type lost with the records cut off (only a name
+// absent from the string section rules that out), or one whose name is in
+// a string hole (namesLost says whether a record of the kind asked for,
+// an enumerator for enumerators, lost its name).
+func (s *Spec) notFound(what, name string, namesLost bool) error {
+	cut := s.lostFrom != 0 && (len(s.strHoles) > 0 || strings.Contains(s.strings, "\x00"+name+"\x00"))
+	if cut || namesLost {
+		_, loss := s.Lost()
+		return fmt.Errorf("btf: %s: not among the types that could be read: %w", what, loss)
+	}
+	return fmt.Errorf("btf: %s: %w", what, ErrNotFound)
 }
 
 // sortByHash sorts hash<<32|id entries by hash with an LSD radix sort, a
@@ -350,6 +528,9 @@ func (s *Spec) ByteOrder() binary.ByteOrder { return s.order }
 // TypeByID returns the type with the given ID, decoding it and everything it
 // refers to on first use. ID 0 is void.
 func (s *Spec) TypeByID(id TypeID) (ktype.Type, error) {
+	if s.lostFrom != 0 && id >= s.lostFrom {
+		return nil, fmt.Errorf("btf: type %d: %w", id, s.loss)
+	}
 	if int64(id) > int64(s.NumTypes()) {
 		return nil, fmt.Errorf("btf: type %d: %w (the spec has %d types)", id, ErrNotFound, s.NumTypes())
 	}
@@ -424,7 +605,7 @@ func (s *Spec) TypesByName(name string) ([]ktype.Type, error) {
 		types = append(types, t)
 	}
 	if len(types) == 0 {
-		return nil, fmt.Errorf("btf: %q: %w", name, ErrNotFound)
+		return nil, s.notFound(fmt.Sprintf("%q", name), name, s.lostKinds != 0)
 	}
 	return types, nil
 }
@@ -484,7 +665,7 @@ func (s *Spec) TypeByName(name string, kind ktype.Kind) (ktype.Type, error) {
 			return s.TypeByID(id)
 		}
 	}
-	return nil, fmt.Errorf("btf: %s %s: %w", kind, name, ErrNotFound)
+	return nil, s.notFound(kind.String()+" "+name, name, s.lostKinds&(1<<kind) != 0)
 }
 
 // byName is TypeByName for a caller that wants a concrete type.
@@ -493,6 +674,9 @@ func byName[T ktype.Type](s *Spec, name string, kind ktype.Kind) (T, error) {
 	t, err := s.TypeByName(name, kind)
 	if err != nil {
 		return zero, err
+	}
+	if l, ok := t.(*ktype.Lost); ok {
+		return zero, fmt.Errorf("btf: %s %s: %w", kind, name, l.Err)
 	}
 	typed, ok := t.(T)
 	if !ok { // cannot happen: the kind picked the record
@@ -540,7 +724,7 @@ func (s *Spec) VarLocation(name string) (section string, offset uint32, err erro
 		}
 	}
 	if len(varIDs) == 0 {
-		return "", 0, fmt.Errorf("btf: var %s: %w", name, ErrNotFound)
+		return "", 0, s.notFound("var "+name, name, s.lostKinds&(1<<ktype.KindVar) != 0)
 	}
 	if s.base != nil {
 		if sec, off, err := s.base.VarLocation(name); err == nil {
@@ -561,6 +745,11 @@ func (s *Spec) VarLocation(name string) (section string, offset uint32, err erro
 			}
 		}
 	}
+	if s.lostFrom != 0 {
+		// The data sections come last: a lost one may place it.
+		_, loss := s.Lost()
+		return "", 0, fmt.Errorf("btf: var %s: in no data section that could be read: %w", name, loss)
+	}
 	return "", 0, fmt.Errorf("btf: var %s: in no data section: %w", name, ErrNotFound)
 }
 
@@ -579,7 +768,7 @@ func (s *Spec) EnumValue(name string) (int64, error) {
 	v, ok := s.enumIndex[name]
 	switch {
 	case !ok:
-		return 0, fmt.Errorf("btf: enumerator %s: %w", name, ErrNotFound)
+		return 0, s.notFound("enumerator "+name, name, s.enumsLost)
 	case v.ambiguous:
 		return 0, fmt.Errorf("btf: enumerator %s: %w", name, ktype.ErrMultipleMatches)
 	}
@@ -599,7 +788,7 @@ func (s *Spec) indexEnums() {
 		base := int(s.recOff(id)) + btfTypeLen
 		for i := range infoVlen(info) {
 			name, value, ok := s.enumerator(kind, infoKflag(info), base, i)
-			if !ok || name == "" {
+			if !ok || name == "" || s.strLost(s.order.Uint32(s.types[base+i*enumStep(kind):])) {
 				continue
 			}
 			old, seen := s.enumIndex[name]
@@ -611,6 +800,14 @@ func (s *Spec) indexEnums() {
 			}
 		}
 	}
+}
+
+// enumStep is the size of an ENUM or ENUM64 entry.
+func enumStep(kind btfKind) int {
+	if kind == kindEnum64 {
+		return btfEnum64Len
+	}
+	return btfEnumLen
 }
 
 // enumerator decodes entry i of the ENUM or ENUM64 record whose entries start

@@ -1,6 +1,8 @@
 package btf
 
 import (
+	"fmt"
+
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 )
 
@@ -46,6 +48,11 @@ func (in *inflater) errAt(id TypeID, format string, args ...any) error {
 // ref returns type id, making a shell for it if it is not decoded yet.
 func (in *inflater) ref(id TypeID) (ktype.Type, error) {
 	s := in.s
+	if s.lostFrom != 0 && id >= s.lostFrom {
+		// Kept types refer to lost ones all the time (a struct's member of
+		// a type defined later): the reference stays, unusable.
+		return &ktype.Lost{Err: fmt.Errorf("type %d: %w", id, s.loss)}, nil
+	}
 	if int64(id) > int64(s.NumTypes()) {
 		return nil, formatErr(s.typeOff, "reference to type %d, past the last type %d", id, s.NumTypes())
 	}
@@ -54,6 +61,12 @@ func (in *inflater) ref(id TypeID) (ktype.Type, error) {
 		return s.base.TypeByID(id)
 	}
 	if t := s.inflated[id-s.startID]; t != nil {
+		return t, nil
+	}
+	if s.namesLost(id) {
+		t := &ktype.Lost{Err: fmt.Errorf("type %d: a name of it is in an unreadable part of the BTF string section: %w", id, ktype.ErrLost)}
+		s.inflated[id-s.startID] = t
+		in.created = append(in.created, id)
 		return t, nil
 	}
 	t, refs, err := in.shell(id)

@@ -95,6 +95,8 @@ func (f *formatter) decl(t Type, inner string) string {
 		return join("section "+t.Name, inner)
 	case *DeclTag:
 		return f.decl(t.Type, inner)
+	case *Lost:
+		return join("<lost type>", inner)
 	default:
 		return join("<"+t.Kind().String()+">", inner)
 	}

@@ -78,6 +78,8 @@ func Sizeof(t Type) (uint64, error) {
 		case *Var:
 			t = u.Type
 			continue
+		case *Lost:
+			return 0, fmt.Errorf("sizeof %s: %w", String(orig), u.Err)
 		case nil:
 			return 0, fmt.Errorf("sizeof <nil>: %w", ErrIncomplete)
 		default:
@@ -116,12 +118,21 @@ func FindMember(t Type, path string) (Member, error) {
 		if err != nil {
 			return Member{}, fmt.Errorf("%s: member %q: %w", String(t), path, err)
 		}
+		if l, ok := As[*Lost](cur); ok {
+			return Member{}, fmt.Errorf("%s: member %q: %w", String(t), path, l.Err)
+		}
 		c, ok := As[Composite](cur)
 		if !ok {
 			return Member{}, fmt.Errorf("%s: member %q: %s is not a struct or union", String(t), path, String(cur))
 		}
 		m, ok := lookupMember(c, name)
 		if !ok {
+			// An anonymous member of a lost type may hold the name: then
+			// "not found" cannot be said.
+			budget := maxMembersSearched
+			if l := lostAnonymous(c, 0, &budget); l != nil {
+				return Member{}, fmt.Errorf("%s: member %q: not among the members that could be read: %w", String(t), path, l.Err)
+			}
 			return Member{}, fmt.Errorf("%s: member %q: %w", String(t), path, ErrNotFound)
 		}
 		offset += m.Offset
@@ -207,6 +218,30 @@ func lookupMemberIn(c Composite, name string, depth int, budget *int) (Member, b
 		}
 	}
 	return Member{}, false
+}
+
+// lostAnonymous returns a lost type among c's anonymous members (nested
+// ones too), nil when there is none. The walk is capped as lookupMember's.
+func lostAnonymous(c Composite, depth int, budget *int) *Lost {
+	members := c.MemberList()
+	*budget -= len(members)
+	if depth >= maxResolveDepth || *budget < 0 {
+		return nil
+	}
+	for _, m := range members {
+		if m.Name != "" {
+			continue
+		}
+		if l, ok := As[*Lost](m.Type); ok {
+			return l
+		}
+		if inner, ok := As[Composite](m.Type); ok {
+			if l := lostAnonymous(inner, depth+1, budget); l != nil {
+				return l
+			}
+		}
+	}
+	return nil
 }
 
 // splitIndexes splits "vm_stat[3][1]" into "vm_stat" and [3 1].

@@ -15,6 +15,11 @@ var (
 	ErrIncomplete = errors.New("incomplete type")
 	// ErrBitfield: a byte offset was asked of a bitfield member.
 	ErrBitfield = errors.New("bitfield member")
+	// ErrLost: the debug information that would answer could not be read
+	// (a damaged page of the kernel's BTF). Unlike ErrNotFound it says
+	// nothing about whether the kernel has the type, member or enumerator:
+	// a probe must not take it for "no".
+	ErrLost = errors.New("type information lost")
 )
 
 // Source is the type lookup that the layers above the debug-info readers use.

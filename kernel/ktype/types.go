@@ -42,6 +42,9 @@ const (
 	KindVar
 	KindDatasec
 	KindDeclTag
+	// KindLost is a type the debug information refers to but that could
+	// not be read (Lost).
+	KindLost
 )
 
 var kindNames = [...]string{
@@ -65,6 +68,7 @@ var kindNames = [...]string{
 	KindVar:       "var",
 	KindDatasec:   "datasec",
 	KindDeclTag:   "decl_tag",
+	KindLost:      "lost",
 }
 
 func (k Kind) String() string {
@@ -119,6 +123,7 @@ var (
 	_ Type = (*Var)(nil)
 	_ Type = (*Datasec)(nil)
 	_ Type = (*DeclTag)(nil)
+	_ Type = (*Lost)(nil)
 )
 
 // Void is C's void: the target of void * and the return type of procedures.
@@ -339,6 +344,21 @@ type DeclTag struct {
 	Type  Type
 	Index int
 }
+
+// Lost stands for a type that other types refer to but whose description
+// could not be read: a kernel BTF whose type records are cut short by an
+// unreadable page loses every record from there on, so a struct kept
+// before the hole may have members of a lost type. Its layout (offset,
+// size of the kept struct) stays right; anything that needs the lost type
+// itself (its size, its members, a read of a value of it) fails with Err,
+// which wraps ErrLost.
+type Lost struct {
+	Err error
+}
+
+func (*Lost) Kind() Kind       { return KindLost }
+func (*Lost) TypeName() string { return "" }
+func (t *Lost) String() string { return String(t) }
 
 func (*Void) Kind() Kind      { return KindVoid }
 func (*Int) Kind() Kind       { return KindInt }

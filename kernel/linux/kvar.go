@@ -2,6 +2,7 @@ package linux
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
@@ -24,8 +25,14 @@ func EnumValue(p *object.Program, name string) (int64, error) {
 
 // HasEnumValue reports whether the kernel was built with enumerator name;
 // many are under #ifdef CONFIG_… (MIGRATE_CMA, NR_UNACCEPTED).
+//
+// An enumerator whose enum may have been lost (ktype.ErrLost) is an
+// undecided probe (Program.NoteUndecided), not a no.
 func HasEnumValue(p *object.Program, name string) bool {
 	_, err := p.Types.EnumValue(name)
+	if err != nil && errors.Is(err, ktype.ErrLost) {
+		p.NoteUndecided(err)
+	}
 	return err == nil
 }
 

@@ -83,12 +83,15 @@ func (v *VMStat) NodeState(item string) (uint64, error) { return v.lookup(v.Node
 // items has it: some moved from zone to node (NR_PAGETABLE in v5.11, "mm:
 // memcontrol: account pagetables per node"); the enumerator decides.
 func (v *VMStat) NodeOrZoneState(item string) (uint64, error) {
-	if t, err := v.prog.Type("enum zone_stat_item"); err == nil {
+	t, err := v.prog.Type("enum zone_stat_item")
+	if err == nil {
 		if e, ok := ktype.As[*ktype.Enum](t); ok {
 			if _, ok := e.Value(item); ok {
 				return v.ZoneState(item)
 			}
 		}
+	} else if errors.Is(err, ktype.ErrLost) {
+		return 0, fmt.Errorf("%s: zone or node counter: %w", item, err)
 	}
 	return v.NodeState(item)
 }

@@ -62,6 +62,53 @@ type Program struct {
 		// far faster than one keyed by a struct holding it.
 		m map[ktype.Type]map[string]memberAnswer
 	}
+
+	// undecided counts the probes that could not be answered because the
+	// types that would answer them were lost (ktype.ErrLost), and keeps
+	// the last reason.
+	undecided struct {
+		sync.Mutex
+		n   int64
+		err error
+	}
+}
+
+// NoteUndecided records a probe of the kernel (a member, an enumerator)
+// that could not be answered: err wraps ktype.ErrLost. Such a probe
+// answers no, which may be wrong, so whoever ran it must not be trusted:
+// the report fails each output during which the count grew.
+func (p *Program) NoteUndecided(err error) {
+	p.undecided.Lock()
+	p.undecided.n++
+	p.undecided.err = err
+	p.undecided.Unlock()
+}
+
+// Undecided is how many probes could not be answered so far, and why the
+// last one could not.
+func (p *Program) Undecided() (int64, error) {
+	p.undecided.Lock()
+	defer p.undecided.Unlock()
+	return p.undecided.n, p.undecided.err
+}
+
+// probeFailed reports whether a probe's error leaves it undecided, and
+// records it if so.
+func (p *Program) probeFailed(err error) bool {
+	if err != nil && errors.Is(err, ktype.ErrLost) {
+		p.NoteUndecided(err)
+		return true
+	}
+	return false
+}
+
+// lostType is the error of a use of a lost type (ktype.Lost), nil for
+// any other type.
+func lostType(t ktype.Type) error {
+	if l, ok := ktype.As[*ktype.Lost](t); ok {
+		return l.Err
+	}
+	return nil
 }
 
 type typeAnswer struct {
@@ -209,6 +256,9 @@ func (p *Program) Errorf(path, format string, args ...any) Object {
 
 // Object makes an lvalue of type t at addr.
 func (p *Program) Object(t ktype.Type, addr uint64, path string) Object {
+	if err := lostType(t); err != nil {
+		return Object{prog: p, path: namePath(path), err: fmt.Errorf("%s: %w", path, err)}
+	}
 	if path == "" {
 		return Object{prog: p, typ: t, addr: addr, path: &exprPath{op: pathAt, t: t, n: addr}}
 	}
@@ -337,21 +387,28 @@ var cIntNames = map[string]string{
 // probes are about the kernel image, and a probe for a type this kernel
 // lacks would otherwise read every module's BTF to say no. For a module
 // type, use Type and the object's HasMember.
+//
+// A probe that cannot be answered, the types that would answer lost,
+// answers false and is recorded (NoteUndecided).
 func (p *Program) HasMember(typ, member string) bool {
 	t, err := p.typeOf(typ, false)
 	if err != nil {
+		p.probeFailed(err)
 		return false
 	}
 	_, err = p.findMember(t, member)
+	p.probeFailed(err)
 	return err == nil
 }
 
 // HasMember reports whether the object's struct type has the member path.
+// An unanswerable probe is recorded as Program.HasMember's.
 func (o Object) HasMember(member string) bool {
 	if o.err != nil {
 		return false
 	}
 	_, err := o.prog.findMember(o.typ, member)
+	o.prog.probeFailed(err)
 	return err == nil
 }
 
@@ -375,6 +432,9 @@ func (o Object) Member(path string) Object {
 		return o.fail(err)
 	}
 	r := Object{prog: o.prog, typ: m.Type, path: &exprPath{parent: o.path, op: pathMember, text: path}}
+	if err := lostType(m.Type); err != nil {
+		return r.fail(err)
+	}
 	if m.BitfieldSize != 0 {
 		r.addr = o.addr + m.Offset.Bytes()
 		r.bitOff = uint64(m.Offset) % 8
@@ -404,7 +464,11 @@ func (o Object) Deref() Object {
 	if v == 0 {
 		return o.fail(errors.New("NULL pointer dereference"))
 	}
-	return Object{prog: o.prog, typ: ptr.Target, addr: v, path: &exprPath{parent: o.path, op: pathDeref}}
+	r := Object{prog: o.prog, typ: ptr.Target, addr: v, path: &exprPath{parent: o.path, op: pathDeref}}
+	if err := lostType(ptr.Target); err != nil {
+		return r.fail(err)
+	}
+	return r
 }
 
 // Index is element i of an array, or of the memory a pointer points to.
