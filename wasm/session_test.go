@@ -364,3 +364,59 @@ func BenchmarkAnalyze(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAnalyzeTasks compares the report of the small 6.1 fixture (~80
+// tasks) with the many-tasks set's (~2,100 tasks, `make bench-fixtures`),
+// both from the kdump LZO dump with the vmlinux's BTF, and reports the
+// cost per task: the difference of the two over the difference of their
+// task counts (every thread, from the ground truth's /proc/*/task).
+func BenchmarkAnalyzeTasks(b *testing.B) {
+	many := fixtures.Bench(b)
+	var small *fixtures.Set
+	for _, s := range fixtures.Scenarios(b) {
+		if s.Manifest.ID == fixtures.BenchKernel+"/kdump-sysrq" {
+			small = s
+		}
+	}
+	if small == nil {
+		fixtures.Missing(b, fmt.Errorf("no %s/kdump-sysrq set", fixtures.BenchKernel))
+	}
+	var perOp [2]float64
+	var tasks [2]int
+	for i, s := range []*fixtures.Set{small, many} {
+		tasks[i] = truthTasks(b, s)
+		b.Run(s.Manifest.Scenario, func(b *testing.B) {
+			req := request(b, s, "kdump-lzo-d31", true)
+			for b.Loop() {
+				res, err := Analyze(context.Background(), req, Events{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := res.Archive(report.TarXZ); err != nil {
+					b.Fatal(err)
+				}
+			}
+			perOp[i] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			b.ReportMetric(float64(tasks[i]), "tasks")
+		})
+	}
+	if tasks[1] > tasks[0] && perOp[0] > 0 && perOp[1] > 0 {
+		b.Logf("per task: %.0f µs (%d tasks %.0f ms, %d tasks %.0f ms)",
+			(perOp[1]-perOp[0])/float64(tasks[1]-tasks[0])/1e3, tasks[0], perOp[0]/1e6, tasks[1], perOp[1]/1e6)
+	}
+}
+
+// truthTasks counts the tasks the ground truth captured (every
+// /proc/PID/task/TID/stat).
+func truthTasks(tb testing.TB, s *fixtures.Set) int {
+	n := 0
+	for _, f := range s.Manifest.Truth.Files {
+		if strings.HasPrefix(f, "proc/") && strings.Contains(f, "/task/") && strings.HasSuffix(f, "/stat") {
+			n++
+		}
+	}
+	if n == 0 {
+		tb.Fatalf("%s: no /proc/*/task/*/stat in the ground truth", s.Manifest.ID)
+	}
+	return n
+}

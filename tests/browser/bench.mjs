@@ -1,7 +1,8 @@
 // Benchmark (not a test): time to a finished report and peak wasm memory in
 // Debian's chromium, on the 6.1 fixture: LZO -d 31 dump + vmlinux with types
 // from the vmlinux's BTF, the same with types from its DWARF only
-// (?types=dwarf), and the dump alone.
+// (?types=dwarf), and the dump alone; and on the many-tasks set (make
+// bench-fixtures) with BTF.
 //
 //	make web && node tests/browser/bench.mjs [runs [case name part]]
 //
@@ -34,6 +35,13 @@ async function main() {
     { name: `${s.id} lzo-d31 + vmlinux (DWARF only)`, files: [dump, s.vmlinux], query: '?types=dwarf' },
     { name: `${s.id} lzo-d31 alone (kallsyms + kernel BTF)`, files: [dump], query: '' },
   ];
+  // The many-tasks set (~2,100 tasks), when `make bench-fixtures` built it.
+  const many = sets.find((x) => x.id.endsWith('/kdump-many'));
+  if (many) {
+    cases.push({ name: `${many.id} (many tasks) kdump-lzo-d31 + vmlinux (BTF)`, files: [many.roles['kdump-lzo-d31'][0], many.vmlinux], query: '' });
+  } else {
+    console.log('the many-tasks set is not built (make bench-fixtures): its case is left out');
+  }
   try {
     for (const c of cases.filter((x) => x.name.includes(only))) {
       const results = [];

@@ -138,6 +138,35 @@ describe('triage view', () => {
     });
   }
 
+  test('the hung-task crash (kdump, 6.1): khungtaskd panicked, the task it named is listed as blocked where it sleeps', async (t) => {
+    if (!sets) return t.skip('fixtures not built (make fixtures)');
+    const s = set('bookworm-6.1/kdump-hung');
+    const c = s.crash;
+    assert.ok(c && c.hung_task, 'no crash record with a hung task');
+    const page = await ctx.newPage();
+    await page.setViewportSize({ width: 1366, height: 768 });
+    const { state } = await analyse(page, server.url, [...s.roles['kdump-lzo-d31'], s.vmlinux]);
+    if (state !== 'done') assert.fail(`ended in ${state}: ${await errorText(page)}`);
+    assert.equal(await fact(page, 'panic'), `Kernel panic: ${c.panic_message}`);
+    assert.equal(await fact(page, 'task'), `${c.task.comm} (PID ${c.task.pid})`);
+    assert.equal(await fact(page, 'cpu'), String(c.panic_cpu));
+    // The culprit as a symbol table names it (the culprit is inlined into
+    // watchdog in these builds), or as the source does.
+    assert.ok([c.culprit_symbol, c.culprit].includes((await fact(page, 'culprit')).replace(/\.cold$/, '')), await fact(page, 'culprit'));
+    // The blocked-task table: the writer khungtaskd reported, with the time
+    // since it last ran (from the dump, not only the log) and where it
+    // sleeps (below the scheduler's own frames).
+    const rows = await page.$$eval('#triage [data-fact="blocked"] tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    const row = rows.find((r) => r[0] === String(c.hung_task.pid));
+    assert.ok(row, `pid ${c.hung_task.pid} not among the blocked: ${JSON.stringify(rows)}`);
+    assert.equal(row[1], c.hung_task.comm);
+    assert.match(row[2], /since it last ran$/);
+    assert.ok(row[3] && !/^(__)?schedule/.test(row[3]), `sleeping in ${row[3]}`);
+    assert.ok((await page.$$('#triage [data-fact="states"] li[data-state="D"]')).length === 1, 'no D state in the task states');
+    await page.screenshot({ path: join(artifacts, 'triage-hung-task-1366x768.png') });
+    await page.close();
+  });
+
   test('a truncated dump ends in a partial state that says what to do', async (t) => {
     if (!sets) return t.skip('fixtures not built (make fixtures)');
     const s = set('bookworm-6.1');

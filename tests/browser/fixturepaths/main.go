@@ -1,6 +1,9 @@
 // Command fixturepaths prints, as JSON, where the real-dump fixtures of the
 // current generation are (internal/fixtures), for the browser tests:
-// [{id, kernel_release, vmlinux, roles: {role: [paths in part order]}}].
+// [{id, kernel_release, vmlinux, roles: {role: [paths in part order]},
+// crash}]: every kernel's set, then every kdump scenario's (id
+// "<kernel>/kdump-<scenario>", with its crash record), then the
+// many-tasks set when it is built.
 // It exits 3 when the fixtures are not built.
 //
 // With -sample it prints instead the cmd/devserver arguments that offer the
@@ -23,6 +26,9 @@ type set struct {
 	KernelRelease string              `json:"kernel_release"`
 	Vmlinux       string              `json:"vmlinux"`
 	Roles         map[string][]string `json:"roles"`
+	// Crash is a kdump scenario's record of its crash (nil for a kernel's
+	// QEMU-dumped set): what the triage view must show.
+	Crash *fixtures.Crash `json:"crash,omitempty"`
 }
 
 func main() {
@@ -39,16 +45,18 @@ func main() {
 	}
 	out := []set{}
 	for _, s := range sets {
-		o := set{ID: s.Manifest.ID, KernelRelease: s.Manifest.KernelRelease, Vmlinux: s.Manifest.Vmlinux.Path, Roles: map[string][]string{}}
-		for _, f := range s.Manifest.Files {
-			if _, done := o.Roles[f.Role]; done {
-				continue
-			}
-			for _, p := range s.Parts(f.Role) {
-				o.Roles[f.Role] = append(o.Roles[f.Role], p.Path)
-			}
+		out = append(out, pathsOf(s))
+	}
+	// Then the kdump scenarios, as "<kernel id>/kdump-<scenario>".
+	for _, s := range sets {
+		for _, sc := range s.Scenarios {
+			out = append(out, pathsOf(sc))
 		}
-		out = append(out, o)
+	}
+	// The many-tasks set when `make bench-fixtures` built it (the benchmark
+	// uses it; the tests never do).
+	if b, err := fixtures.LoadBench(); err == nil {
+		out = append(out, pathsOf(b))
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
@@ -78,3 +86,16 @@ func printSample(sets []*fixtures.Set, err error) {
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func pathsOf(s *fixtures.Set) set {
+	o := set{ID: s.Manifest.ID, KernelRelease: s.Manifest.KernelRelease, Vmlinux: s.Manifest.Vmlinux.Path, Roles: map[string][]string{}, Crash: s.Manifest.Crash}
+	for _, f := range s.Manifest.Files {
+		if _, done := o.Roles[f.Role]; done {
+			continue
+		}
+		for _, p := range s.Parts(f.Role) {
+			o.Roles[f.Role] = append(o.Roles[f.Role], p.Path)
+		}
+	}
+	return o
+}
