@@ -219,6 +219,76 @@ var specificMutations = map[string][]mutation{
 			func(int64) int64 { return 0 })
 	}}},
 	"sos_commands/kernel/sysctl_-a": {{"empty", func(_, text string) (string, bool) { return "", text != "" }}},
+	// Back traces: wrong values in the right format (the generic
+	// mutations also break the format).
+	"sos_commands/vmcore/bt_-a": {
+		{"frame-address-plus-0x40", hexField(btFrameAddrRe, 0x40)},
+		{"rcx-plus-1", hexField(regexp.MustCompile(`RCX: ([0-9a-f]{16})`), 1)},
+		{"task-address-plus-0x40", hexField(regexp.MustCompile(`TASK: ([0-9a-f]{16})`), 0x40)},
+		{"source-line-plus-1", func(_, text string) (string, bool) {
+			return mapNumbers(text, func(_ int, l string) bool { return btSourceLineRe.MatchString(l) }, func(v int64) int64 { return v + 1 })
+		}},
+		{"pids-swapped", func(_, text string) (string, bool) {
+			m := regexp.MustCompile(`(?m)^PID: (\d+) `).FindAllStringSubmatch(text, 2)
+			if len(m) < 2 || m[0][1] == m[1][1] {
+				return text, false
+			}
+			a, b := "PID: "+m[0][1]+" ", "PID: "+m[1][1]+" "
+			text = strings.Replace(text, a, "\x00", 1)
+			text = strings.Replace(text, b, a, 1)
+			return strings.Replace(text, "\x00", b, 1), true
+		}},
+	},
+}
+
+var (
+	btFrameAddrRe  = regexp.MustCompile(` at ([0-9a-f]{16})\n`)
+	btSourceLineRe = regexp.MustCompile(`^    \S+: \d+$`)
+)
+
+// hexField adds d to the first capture group (16 hex digits) of every match
+// of re, keeping the width.
+func hexField(re *regexp.Regexp, d uint64) func(string, string) (string, bool) {
+	return func(_, text string) (string, bool) {
+		changed := false
+		out := re.ReplaceAllStringFunc(text, func(m string) string {
+			sub := re.FindStringSubmatchIndex(m)
+			v, err := strconv.ParseUint(m[sub[2]:sub[3]], 16, 64)
+			if err != nil {
+				return m
+			}
+			changed = true
+			return m[:sub[2]] + fmt.Sprintf("%016x", v+d) + m[sub[3]:]
+		})
+		return out, changed
+	}
+}
+
+func init() {
+	// sys: each number one off, in its own format, one line at a time.
+	for _, label := range []string{"CPUS", "DATE", "UPTIME", "LOAD AVERAGE", "TASKS", "MEMORY", "PID", "CPU", "TAINT"} {
+		specificMutations["sos_commands/vmcore/sys"] = append(specificMutations["sos_commands/vmcore/sys"],
+			mutation{strings.ToLower(strings.ReplaceAll(label, " ", "-")) + "-last-digit-plus-1", func(_, text string) (string, bool) {
+				lines := strings.Split(text, "\n")
+				for i, l := range lines {
+					k, v, ok := strings.Cut(l, ": ")
+					if !ok || strings.TrimSpace(k) != label {
+						continue
+					}
+					// The last digit of the value's first number, +1 mod 10.
+					j := strings.IndexFunc(v, func(r rune) bool { return r >= '0' && r <= '9' })
+					if j < 0 {
+						return text, false
+					}
+					for j+1 < len(v) && v[j+1] >= '0' && v[j+1] <= '9' {
+						j++
+					}
+					lines[i] = k + ": " + v[:j] + string('0'+(v[j]-'0'+1)%10) + v[j+1:]
+					return strings.Join(lines, "\n"), true
+				}
+				return text, false
+			}})
+	}
 }
 
 // psColumn rewrites the named columns of every row of a ps output.

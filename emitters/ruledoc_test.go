@@ -61,6 +61,9 @@ var ruleDocs = []struct{ pattern, rule string }{
 	{"proc/{pid}/limits", "Byte for byte."},
 	{"proc/{pid}/mountinfo", "Byte for byte, when the kernel gave one at capture."},
 	{"proc/{pid}/stack", "Byte for byte with the capture for the tasks whose stack cannot have changed between capture and crash (stackSkipped in stacktrace_truth_test.go says which and why)."},
+	{"proc/{pid}/wchan", "The first function of the same task's /proc/<pid>/stack in the capture (get_wchan() walks that trace), 0 for an empty one; for the tasks whose stack cannot have changed (as proc/{pid}/stack)."},
+	{"sos_commands/vmcore/bt_-a", "Every number: frames numbered from 0, stack pointers never going down; each frame's function the capture's kallsyms symbol holding its address (or the address less one: a return address after a call at a function's end); with a vmlinux, each file:line as addr2line (binutils, on the vmlinux, KASLR offset from the capture's _text and System.map) gives it; exception frames in crash's register layout with x86_64's invariants (user mode: CS 0x33, SS 0x2b, addresses below 2^47, IF set; kernel mode: CS 0x10, RIP in kallsyms' text; a system call's frame has RCX = RIP, R11 = RFLAGS, RAX = -ENOSYS; an interrupt's ORIG_RAX = -1); every trace ends in user mode or at a thread's start. Against drgn: each CPU's task (pid, comm, address) is its rq->curr, each CPU that ran shown once. The crash path: the panicking task's frames from the syscall to panic() through the culprit (sysrq_handle_crash, or the scenario's), the other CPU stopped by panic()'s IPI (without kdump)."},
+	{"sos_commands/vmcore/bt_blocked", "Every number as bt_-a's; each task one the capture saw in D (a scenario's memory pressure may block more, with an allocator frame); traces complete."},
 	{"proc/{pid}/cmdline", "Byte for byte on the lzo-d1 dump (TestCmdlineFromUserPages); empty on dumps without user pages."},
 }
 

@@ -120,6 +120,7 @@ func init() {
 	// the other CPU was parked by panic()'s stop IPI (smp_send_stop →
 	// REBOOT_VECTOR → stop_this_cpu).
 	checks["sos_commands/vmcore/bt_-a"] = func(t *testing.T, s *fixtures.Set, got string) {
+		checkBtNumbers(t, s, got)
 		if s.Manifest.Crash != nil {
 			checkScenarioBt(t, s, got) // a kdump scenario: its own crash
 			return
@@ -181,6 +182,7 @@ func init() {
 	// No fixture task sleeps in D (the capture shows none): every block
 	// must be a task the capture saw in D, unwound completely.
 	checks["sos_commands/vmcore/bt_blocked"] = func(t *testing.T, s *fixtures.Set, got string) {
+		checkBtNumbers(t, s, got)
 		for _, b := range btBlocks(got) {
 			var pid int64
 			fmt.Sscan(strings.TrimPrefix(b, "PID: "), &pid)
