@@ -193,11 +193,36 @@ var specificMutations = map[string][]mutation{
 		}
 		return strings.Join(lines[:len(lines)-45], "\n") + "\n", true
 	}}},
-	"sos_commands/process/ps_auxwww": {{"vsz-rss-zero", psColumn([]string{"VSZ", "RSS"}, func(string) string { return "0" })}},
-	"sos_commands/process/ps_-elfL": {{"ppid-plus-7", psColumn([]string{"PPID"}, func(v string) string {
-		n, _ := strconv.Atoi(v)
-		return strconv.Itoa(n + 7)
-	})}},
+	"sos_commands/process/ps_auxwww": {
+		{"vsz-rss-zero", psColumn([]string{"VSZ", "RSS"}, func(string) string { return "0" })},
+		{"middle-row-dropped", func(_, text string) (string, bool) {
+			lines := strings.Split(text, "\n")
+			if len(lines) < 4 {
+				return text, false
+			}
+			i := len(lines) / 2
+			return strings.Join(append(lines[:i:i], lines[i+1:]...), "\n"), true
+		}},
+		{"start-minute-plus-1", psColumn([]string{"START"}, func(v string) string {
+			h, m, _ := strings.Cut(v, ":")
+			n, _ := strconv.Atoi(m)
+			return fmt.Sprintf("%s:%02d", h, (n+1)%60)
+		})},
+	},
+	"sos_commands/process/ps_-elfL": {
+		{"ppid-plus-7", psColumn([]string{"PPID"}, func(v string) string {
+			n, _ := strconv.Atoi(v)
+			return strconv.Itoa(n + 7)
+		})},
+		{"sz-plus-1", psColumn([]string{"SZ"}, func(v string) string {
+			n, _ := strconv.Atoi(v)
+			return strconv.Itoa(n + 1)
+		})},
+		{"ni-plus-1", psColumn([]string{"NI"}, func(v string) string {
+			n, _ := strconv.Atoi(v)
+			return strconv.Itoa(n + 1)
+		})},
+	},
 	"proc/diskstats": {{"times-1000", func(_, text string) (string, bool) {
 		return mapNumbers(text, allLines, func(v int64) int64 { return v * 1000 })
 	}}},

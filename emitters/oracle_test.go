@@ -21,15 +21,16 @@ import (
 
 // oracleChecks are rules against the oracle, run after checks[path].
 var oracleChecks = map[string]check{
-	"proc/vmstat":    oracleVmstat,
-	"proc/zoneinfo":  oracleZoneinfo,
-	"proc/slabinfo":  oracleSlabinfo,
-	"proc/stat":      oracleStat,
-	"proc/softirqs":  oracleSoftirqs,
-	"proc/meminfo":   oracleMeminfo,
-	"proc/loadavg":   oracleLoadavg,
-	"proc/buddyinfo": oracleBuddyinfo,
-	"proc/uptime":    uptimeAtPanic,
+	"proc/vmstat":       oracleVmstat,
+	"proc/zoneinfo":     oracleZoneinfo,
+	"proc/slabinfo":     oracleSlabinfo,
+	"proc/stat":         oracleStat,
+	"proc/softirqs":     oracleSoftirqs,
+	"proc/meminfo":      oracleMeminfo,
+	"proc/loadavg":      oracleLoadavg,
+	"proc/buddyinfo":    oracleBuddyinfo,
+	"proc/pagetypeinfo": oraclePagetypeinfo,
+	"proc/uptime":       uptimeAtPanic,
 	"sos_commands/memory/free": func(t *testing.T, s *fixtures.Set, got string) {
 		o := oracleOf(t, s)
 		f := strings.Fields(strings.SplitN(got, "\n", 3)[1])
@@ -64,6 +65,7 @@ type oracleZone struct {
 	VMStat         enumValues       `json:"vm_stat"`
 	VMNumaEvent    *enumValues      `json:"vm_numa_event"`
 	PCP            map[string]pcpOf `json:"pcp"`
+	FreeLists      [][]int64        `json:"free_lists"` // [order][migratetype]: entries
 }
 
 type pcpOf struct {
@@ -637,5 +639,40 @@ func uptimeAtPanic(t *testing.T, s *fixtures.Set, got string) {
 	idle, _ := strconv.ParseFloat(f[1], 64)
 	if up < stamp-0.1 || up > stamp+0.5 || idle > up*float64(cpuCount(t, s)) {
 		t.Errorf("uptime %q: the panic line is stamped %.6f s", got, stamp)
+	}
+}
+
+// oraclePagetypeinfo: pagetypeinfo_showfree_print(): each zone's rows, in
+// migratetype order, hold the entries of free_area[order].free_list[type],
+// exactly as drgn counts them.
+func oraclePagetypeinfo(t *testing.T, s *fixtures.Set, got string) {
+	o := oracleOf(t, s)
+	rows := map[string][][]string{} // "Node N, zone NAME" -> rows' counts
+	for _, l := range strings.Split(got, "\n") {
+		zone, rest, ok := strings.Cut(l, ", type ")
+		if !ok || !strings.HasPrefix(l, "Node ") {
+			continue
+		}
+		f := strings.Fields(rest)
+		rows[strings.Join(strings.Fields(zone), " ")] = append(rows[strings.Join(strings.Fields(zone), " ")], f[1:])
+	}
+	for _, z := range o.Zones {
+		label := fmt.Sprintf("Node %d, zone %s", z.Node, z.Name)
+		r := rows[label]
+		if len(z.FreeLists) == 0 || len(r) != len(z.FreeLists[0]) {
+			t.Errorf("%s: %d free-list rows, drgn has %d types", label, len(r), len(z.FreeLists[0]))
+			continue
+		}
+		for mt := range r {
+			for order, c := range r[mt] {
+				if order >= len(z.FreeLists) || c != fmt.Sprint(z.FreeLists[order][mt]) {
+					t.Errorf("%s type %d order %d: %s, drgn counts %v", label, mt, order, c, z.FreeLists)
+					break
+				}
+			}
+			if len(r[mt]) != len(z.FreeLists) {
+				t.Errorf("%s type %d: %d orders, drgn %d", label, mt, len(r[mt]), len(z.FreeLists))
+			}
+		}
 	}
 }

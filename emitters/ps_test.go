@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
 )
@@ -237,4 +238,123 @@ func psSeconds(v string) int64 {
 		sec, _ = strconv.ParseInt(parts[2], 10, 64)
 	}
 	return ((d*24+h)*60+m)*60 + sec
+}
+
+// taskStateLetter is the kernel's task_state_index() letter for a raw
+// __state and exit_state ("RSDTtXZPI"; TASK_IDLE reads I, an rtlock
+// waiter D).
+func taskStateLetter(state, exitState uint64) byte {
+	const report, idle, rtlockWait = 0x7f, 0x402, 0x1000
+	st := (state | exitState) & report
+	if state&idle == idle {
+		st = report + 1
+	}
+	if state == rtlockWait {
+		st = 2
+	}
+	fls := 0
+	for st != 0 {
+		fls++
+		st >>= 1
+	}
+	return "RSDTtXZPI"[fls]
+}
+
+// oraclePS: every row of a ps output against drgn's task list of the same
+// dump, exactly: the rows are drgn's processes (ps -L: its threads, as
+// pid and lwp), in /proc's order (ascending pid, a process's threads
+// leader first, then ascending); PPID the real parent's tgid; VSZ and SZ
+// mm->total_vm (0 without an mm); NI static_prio - 120 ("-" for the
+// real-time and deadline policies); the state letter task_state_index()'s;
+// START/STIME the capture's btime plus start_boottime, as HH:MM (within a
+// second either way: btime is whole seconds); a kernel thread's command
+// its comm in brackets.
+func oraclePS(cmdCol, pidCol, lwpCol int) check {
+	return func(t *testing.T, s *fixtures.Set, got string) {
+		o := oracleOf(t, s)
+		var btime int64
+		for _, l := range strings.Split(truth(t, s, "proc/stat"), "\n") {
+			if x, ok := strings.CutPrefix(l, "btime "); ok {
+				btime, _ = strconv.ParseInt(x, 10, 64)
+			}
+		}
+		// drgn's rows, in /proc's order.
+		var want []oracleTask
+		for _, tk := range o.Tasks {
+			if lwpCol != 0 || tk.PID == tk.TGID {
+				want = append(want, tk)
+			}
+		}
+		slices.SortFunc(want, func(a, b oracleTask) int {
+			if a.TGID != b.TGID {
+				return int(a.TGID - b.TGID)
+			}
+			if (a.PID == a.TGID) != (b.PID == b.TGID) {
+				if a.PID == a.TGID {
+					return -1
+				}
+				return 1
+			}
+			return int(a.PID - b.PID)
+		})
+		lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+		heads := strings.Fields(lines[0])
+		rows := lines[1:]
+		if len(rows) != len(want) {
+			t.Errorf("%d rows, drgn lists %d tasks", len(rows), len(want))
+		}
+		for i := range min(len(rows), len(want)) {
+			f := strings.Fields(rows[i])
+			w := want[i]
+			if len(f) <= cmdCol {
+				t.Errorf("row %q: %d columns", rows[i], len(f))
+				continue
+			}
+			if f[pidCol] != fmt.Sprint(w.TGID) || lwpCol != 0 && f[lwpCol] != fmt.Sprint(w.PID) {
+				t.Errorf("row %d %q: drgn's task there is pid %d tgid %d (%s)", i+1, rows[i], w.PID, w.TGID, w.Comm)
+				return // the rest would be shifted
+			}
+			var vm int64
+			if w.TotalVM != nil {
+				vm = *w.TotalVM
+			}
+			start := time.Unix(btime+int64(w.StartBoottime/1e9), 0).UTC()
+			for j, h := range heads[:cmdCol] {
+				v := f[j]
+				ok := true
+				switch h {
+				case "PPID":
+					ok = v == fmt.Sprint(w.PPID)
+				case "VSZ":
+					ok = v == fmt.Sprint(vm*4)
+				case "SZ":
+					ok = v == fmt.Sprint(vm)
+				case "NI":
+					if w.Policy == 1 || w.Policy == 2 || w.Policy == 6 {
+						ok = v == "-"
+					} else {
+						ok = v == fmt.Sprint(w.StaticPrio-120)
+					}
+				case "S", "STAT":
+					ok = v[0] == taskStateLetter(w.State, w.ExitState)
+				case "START", "STIME":
+					ok = v == start.Add(-time.Second).Format("15:04") || v == start.Add(time.Second).Format("15:04")
+				default:
+					continue
+				}
+				if !ok {
+					t.Errorf("pid %d (%s) %s %q: drgn reads ppid %d total_vm %d static_prio %d policy %d state %#x/%#x start_boottime %d",
+						w.PID, w.Comm, h, v, w.PPID, vm, w.StaticPrio, w.Policy, w.State, w.ExitState, w.StartBoottime)
+				}
+			}
+			if cmd := strings.Join(f[cmdCol:], " "); w.Flags&0x00200000 != 0 && !strings.HasPrefix(cmd, "["+w.Comm) { // PF_KTHREAD
+				t.Errorf("pid %d: command %q, drgn's comm %q", w.PID, cmd, w.Comm)
+			}
+		}
+	}
+}
+
+func init() {
+	oracleChecks["sos_commands/process/ps_auxwww"] = oraclePS(10, 1, 0)
+	oracleChecks["sos_commands/process/ps_-elfL"] = oraclePS(16, 3, 5)
 }

@@ -68,6 +68,14 @@ def main():
                     cpus.append(w * 64 + b)
         return cpus
 
+    def lst(head, typ, member, cap=100000):
+        pos = head.next
+        n = 0
+        while pos.value_() != head.address_ and n < cap:
+            n += 1
+            yield drgn.container_of(pos, typ, member)
+            pos = pos.next
+
     possible = mask("__cpu_possible_mask")
     offsets = prog["__per_cpu_offset"]
 
@@ -152,6 +160,16 @@ def main():
                     if has("vm_numa_event"):
                         pcp[str(cpu)]["vm_numa_event"] = [zs.vm_numa_event[i].value_() for i in range(len(zs.vm_numa_event))]
             zone["pcp"] = pcp
+            # The buddy free lists: entries of free_area[order].free_list[type],
+            # counted as pagetypeinfo_showfree_print() does (up to 100000).
+            free = []
+            for order in range(len(z.free_area)):
+                fa = z.free_area[order]
+                row = []
+                for mt in range(len(fa.free_list)):
+                    row.append(sum(1 for _ in lst(fa.free_list[mt], "struct list_head", "next", 100000)))
+                free.append(row)
+            zone["free_lists"] = free
             zones.append(zone)
     out["nodes"] = nodes
     out["zones"] = zones
@@ -211,14 +229,6 @@ def main():
 
     # Every task: the process list (init_task.tasks), then each process's
     # threads (signal->thread_head, linked by thread_node), raw fields.
-    def lst(head, typ, member, cap=100000):
-        pos = head.next
-        n = 0
-        while pos.value_() != head.address_ and n < cap:
-            n += 1
-            yield drgn.container_of(pos, typ, member)
-            pos = pos.next
-
     state_member = "__state" if has_member("struct task_struct", "__state") else "state"
     tasks = []
     for leader in lst(prog["init_task"].tasks, "struct task_struct", "tasks"):
