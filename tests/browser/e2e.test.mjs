@@ -10,7 +10,7 @@
 // pages go to tests/browser/artifacts/ (or $BROWSER_ARTIFACTS).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -162,6 +162,25 @@ async function fullRun(t, { id, vmlinux, shot, query = '', packedBy = 'packer' }
   await page.close();
 }
 
+// hugeClaimsELF is a 64 KiB ELF core whose one PT_LOAD claims 4 TiB and
+// which has no VMCOREINFO (issue 17: the CLI searched the claimed range a
+// page at a time for minutes, deaf to Ctrl-C). The Go side's regression is
+// kernel.TestIssue17TerabyteSegmentNoVMCOREINFO; this is the page's.
+function hugeClaimsELF() {
+  const b = Buffer.alloc(64 << 10);
+  b.write('\x7fELF\x02\x01\x01', 0, 'latin1');
+  b.writeUInt16LE(4, 16); // ET_CORE
+  b.writeUInt16LE(62, 18); // EM_X86_64
+  b.writeBigUInt64LE(64n, 32); // e_phoff
+  b.writeUInt16LE(56, 54); // e_phentsize
+  b.writeUInt16LE(1, 56); // e_phnum
+  b.writeUInt32LE(1, 64); // PT_LOAD
+  b.writeBigUInt64LE(4096n, 64 + 8); // p_offset
+  b.writeBigUInt64LE(1n << 42n, 64 + 32); // p_filesz
+  b.writeBigUInt64LE(1n << 42n, 64 + 40); // p_memsz
+  return b;
+}
+
 describe('browser analyzer', () => {
   test('6.1: LZO -d 31 dump + vmlinux gives the CLI\'s archive', async (t) => {
     if (!sets) return t.skip('fixtures not built (make fixtures)');
@@ -265,6 +284,39 @@ describe('browser analyzer', () => {
     } else {
       assert.match(await errorText(page), /truncated/);
     }
+    await page.close();
+  });
+
+  test('an ELF core claiming terabytes ends at once in plain words; cancelling it and the next run work', async (t) => {
+    if (!sets) return t.skip('fixtures not built (make fixtures)');
+    const huge = join(work, 'huge-claims.elf');
+    writeFileSync(huge, hugeClaimsELF());
+    const page = await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    const t0 = Date.now();
+    // 30 s: the run itself takes well under a second; a search of the
+    // claimed 4 TiB would take hours.
+    const { state } = await analyse(page, server.url, [huge], { timeout: 30000 });
+    t.diagnostic(`huge-claims ELF: ${state} in ${Date.now() - t0} ms`);
+    assert.equal(state, 'error');
+    const msg = await errorText(page);
+    t.diagnostic(msg);
+    assert.match(msg, /VMCOREINFO/, msg);
+    assert.match(msg, /huge-claims\.elf/, msg);
+    // Again, cancelled as soon as it runs (or already over): the page ends
+    // in a clear state either way, and offers to run again.
+    await page.click('#run-again');
+    await page.click('#cancel').catch(() => {});
+    await page.waitForSelector('body[data-state="cancelled"], body[data-state="error"]', { timeout: 30000 });
+    t.diagnostic(`run again, cancelled: ${await page.getAttribute('body', 'data-state')}`);
+    assert.ok(await page.isVisible('#run-again'), 'no Run again button');
+    // The page stays usable: a real dump runs to the end.
+    await page.click('#clear');
+    await page.setInputFiles('#files', set('bookworm-6.1').roles['lzo-d31']);
+    await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 180000 });
+    assert.equal(await page.getAttribute('body', 'data-state'), 'done', await errorText(page));
+    assert.deepEqual(errors, [], 'errors in the page');
     await page.close();
   });
 });
