@@ -77,6 +77,11 @@ type damagedCase struct {
 	fallback, warned bool
 	// truncated: the manifest must say so when a report is made.
 	truncated bool
+	// cut: a part was cut short; a report that lost anything must say
+	// truncated (issue 17: a manifest-only archive whose reasons said
+	// truncated while its manifest said truncated: false). A cut may lose
+	// nothing the headers describe (past the last page's data).
+	cut bool
 	// minOK: at least this many of the outputs that are not per process
 	// must be ok or partial (the baseline less what the damage may
 	// reach); 0 for no check.
@@ -214,6 +219,7 @@ func TestDamagedCorpus(t *testing.T) {
 	cases = append(cases, vmlinuxCases(t, kd, vmlinux, s612, openVmlinux, el, baseOK)...)
 	cases = append(cases, sinkCases(kd)...)
 	cases = append(cases, btfPageCases(t, kd, baseOK)...)
+	cases = append(cases, kallsymsTableCase(t, kd))
 
 	counts := map[string]int{}
 	var total time.Duration
@@ -259,6 +265,9 @@ func TestDamagedCorpus(t *testing.T) {
 			continue
 		}
 		t.Logf("%s: %s, %d outputs ok or partial, %d failed", name, r.outcome, fixedOK(r.m), r.m.Summary.Failed)
+		if c.cut && r.outcome != outComplete && !r.m.Inputs.Dump.Truncated {
+			t.Errorf("%s: a %s report of a cut dump whose manifest does not say truncated", name, r.outcome)
+		}
 		if c.truncated && !r.m.Inputs.Dump.Truncated {
 			t.Errorf("%s: the manifest does not say truncated", name)
 		}
@@ -327,7 +336,7 @@ func kdumpCases(t *testing.T, kd corpusFile, baseOK int) []damagedCase {
 	vmciOff := int64(le.Uint64(h[bs+32:]))
 	cut := func(name string, at int64, want string, minOK int) damagedCase {
 		return damagedCase{name: "kdump cut " + name, parts: []kernel.File{part(kd.name, kd.view().Cut(at))},
-			want: want, truncated: want == outPartial, minOK: minOK}
+			want: want, truncated: want == outPartial, minOK: minOK, cut: true}
 	}
 	cases := []damagedCase{
 		cut("empty", 0, outNone, 0),
@@ -523,7 +532,7 @@ func elfCases(t *testing.T, el corpusFile, baseOK int) []damagedCase {
 		t.Fatalf("%s: no PT_NOTE or PT_LOAD", el.name)
 	}
 	cut := func(name string, at int64, want string, truncated bool, minOK int) damagedCase {
-		return damagedCase{name: "elf cut " + name, parts: []kernel.File{part(el.name, el.view().Cut(at))}, want: want, truncated: truncated, minOK: minOK}
+		return damagedCase{name: "elf cut " + name, parts: []kernel.File{part(el.name, el.view().Cut(at))}, want: want, truncated: truncated, minOK: minOK, cut: true}
 	}
 	cases := []damagedCase{
 		cut("in ELF header", 40, outNone, false, 0),
@@ -642,7 +651,7 @@ func flatCases(t *testing.T, fl corpusFile, baseOK int) []damagedCase {
 	firstSize := int64(be.Uint64(first[8:]))
 	second := 4096 + 16 + firstSize
 	cut := func(name string, at int64, want string, truncated bool) damagedCase {
-		return damagedCase{name: "flattened cut " + name, parts: []kernel.File{part(fl.name, fl.view().Cut(at))}, want: want, truncated: truncated}
+		return damagedCase{name: "flattened cut " + name, parts: []kernel.File{part(fl.name, fl.view().Cut(at))}, want: want, truncated: truncated, cut: true}
 	}
 	cases := []damagedCase{
 		cut("in header", 20, outNone, false),
@@ -673,8 +682,10 @@ func splitCases(t *testing.T, p1, p2, whole corpusFile) []damagedCase {
 		{name: "split second part alone", parts: []kernel.File{v(p2)}, want: ""},
 		{name: "split first part twice", parts: []kernel.File{v(p1), v(p1)}, want: outNone},
 		{name: "split part with a whole dump", parts: []kernel.File{v(p1), v(whole)}, want: outNone},
-		{name: "split first part cut", parts: []kernel.File{part(p1.name, p1.view().Cut(p1.size/2)), v(p2)}, want: outPartial, truncated: true},
-		{name: "split second part cut", parts: []kernel.File{v(p1), part(p2.name, p2.view().Cut(p2.size/2))}, want: wantAny},
+		{name: "split first part cut", parts: []kernel.File{part(p1.name, p1.view().Cut(p1.size/2)), v(p2)}, want: outPartial, truncated: true, cut: true},
+		// The fixture's second part may describe no pages at all (its
+		// PFN range is empty when the first holds every dumped page).
+		{name: "split second part cut", parts: []kernel.File{v(p1), part(p2.name, p2.view().Cut(p2.size/2))}, want: wantAny, cut: true},
 	}
 }
 
@@ -837,4 +848,33 @@ func btfPageCases(t *testing.T, kd corpusFile, baseOK int) []damagedCase {
 		// mm_struct, page) are kept, but most of what they refer to is not.
 		one("type records: a page near the start unreadable", zeroPage(typesStart+typesLen/50), 1),
 	}
+}
+
+// kallsymsTableCase makes the page of the kernel's kallsyms token table
+// unreadable, its descriptor zeroed: from the dump alone no symbol can be
+// decoded, so the report holds only the manifest, whose every output
+// fails with "page missing: dump truncated or incomplete"; the manifest
+// must then say truncated as its reasons do (issue 17: it said
+// truncated: false, the dump reopened for the manifest not having met
+// the missing page yet).
+func kallsymsTableCase(t *testing.T, kd corpusFile) damagedCase {
+	k, err := kernel.Open([]kernel.File{part(kd.name, kd.view())}, kernel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Dump.Close()
+	va, ok := k.Info.Symbol("kallsyms_token_table")
+	if !ok {
+		t.Fatal("no SYMBOL(kallsyms_token_table) in VMCOREINFO")
+	}
+	pa, _, err := k.MMU.Translate(va)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, ok := descriptorOf(t, kd, pa/4096)
+	if !ok {
+		t.Fatalf("pfn %#x of kallsyms_token_table is not in the dump", pa/4096)
+	}
+	return damagedCase{name: "kdump descriptor of the kallsyms token table zeroed (dump alone)", parts: []kernel.File{part(kd.name, kd.view().Write(off, make([]byte, 24)))},
+		want: outPartial, truncated: true}
 }

@@ -237,6 +237,18 @@ func listEmitters(w io.Writer, list []*emitters.Emitter, filter report.Filter) e
 	return tw.Flush()
 }
 
+// unreadableWarning says that the kernel's memory cannot be read from the
+// dumps, asking whether the dump is complete only when it is cut short
+// (issue 17: the question came after corruption too).
+func unreadableWarning(dumps []string, err error) string {
+	hint := ""
+	if errors.Is(err, kernel.ErrTruncated) {
+		hint = " Is the dump complete?"
+	}
+	return fmt.Sprintf("warning: the crashed kernel's memory cannot be read from %s (%v); "+
+		"the report will hold only the manifest: every output fails.%s", strings.Join(dumps, ", "), err, hint)
+}
+
 // generate makes the report.
 func generate(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 	list := cfg.emitterList
@@ -257,12 +269,7 @@ func generate(ctx context.Context, cfg *config, stdout, stderr io.Writer) error 
 	defer closeInputs()
 	prog.note(describeInputs(cfg, k))
 	if inputs.unreadable != nil {
-		hint := ""
-		if errors.Is(inputs.unreadable, kernel.ErrTruncated) {
-			hint = " Is the dump complete?"
-		}
-		prog.note(fmt.Sprintf("warning: the crashed kernel's memory cannot be read from %s (%v); "+
-			"the report will hold only the manifest: every output fails.%s", strings.Join(cfg.dumps, ", "), inputs.unreadable, hint))
+		prog.note(unreadableWarning(cfg.dumps, inputs.unreadable))
 	}
 
 	id := report.Identify(k)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+	"github.com/vmcore-report/vmcore-report/kernel/dump"
 )
 
 // Regressions for issue 17 on the command line: inputs checked before they
@@ -227,5 +228,20 @@ func TestIssue17Signal(t *testing.T) {
 		if left, _ := os.ReadDir(dir); len(left) != 0 {
 			t.Errorf("%v: left %v", sig, left)
 		}
+	}
+}
+
+// TestIssue17HintOnlyForTruncation: "Is the dump complete?" follows an
+// unreadable memory that is cut short, not one that is corrupt (issue 17:
+// it was appended to corruption too).
+func TestIssue17HintOnlyForTruncation(t *testing.T) {
+	dumps := []string{"vmcore"}
+	cut := unreadableWarning(dumps, fmt.Errorf("read phys 0x1000: %w", dump.ErrTruncated))
+	bad := unreadableWarning(dumps, fmt.Errorf("read phys 0x1000: %w", dump.ErrCorrupt))
+	if !strings.HasSuffix(cut, "Is the dump complete?") {
+		t.Errorf("truncated: %q", cut)
+	}
+	if strings.Contains(bad, "complete?") || !strings.Contains(bad, "page data corrupt") {
+		t.Errorf("corrupt: %q", bad)
 	}
 }
