@@ -116,8 +116,15 @@ func procCpuinfo(c *emit.Context, _ int64, out *emit.Output) error {
 			fmt.Fprintf(out, "microcode\t: 0x%x\n", uint32(mc))
 		}
 		if has(x86FeatureTSC) {
+			// show_cpuinfo() prints APERF/MPERF's sampled frequency, else
+			// cpufreq_quick_get()'s (a registered cpufreq driver), else
+			// cpu_khz: only the last is in the dump as printed.
 			if has(x86FeatureAPERFMPERF) {
 				out.Partial("cpu %d: cpu MHz from APERF/MPERF samples is not reproduced; cpu_khz printed", cpu)
+			} else if drv, err := cpufreqDriver(p); err != nil {
+				out.Partial("cpu %d: cpufreq_driver: %v; cpu_khz printed", cpu, err)
+			} else if drv != 0 {
+				out.Partial("cpu %d: cpu MHz from the cpufreq driver (cpufreq_quick_get) is not reproduced; cpu_khz printed", cpu)
 			}
 			fmt.Fprintf(out, "cpu MHz\t\t: %d.%03d\n", cpuKHz/1000, cpuKHz%1000)
 		}
@@ -228,4 +235,13 @@ func stringArray(p *object.Program, symbol string, n int) ([]string, error) {
 		out[i] = s
 	}
 	return out, nil
+}
+
+// cpufreqDriver is the registered cpufreq driver's address, 0 for none or a
+// kernel without CONFIG_CPU_FREQ (no cpufreq_driver symbol).
+func cpufreqDriver(p *object.Program) (uint64, error) {
+	if !linux.HasSymbol(p, "cpufreq_driver") {
+		return 0, nil
+	}
+	return p.VarAs("cpufreq_driver", "struct cpufreq_driver *").Uint()
 }

@@ -39,7 +39,11 @@ func init() {
 					if state != 'D' {
 						continue
 					}
-					if onCPU, _ := linux.TaskOnCPU(th); onCPU {
+					onCPU, err := linux.TaskOnCPU(th)
+					if err != nil {
+						out.Partial("task on_cpu: %v", err)
+					}
+					if onCPU {
 						continue // on a CPU: bt_-a shows it
 					}
 					if n > 0 {
@@ -62,7 +66,10 @@ func init() {
 // has not run.
 func BtSleeping(c *emit.Context, st *linux.StackTracer, task object.Object) (string, error) {
 	var b strings.Builder
-	cpu, _ := linux.TaskCPU(task)
+	cpu, err := linux.TaskCPU(task)
+	if err != nil {
+		return "", fmt.Errorf("task cpu: %w", err)
+	}
 	h, err := btHeader(c, task, fmt.Sprint(cpu))
 	if err != nil {
 		return "", fmt.Errorf("task header: %w", err)

@@ -237,14 +237,22 @@ func init() {
 				fail("panic CPU", err)
 			}
 			if pf.trace.task.Err() == nil && err == nil {
-				pid, _ := pf.trace.task.Member("pid").Int()
-				comm, _ := pf.trace.task.Member("comm").CString()
-				addr, _ := pf.trace.task.Address()
-				line("PID", fmt.Sprint(pid))
-				line("COMMAND", fmt.Sprintf("%q", comm))
-				line("TASK", fmt.Sprintf("%x", addr))
-				line("CPU", fmt.Sprint(pf.CPU))
-				line("STATE", "TASK_RUNNING (PANIC)")
+				pid, err1 := pf.trace.task.Member("pid").Int()
+				comm, err2 := pf.trace.task.Member("comm").CString()
+				addr, ok := pf.trace.task.Address()
+				var err3 error
+				if !ok {
+					err3 = errors.New("the task has no address")
+				}
+				if e := errors.Join(err1, err2, err3); e != nil {
+					fail("panicking task", e)
+				} else {
+					line("PID", fmt.Sprint(pid))
+					line("COMMAND", fmt.Sprintf("%q", comm))
+					line("TASK", fmt.Sprintf("%x", addr))
+					line("CPU", fmt.Sprint(pf.CPU))
+					line("STATE", "TASK_RUNNING (PANIC)")
+				}
 			}
 			if mask, err := c.Prog.VarAs("tainted_mask", "unsigned long").Uint(); err == nil {
 				line("TAINT", fmt.Sprintf("%#x %s", mask, linux.TaintLetters(mask)))
