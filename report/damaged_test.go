@@ -667,6 +667,12 @@ func flatCases(t *testing.T, fl corpusFile, baseOK int) []damagedCase {
 	bigEnd := func(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 	w("type", 16, bigEnd(2), outNone, 0)
 	cases = append(cases, damagedCase{name: "flattened second record placed far away", parts: []kernel.File{part(fl.name, fl.view().Write(second, bigEnd(1<<40)))}, want: wantAny, warned: true})
+	// Placed at a wrong offset inside the inner file: its own bytes land
+	// on others', and where it belonged reads as never written (issue 17:
+	// the whole stream was rejected). The fixture's second record holds
+	// the notes: VMCOREINFO comes from memory, and the dump's warning and
+	// the fallback say why (the notes read as zeros, silently, before).
+	cases = append(cases, damagedCase{name: "flattened second record placed wrong, in range", parts: []kernel.File{part(fl.name, fl.view().Write(second, bigEnd(uint64(fl.size/2))))}, want: wantReport, warned: true, fallback: true})
 	w("second record size huge", second+8, bigEnd(1<<50), "", 0)
 	w("second record size negative", second+8, bigEnd(1<<63), "", 0)
 	return cases

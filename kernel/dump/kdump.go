@@ -549,7 +549,11 @@ func readBlob(r io.ReaderAt, fileSize, off int64, size, limit uint64) ([]byte, e
 		return nil, fmt.Errorf("%#x bytes at %#x beyond end of file: %w", size, off, ErrTruncated)
 	}
 	b := make([]byte, size)
-	n, err := readMeta(r, b, off)
+	// Not readMeta: a blob the header declares is data, not padding, so
+	// bytes a flattened stream never wrote are missing, not zeros (issue
+	// 17: a record moved elsewhere left the notes reading as zeros, and
+	// VMCOREINFO was taken from memory without a word).
+	n, err := r.ReadAt(b, off)
 	if n < len(b) {
 		if err == nil || isEOF(err) {
 			err = ErrTruncated
