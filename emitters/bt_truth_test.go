@@ -369,6 +369,7 @@ func checkExceptionFrame(t *testing.T, syms []ksym, who string, r map[string]uin
 // exactly one.
 func oracleBt(t *testing.T, s *fixtures.Set, got string) {
 	o := oracleOf(t, s)
+	o.tasks(t)
 	seen := map[int64]bool{}
 	for _, bt := range parseBt(t, got) {
 		if seen[bt.cpu] {

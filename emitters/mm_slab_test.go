@@ -100,14 +100,23 @@ func parseSlabinfo(text string) (names []string, rows map[string]slabRow) {
 	return names, rows
 }
 
+// captureGrown are the caches the capture itself grows by one object per
+// file it reads or writes: /proc inodes and their dentries, the tmpfs inodes
+// of the files it writes, and each inode's LSM blob.
+var captureGrown = map[string]bool{"dentry": true, "proc_inode_cache": true, "shmem_inode_cache": true,
+	"lsm_inode_cache": true, "inode_cache": true}
+
 // checkSlabinfo: the header exact; every live cache, in the kernel's
 // order (caches made after the capture would come first, as the list is
 // newest first: allowed, none expected); objsize, objects per slab, pages
 // per slab, tunables and sharedavail exact; the kernel's own invariants
 // (active ≤ objects ≤ slabs × objects per slab, active slabs = slabs);
-// object counts within 4·F + 16 slabs' worth of the live ones (each of the
-// F files the capture read or wrote made a proc inode, a dentry, an LSM
-// blob or a shmem inode; per-cpu slabs are refilled whole).
+// object counts of the caches the capture grows (captureGrown) within
+// 4·F + 16 slabs' worth of the live ones (each of the F files the capture
+// read or wrote made a proc inode, a dentry, an LSM blob or a shmem inode;
+// per-cpu slabs are refilled whole), every other cache's within 32 slabs'
+// worth (measured: at most 20 slabs, maple_node on 6.12, from the tar, sync
+// and forks after the capture; per-cpu and partial slabs refilled whole).
 func checkSlabinfo(t *testing.T, s *fixtures.Set, got string) {
 	want := truth(t, s, "proc/slabinfo")
 	_, F := captureSize(t, s)
@@ -141,7 +150,10 @@ func checkSlabinfo(t *testing.T, s *fixtures.Set, got string) {
 		if w.static != g.static {
 			t.Errorf("%s: %q, kernel %q", n, g.static, w.static)
 		}
-		slack := 4*F + 16*w.perSlab
+		slack := 32 * w.perSlab
+		if captureGrown[n] {
+			slack = 4*F + 16*w.perSlab
+		}
 		for _, p := range [][2]int64{{w.active, g.active}, {w.num, g.num}, {w.numSlabs * w.perSlab, g.numSlabs * g.perSlab}} {
 			if d := p[1] - p[0]; d > slack || -d > slack {
 				t.Errorf("%s: %+v, kernel %+v: objects differ by more than %d", n, g, w, slack)

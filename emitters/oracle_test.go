@@ -111,7 +111,10 @@ type oracleData struct {
 		Curr uint64 `json:"curr"`
 		Idle uint64 `json:"idle"`
 	} `json:"runqueues"`
-	Tasks      []oracleTask `json:"tasks"`
+	Tasks []oracleTask `json:"tasks"`
+	// TasksError is why drgn could not read the task list (a dump whose
+	// filter dropped the task structs' pages).
+	TasksError string `json:"tasks_error"`
 	SlabCaches []struct {
 		Name  string `json:"name"`
 		Nodes []struct {
@@ -138,6 +141,16 @@ type oracleTask struct {
 	StaticPrio    int64  `json:"static_prio"`
 	Policy        int64  `json:"policy"`
 	TotalVM       *int64 `json:"total_vm"` // nil: no mm (a kernel thread, or exited)
+}
+
+// tasks is the oracle's task list; a rule needing it fails when drgn could
+// not read it.
+func (o *oracleData) tasks(t *testing.T) []oracleTask {
+	t.Helper()
+	if o.TasksError != "" {
+		t.Fatalf("drgn could not read the task list: %s", o.TasksError)
+	}
+	return o.Tasks
 }
 
 // taskByPID is the oracle's task of pid (a thread id), or nil.

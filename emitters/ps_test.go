@@ -280,7 +280,7 @@ func oraclePS(cmdCol, pidCol, lwpCol int) check {
 		}
 		// drgn's rows, in /proc's order.
 		var want []oracleTask
-		for _, tk := range o.Tasks {
+		for _, tk := range o.tasks(t) {
 			if lwpCol != 0 || tk.PID == tk.TGID {
 				want = append(want, tk)
 			}

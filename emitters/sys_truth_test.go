@@ -228,6 +228,7 @@ func cpuList(t *testing.T, text string) []int {
 // COMMAND and TASK are the panicking CPU's current task (rq->curr).
 func oracleSys(t *testing.T, s *fixtures.Set, got string) {
 	o := oracleOf(t, s)
+	o.tasks(t)
 	v := parseSys(t, got)
 	if want := oracleAverages(o, ", "); v["LOAD AVERAGE"] != want {
 		t.Errorf("LOAD AVERAGE %q, drgn's avenrun %q", v["LOAD AVERAGE"], want)
