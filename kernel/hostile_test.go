@@ -2,6 +2,7 @@ package kernel_test
 
 import (
 	"bytes"
+	"context"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
@@ -52,7 +53,7 @@ func TestIssue17TerabyteSegmentNoVMCOREINFO(t *testing.T) {
 	le.PutUint64(ph[32:], 1<<42) // p_filesz
 	le.PutUint64(ph[40:], 1<<42) // p_memsz
 	start := time.Now()
-	_, err := kernel.Open([]kernel.File{{Name: "huge.elf", R: bytes.NewReader(b), Size: int64(len(b))}}, kernel.Options{})
+	_, err := kernel.Open(context.Background(), []kernel.File{{Name: "huge.elf", R: bytes.NewReader(b), Size: int64(len(b))}}, kernel.Options{})
 	if !errors.Is(err, kernel.ErrNoVMCOREINFO) {
 		t.Errorf("Open = %v, want ErrNoVMCOREINFO", err)
 	}
@@ -91,16 +92,16 @@ func TestIssue17GarbledVMCOREINFONote(t *testing.T) {
 		bad := damage.New(fh, size).Write(off, bytes.Repeat([]byte{'\x01'}, n))
 		vm, vmSize := openFile(t, s.Manifest.Vmlinux.Path)
 		for _, opt := range []kernel.Options{{}, {Vmlinux: &kernel.File{Name: "vmlinux", R: vm, Size: vmSize}}} {
-			k, err := kernel.Open([]kernel.File{{Name: f.Name, R: bad, Size: size}}, opt)
+			k, err := kernel.Open(context.Background(), []kernel.File{{Name: f.Name, R: bad, Size: size}}, opt)
 			if err != nil {
 				t.Errorf("%s (vmlinux %v): %v", s.Manifest.ID, opt.Vmlinux != nil, err)
 				continue
 			}
-			if k.VMCOREINFOFrom != "kernel memory" || !strings.Contains(strings.Join(k.Warnings, "\n"), "note is damaged") {
-				t.Errorf("%s: VMCOREINFO from %q, warnings %q", s.Manifest.ID, k.VMCOREINFOFrom, k.Warnings)
+			if k.VMCOREINFOFrom() != "kernel memory" || !strings.Contains(strings.Join(k.Warnings(), "\n"), "note is damaged") {
+				t.Errorf("%s: VMCOREINFO from %q, warnings %q", s.Manifest.ID, k.VMCOREINFOFrom(), k.Warnings())
 			}
-			if k.Info.OSRelease != s.Manifest.KernelRelease {
-				t.Errorf("%s: OSRELEASE %q", s.Manifest.ID, k.Info.OSRelease)
+			if k.Release() != s.Manifest.KernelRelease {
+				t.Errorf("%s: OSRELEASE %q", s.Manifest.ID, k.Release())
 			}
 		}
 	}
@@ -163,16 +164,16 @@ func TestIssue17VmlinuxFallbacks(t *testing.T) {
 		}
 		for _, c := range cases {
 			vm := strippedVmlinux(t, s.Manifest.Vmlinux.Path, c.hide, c.noSymtab)
-			k, err := kernel.Open([]kernel.File{{Name: f.Name, R: fh, Size: size}},
+			k, err := kernel.Open(context.Background(), []kernel.File{{Name: f.Name, R: fh, Size: size}},
 				kernel.Options{Vmlinux: &kernel.File{Name: "vmlinux", R: vm, Size: vm.Size}})
 			if err != nil {
 				t.Errorf("%s %s: %v", s.Manifest.ID, c.name, err)
 				continue
 			}
-			if k.TypesFrom != c.wantTypes || k.SymbolsFrom != c.wantSymbols || len(k.Warnings) == 0 {
-				t.Errorf("%s %s: types %q symbols %q warnings %q", s.Manifest.ID, c.name, k.TypesFrom, k.SymbolsFrom, k.Warnings)
+			if k.TypesFrom() != c.wantTypes || k.SymbolsFrom() != c.wantSymbols || len(k.Warnings()) == 0 {
+				t.Errorf("%s %s: types %q symbols %q warnings %q", s.Manifest.ID, c.name, k.TypesFrom(), k.SymbolsFrom(), k.Warnings())
 			}
-			rel, err := k.Prog.VarAs("init_uts_ns", "struct uts_namespace").Member("name.release").CString()
+			rel, err := k.Program().VarAs("init_uts_ns", "struct uts_namespace").Member("name.release").CString()
 			if err != nil || rel != s.Manifest.KernelRelease {
 				t.Errorf("%s %s: release %q, %v", s.Manifest.ID, c.name, rel, err)
 			}
@@ -193,7 +194,7 @@ func TestIssue17CoreAsVmlinux(t *testing.T) {
 		if !errors.Is(err, kernel.ErrNotVmlinux) || !strings.Contains(err.Error(), "ELF core dump") {
 			t.Errorf("CheckVmlinuxFile(%s) = %v", f.Name, err)
 		}
-		_, err = kernel.Open([]kernel.File{{Name: f.Name, R: fh, Size: size}},
+		_, err = kernel.Open(context.Background(), []kernel.File{{Name: f.Name, R: fh, Size: size}},
 			kernel.Options{Vmlinux: &kernel.File{Name: f.Name, R: fh, Size: size}})
 		if !errors.Is(err, kernel.ErrNotVmlinux) {
 			t.Errorf("Open with a core as vmlinux = %v", err)

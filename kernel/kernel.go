@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 
@@ -57,28 +58,36 @@ const (
 	TypesDWARF
 )
 
-// Kernel is an opened crash dump.
+// Kernel is an opened crash dump. Its parts are private: what the layers
+// above need of it is a method (the program, dump facts, user memory, the
+// sources used), so nothing above package kernel reaches the dump, its
+// VMCOREINFO or the address translator.
 type Kernel struct {
-	Dump *dump.Dump
-	Info *vmcoreinfo.Info
-	// VMCOREINFOFrom says where VMCOREINFO came from: "dump note" or
+	dump *dump.Dump
+	info *vmcoreinfo.Info
+	// vmcoreinfoFrom says where VMCOREINFO came from: "dump note" or
 	// "kernel memory" (a dump made without it, e.g. QEMU without
 	// -device vmcoreinfo).
-	VMCOREINFOFrom string
-	MMU            *x86.Translator
-	Layout         x86.Layout
-	Syms           *symbols.Table
-	BTF            *btf.Spec
-	// DWARF is the vmlinux's DWARF, opened on demand for variable types
+	vmcoreinfoFrom string
+	mmu            *x86.Translator
+	layout         x86.Layout
+	syms           *symbols.Table
+	btf            *btf.Spec
+	// dwarf is the vmlinux's DWARF, opened on demand for variable types
 	// (BTF has none) or as the type source; nil without a vmlinux.
-	DWARF *kdwarf.Data
-	// TypesFrom and SymbolsFrom name the sources used, for the manifest.
-	TypesFrom, SymbolsFrom string
-	Prog                   *object.Program
-	// Warnings are problems Open worked around (for the manifest and log).
-	Warnings []string
-	// Vmlinux is the vmlinux given to Open, or nil.
-	Vmlinux *File
+	dwarf *kdwarf.Data
+	// typesFrom and symbolsFrom name the sources used, for the manifest.
+	typesFrom, symbolsFrom string
+	prog                   *object.Program
+	// warnings are problems Open worked around (for the manifest and log).
+	warnings []string
+	// vmlinux is the vmlinux given to Open, or nil.
+	vmlinux *File
+	// unreadable is why the kernel's memory cannot be read (a degraded
+	// kernel: dump and VMCOREINFO only, no program); headerInfo is then
+	// what the dump's headers said before the reads that failed.
+	unreadable error
+	headerInfo dump.Info
 }
 
 // Why Open refused, for errors.Is (report.Classify sorts an error into
@@ -95,79 +104,140 @@ var (
 	// ErrExcluded: a page the dump's producer left out (user pages at
 	// dump level 31, most often).
 	ErrExcluded = dump.ErrExcluded
+	// ErrMemoryUnreadable: the dump's headers and VMCOREINFO are readable
+	// but the kernel's memory is not (*UnreadableError); Open then also
+	// returns a degraded Kernel.
+	ErrMemoryUnreadable = errors.New("the kernel's memory cannot be read")
 )
 
-// Open reads the dump's headers and the kernel's identity, and prepares
-// symbols and types. Bulk data (pages, DWARF) is read later, on demand.
-func Open(parts []File, opt Options) (*Kernel, error) {
+// UnreadableError is Open's error for a degraded kernel: the read that
+// failed (a *dump.FaultError inside), worded as that read's error.
+type UnreadableError struct{ Err error }
+
+func (e *UnreadableError) Error() string        { return e.Err.Error() }
+func (e *UnreadableError) Unwrap() error        { return e.Err }
+func (e *UnreadableError) Is(target error) bool { return target == ErrMemoryUnreadable }
+
+// Open opens the crashed kernel: the dump's headers, its identity
+// (VMCOREINFO), address translation, symbols and types; bulk data (pages,
+// DWARF) is read later, on demand. Every read of the inputs, then and
+// later, goes through ctx: once it is done, reads fail and whatever is
+// reading stops. Each input is opened once.
+//
+// When the dump's headers and VMCOREINFO can be read but the kernel's own
+// memory cannot (a truncated or incomplete dump that lost the page tables
+// or the kernel image), Open returns both a degraded Kernel (dump facts
+// and identity, Program nil) and an *UnreadableError saying why: a report
+// can still name the dump and the kernel. Otherwise a non-nil error comes
+// with a nil Kernel: the dump is not readable, it has no VMCOREINFO, or
+// the vmlinux does not match (ErrMismatch).
+func Open(ctx context.Context, parts []File, opt Options) (*Kernel, error) {
 	if len(parts) == 0 {
 		return nil, ErrNoDump
+	}
+	parts = slices.Clone(parts)
+	for i := range parts {
+		parts[i].R = dump.WithContext(ctx, parts[i].R)
+	}
+	if v := opt.Vmlinux; v != nil {
+		opt.Vmlinux = &File{Name: v.Name, R: dump.WithContext(ctx, v.R), Size: v.Size}
 	}
 	d, err := openDump(parts)
 	if err != nil {
 		return nil, err
 	}
-	k := &Kernel{Dump: d, Vmlinux: opt.Vmlinux}
-	if err := k.readVMCOREINFO(context.Background()); err != nil {
+	k := &Kernel{dump: d, vmlinux: opt.Vmlinux, headerInfo: d.Info()}
+	note, noteErr := k.noteInfo()
+	err = k.open(ctx, opt)
+	if err == nil {
+		return k, nil
+	}
+	var fault *dump.FaultError
+	if errors.Is(err, ErrMismatch) || !errors.As(err, &fault) || noteErr != nil {
+		// Without a VMCOREINFO note there is no identity to report (the
+		// search of memory is most likely what failed).
+		d.Close()
 		return nil, err
 	}
+	return &Kernel{dump: d, info: note, vmcoreinfoFrom: "dump note", vmlinux: opt.Vmlinux, headerInfo: k.headerInfo,
+		unreadable: err}, &UnreadableError{Err: err}
+}
+
+// noteInfo parses the dump's VMCOREINFO note alone, for a degraded kernel.
+func (k *Kernel) noteInfo() (*vmcoreinfo.Info, error) {
+	raw := k.dump.VMCOREINFO()
+	if len(raw) == 0 {
+		return nil, errors.New("no VMCOREINFO note")
+	}
+	info, err := vmcoreinfo.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("VMCOREINFO: %w", err)
+	}
+	return info, nil
+}
+
+func (k *Kernel) open(ctx context.Context, opt Options) error {
+	if err := k.readVMCOREINFO(ctx); err != nil {
+		return err
+	}
+	var err error
 	if opt.Vmlinux != nil {
 		if err := k.checkVmlinux(opt.Vmlinux); err != nil {
-			return nil, err
+			return err
 		}
-		k.Syms, err = symbols.FromELF(opt.Vmlinux.R, k.Info.KernelOffset)
+		k.syms, err = symbols.FromELF(opt.Vmlinux.R, k.info.KernelOffset)
 		if err == nil {
-			k.SymbolsFrom = "vmlinux .symtab"
+			k.symbolsFrom = "vmlinux .symtab"
 		} else if kerr := k.kallsyms(); kerr == nil {
 			// A stripped vmlinux still gives types; symbols come from
 			// the dump.
-			k.Warnings = append(k.Warnings, fmt.Sprintf("%s: %v; symbols from kallsyms instead", opt.Vmlinux.Name, err))
+			k.warnings = append(k.warnings, fmt.Sprintf("%s: %v; symbols from kallsyms instead", opt.Vmlinux.Name, err))
 		} else {
-			return nil, fmt.Errorf("symbols: %s: %w; and from the dump: %v", opt.Vmlinux.Name, err, kerr)
+			return fmt.Errorf("symbols: %s: %w; and from the dump: %v", opt.Vmlinux.Name, err, kerr)
 		}
 	} else {
 		if err := k.kallsyms(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	k.Layout, err = x86.ReadLayout(k.MMU, func(name string) (uint64, bool) {
-		s, ok := k.Syms.Lookup(name)
+	k.layout, err = x86.ReadLayout(k.mmu, func(name string) (uint64, bool) {
+		s, ok := k.syms.Lookup(name)
 		return s.Addr, ok
 	})
 	if err != nil {
 		// page_offset_base itself may be lost (a truncated dump): find the
 		// direct map from the page tables, or do without the fast path.
-		if base, ferr := k.MMU.FindPageOffset(); ferr == nil {
-			k.Layout.PageOffset = base
-			k.Warnings = append(k.Warnings, fmt.Sprintf("%v; page_offset_base found from the page tables", err))
+		if base, ferr := k.mmu.FindPageOffset(); ferr == nil {
+			k.layout.PageOffset = base
+			k.warnings = append(k.warnings, fmt.Sprintf("%v; page_offset_base found from the page tables", err))
 		} else {
-			k.Layout.PageOffset = 0
-			k.Warnings = append(k.Warnings, fmt.Sprintf("%v; direct map unknown (%v): every read walks the page tables", err, ferr))
+			k.layout.PageOffset = 0
+			k.warnings = append(k.warnings, fmt.Sprintf("%v; direct map unknown (%v): every read walks the page tables", err, ferr))
 		}
 	}
-	k.MMU.SetPageOffset(k.Layout.PageOffset)
+	k.mmu.SetPageOffset(k.layout.PageOffset)
 
 	var types ktype.Source
 	var vars object.VarTypes
 	switch {
 	case opt.Vmlinux == nil:
-		k.BTF, err = k.btfFromMemory()
-		types, k.TypesFrom = k.BTF, "BTF (kernel memory)"
+		k.btf, err = k.btfFromMemory()
+		types, k.typesFrom = k.btf, "BTF (kernel memory)"
 	case opt.Types == TypesDWARF:
-		k.DWARF, err = kdwarf.Open(opt.Vmlinux.R)
-		types, vars, k.TypesFrom = k.DWARF, k.DWARF, "DWARF (vmlinux)"
+		k.dwarf, err = kdwarf.Open(opt.Vmlinux.R)
+		types, vars, k.typesFrom = k.dwarf, k.dwarf, "DWARF (vmlinux)"
 	default:
-		k.BTF, err = btf.LoadSpecFromELF(opt.Vmlinux.R)
-		types, k.TypesFrom = k.BTF, "BTF (vmlinux .BTF)"
+		k.btf, err = btf.LoadSpecFromELF(opt.Vmlinux.R)
+		types, k.typesFrom = k.btf, "BTF (vmlinux .BTF)"
 		if err != nil {
 			// No or a damaged .BTF: the vmlinux's DWARF is the next source.
 			berr := err
-			k.BTF = nil
-			k.DWARF, err = kdwarf.Open(opt.Vmlinux.R)
-			types, k.TypesFrom = k.DWARF, "DWARF (vmlinux has no BTF)"
+			k.btf = nil
+			k.dwarf, err = kdwarf.Open(opt.Vmlinux.R)
+			types, k.typesFrom = k.dwarf, "DWARF (vmlinux has no BTF)"
 			if !errors.Is(berr, btf.ErrNoBTF) {
-				k.TypesFrom = "DWARF (vmlinux .BTF unusable)"
-				k.Warnings = append(k.Warnings, fmt.Sprintf("%s: %v; types from its DWARF instead", opt.Vmlinux.Name, berr))
+				k.typesFrom = "DWARF (vmlinux .BTF unusable)"
+				k.warnings = append(k.warnings, fmt.Sprintf("%s: %v; types from its DWARF instead", opt.Vmlinux.Name, berr))
 			}
 			if err != nil {
 				err = fmt.Errorf("%w; and DWARF: %w", berr, err)
@@ -181,19 +251,19 @@ func Open(parts []File, opt Options) (*Kernel, error) {
 		// A vmlinux without usable BTF or DWARF: the kernel's own BTF in
 		// memory is the last source.
 		verr := err
-		k.DWARF = nil
-		if k.BTF, err = k.btfFromMemory(); err == nil {
-			types, vars, k.TypesFrom = k.BTF, nil, "BTF (kernel memory)"
-			k.Warnings = append(k.Warnings, fmt.Sprintf("types: %s: %v; types from the kernel's BTF in memory instead", opt.Vmlinux.Name, verr))
+		k.dwarf = nil
+		if k.btf, err = k.btfFromMemory(); err == nil {
+			types, vars, k.typesFrom = k.btf, nil, "BTF (kernel memory)"
+			k.warnings = append(k.warnings, fmt.Sprintf("types: %s: %v; types from the kernel's BTF in memory instead", opt.Vmlinux.Name, verr))
 		} else {
 			err = fmt.Errorf("%s: %w; and from the dump: %w", opt.Vmlinux.Name, verr, err)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("types: %w", err)
+		return fmt.Errorf("types: %w", err)
 	}
-	k.Prog = &object.Program{Mem: k.MMU, Types: types, Syms: k.Syms, Vars: vars}
-	return k, nil
+	k.prog = &object.Program{Mem: k.mmu, Types: types, Syms: k.syms, Vars: vars}
+	return nil
 }
 
 // lazyDWARF opens the vmlinux's DWARF the first time a variable's type is
@@ -208,14 +278,14 @@ type lazyDWARF struct {
 
 func (l *lazyDWARF) VarType(name string) (ktype.Type, error) {
 	l.once.Do(func() {
-		if l.k.DWARF == nil {
-			l.k.DWARF, l.err = kdwarf.Open(l.r)
+		if l.k.dwarf == nil {
+			l.k.dwarf, l.err = kdwarf.Open(l.r)
 		}
 	})
 	if l.err != nil {
 		return nil, fmt.Errorf("type of %s: %w", name, l.err)
 	}
-	return l.k.DWARF.VarType(name)
+	return l.k.dwarf.VarType(name)
 }
 
 // readVMCOREINFO takes the kernel's identity and layout, and sets up
@@ -232,30 +302,30 @@ func (k *Kernel) readVMCOREINFO(ctx context.Context) error {
 		return info, err
 	}
 	translate := func(info *vmcoreinfo.Info, from string) error {
-		mmu, err := x86.NewFromVMCOREINFO(k.Dump, info)
+		mmu, err := x86.NewFromVMCOREINFO(k.dump, info)
 		if err != nil {
 			return fmt.Errorf("address translation: %w", err)
 		}
-		k.Info, k.MMU, k.VMCOREINFOFrom = info, mmu, from
+		k.info, k.mmu, k.vmcoreinfoFrom = info, mmu, from
 		return nil
 	}
 	var why string
-	if raw := k.Dump.VMCOREINFO(); len(raw) > 0 {
+	if raw := k.dump.VMCOREINFO(); len(raw) > 0 {
 		info, err := parse(raw)
 		if err == nil {
 			return translate(info, "dump note")
 		}
 		why = fmt.Sprintf("the dump's VMCOREINFO note is damaged (%v)", err)
-	} else if p := k.Dump.Info().NotesProblem; p != "" {
+	} else if p := k.dump.Info().NotesProblem; p != "" {
 		why = "the dump's notes could not all be read (" + p + ") and no VMCOREINFO note was among those read"
 	} else {
 		why = "the dump has no VMCOREINFO note"
 	}
 	var ranges []vmcoreinfo.Range
-	for _, r := range k.Dump.DataRanges() {
+	for _, r := range k.dump.DataRanges() {
 		ranges = append(ranges, vmcoreinfo.Range{Start: r.Start, End: r.End})
 	}
-	raw, _, err := vmcoreinfo.FindInMemoryContext(ctx, k.Dump, ranges)
+	raw, _, err := vmcoreinfo.FindInMemoryContext(ctx, k.dump, ranges)
 	if errors.Is(err, vmcoreinfo.ErrNotFound) {
 		return fmt.Errorf("%w: %s, and none was found in the kernel's memory", ErrNoVMCOREINFO, why)
 	}
@@ -269,8 +339,8 @@ func (k *Kernel) readVMCOREINFO(ctx context.Context) error {
 	if err := translate(info, "kernel memory"); err != nil {
 		return err
 	}
-	if len(k.Dump.VMCOREINFO()) > 0 || k.Dump.Info().NotesProblem != "" {
-		k.Warnings = append(k.Warnings, why+"; VMCOREINFO taken from the kernel's memory")
+	if len(k.dump.VMCOREINFO()) > 0 || k.dump.Info().NotesProblem != "" {
+		k.warnings = append(k.warnings, why+"; VMCOREINFO taken from the kernel's memory")
 	}
 	return nil
 }
@@ -309,21 +379,21 @@ func (k *Kernel) kallsyms() error {
 		{"kallsyms_token_table", &a.TokenTable}, {"kallsyms_token_index", &a.TokenIndex},
 		{"kallsyms_offsets", &a.Offsets}, {"kallsyms_relative_base", &a.RelativeBase},
 	} {
-		v, ok := k.Info.Symbol(f.name)
+		v, ok := k.info.Symbol(f.name)
 		if !ok {
 			return &NeedVmlinuxError{Missing: f.name}
 		}
 		*f.dst = v
 	}
-	t, err := symbols.FromKallsyms(k.MMU, a)
+	t, err := symbols.FromKallsyms(k.mmu, a)
 	if err != nil {
 		return err
 	}
 	if err := t.Incomplete(); err != nil {
-		k.Warnings = append(k.Warnings, fmt.Sprintf("kallsyms: %v", err))
+		k.warnings = append(k.warnings, fmt.Sprintf("kallsyms: %v", err))
 	}
-	k.Syms = t
-	k.SymbolsFrom = "kallsyms (kernel memory)"
+	k.syms = t
+	k.symbolsFrom = "kallsyms (kernel memory)"
 	return nil
 }
 
@@ -341,15 +411,15 @@ func (v virtReaderAt) ReadAt(p []byte, off int64) (int, error) {
 const maxBTFBytes = 64 << 20
 
 func (k *Kernel) btfFromMemory() (*btf.Spec, error) {
-	start, err1 := k.Syms.Addr("__start_BTF")
-	stop, err2 := k.Syms.Addr("__stop_BTF")
+	start, err1 := k.syms.Addr("__start_BTF")
+	stop, err2 := k.syms.Addr("__stop_BTF")
 	if err1 != nil || err2 != nil {
 		return nil, fmt.Errorf("no vmlinux given and the kernel has no BTF (CONFIG_DEBUG_INFO_BTF): %v", errors.Join(err1, err2))
 	}
 	if stop <= start || stop-start > maxBTFBytes {
 		return nil, fmt.Errorf("kernel BTF spans %#x-%#x, not plausible", start, stop)
 	}
-	r := virtReaderAt{k.MMU, start}
+	r := virtReaderAt{k.mmu, start}
 	spec, err := btf.LoadSpec(r, int64(stop-start))
 	var fault *dump.FaultError
 	if err == nil || !errors.As(err, &fault) {
@@ -394,9 +464,9 @@ func (k *Kernel) btfFromMemory() (*btf.Spec, error) {
 	first, loss := spec2.Lost()
 	switch {
 	case first != 0:
-		k.Warnings = append(k.Warnings, fmt.Sprintf("kernel BTF: %d page(s) unreadable (%v): %v; the outputs that need them fail, naming the type", len(holes), holes[0].err, loss))
+		k.warnings = append(k.warnings, fmt.Sprintf("kernel BTF: %d page(s) unreadable (%v): %v; the outputs that need them fail, naming the type", len(holes), holes[0].err, loss))
 	default:
-		k.Warnings = append(k.Warnings, fmt.Sprintf("kernel BTF: %d page(s) of its string section unreadable (%v): the types named there are lost", len(holes), holes[0].err))
+		k.warnings = append(k.warnings, fmt.Sprintf("kernel BTF: %d page(s) of its string section unreadable (%v): the types named there are lost", len(holes), holes[0].err))
 	}
 	return spec2, nil
 }
@@ -484,13 +554,13 @@ func (k *Kernel) checkVmlinux(v *File) error {
 	}
 	id := buildID(f)
 	mismatch := func(msg string) error {
-		return &MismatchError{Vmlinux: v.Name, DumpRelease: k.Info.OSRelease, DumpBuildID: k.Info.BuildID,
+		return &MismatchError{Vmlinux: v.Name, DumpRelease: k.info.OSRelease, DumpBuildID: k.info.BuildID,
 			VmlinuxRelease: bannerRelease(f), VmlinuxBuildID: id, msg: msg}
 	}
-	if k.Info.BuildID != "" && id != "" {
-		if !strings.EqualFold(k.Info.BuildID, id) {
+	if k.info.BuildID != "" && id != "" {
+		if !strings.EqualFold(k.info.BuildID, id) {
 			return mismatch(fmt.Sprintf("%s has build-id %s, the dump's kernel (release %s) has build-id %s: give the vmlinux of %s, or none to read the dump alone",
-				v.Name, id, k.Info.OSRelease, k.Info.BuildID, k.Info.OSRelease))
+				v.Name, id, k.info.OSRelease, k.info.BuildID, k.info.OSRelease))
 		}
 		return nil
 	}
@@ -498,8 +568,8 @@ func (k *Kernel) checkVmlinux(v *File) error {
 	if banner == "" {
 		return &VmlinuxError{Name: v.Name, Err: errors.New("no build-id and no linux_banner to compare with the dump")}
 	}
-	if !strings.HasPrefix(banner, "Linux version "+k.Info.OSRelease+" ") {
-		return mismatch(fmt.Sprintf("%s is %q, the dump's kernel is %s", v.Name, strings.TrimSpace(banner), k.Info.OSRelease))
+	if !strings.HasPrefix(banner, "Linux version "+k.info.OSRelease+" ") {
+		return mismatch(fmt.Sprintf("%s is %q, the dump's kernel is %s", v.Name, strings.TrimSpace(banner), k.info.OSRelease))
 	}
 	return nil
 }
@@ -637,13 +707,13 @@ func elfString(f *elf.File, name string) string {
 // has the per-cpu ones, and costs nothing more), then from DWARF, which is
 // opened on demand and is expensive to index in a browser.
 func (k *Kernel) VarType(name string) (ktype.Type, error) {
-	if k.BTF != nil {
-		if v, err := k.BTF.VarByName(name); err == nil {
+	if k.btf != nil {
+		if v, err := k.btf.VarByName(name); err == nil {
 			return v.Type, nil
 		}
 	}
-	if k.Prog != nil && k.Prog.Vars != nil {
-		return k.Prog.Vars.VarType(name)
+	if k.prog != nil && k.prog.Vars != nil {
+		return k.prog.Vars.VarType(name)
 	}
 	return nil, fmt.Errorf("type of %s: not in BTF, and no DWARF", name)
 }

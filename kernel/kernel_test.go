@@ -2,6 +2,7 @@ package kernel_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -50,12 +51,12 @@ func TestUnameEveryFormat(t *testing.T) {
 				}
 				t.Run(name, func(t *testing.T) {
 					k := openRole(t, s, role, withVmlinux)
-					got, err := k.Prog.VarAs("init_uts_ns", "struct uts_namespace").Member("name.release").CString()
+					got, err := k.Program().VarAs("init_uts_ns", "struct uts_namespace").Member("name.release").CString()
 					if err != nil || got != want {
 						t.Errorf("init_uts_ns.name.release = %q (%v), uname -r said %q", got, err, want)
 					}
-					if k.Info.OSRelease != want {
-						t.Errorf("VMCOREINFO OSRELEASE %q, want %q", k.Info.OSRelease, want)
+					if k.Release() != want {
+						t.Errorf("VMCOREINFO OSRELEASE %q, want %q", k.Release(), want)
 					}
 				})
 			}
@@ -84,7 +85,7 @@ func checkTasks(t *testing.T, s *fixtures.Set, k *kernel.Kernel) {
 		ppid int64
 	}
 	got := map[int64]task{}
-	for tk, err := range linux.ForEachProcess(k.Prog) {
+	for tk, err := range linux.ForEachProcess(k.Program()) {
 		if err != nil {
 			t.Fatalf("task list: %v", err)
 		}
@@ -172,7 +173,7 @@ func statusFields(t *testing.T, s *fixtures.Set, pid string) map[string]string {
 
 func checkModules(t *testing.T, s *fixtures.Set, k *kernel.Kernel) {
 	var got []string
-	for m, err := range linux.ForEachModule(k.Prog) {
+	for m, err := range linux.ForEachModule(k.Program()) {
 		if err != nil {
 			t.Fatalf("module list: %v", err)
 		}
@@ -192,7 +193,7 @@ func checkModules(t *testing.T, s *fixtures.Set, k *kernel.Kernel) {
 }
 
 func checkDmesg(t *testing.T, s *fixtures.Set, k *kernel.Kernel) {
-	recs, err := linux.PrintkRecords(k.Prog)
+	recs, err := linux.PrintkRecords(k.Program())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestWrongVmlinux(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = kernel.Open([]kernel.File{{Name: f.Name, R: fh, Size: f.Size}},
+		_, err = kernel.Open(context.Background(), []kernel.File{{Name: f.Name, R: fh, Size: f.Size}},
 			kernel.Options{Vmlinux: &kernel.File{Name: "vmlinux", R: vh, Size: other.Manifest.Vmlinux.Size}})
 		fh.Close()
 		vh.Close()
@@ -254,12 +255,12 @@ func TestWrongVmlinux(t *testing.T) {
 func TestTruncatedDump(t *testing.T) {
 	for _, s := range fixtures.All(t) {
 		k := openRole(t, s, "lzo-d31-truncated", true)
-		rel, err := k.Prog.VarAs("init_uts_ns", "struct uts_namespace").Member("name.release").CString()
+		rel, err := k.Program().VarAs("init_uts_ns", "struct uts_namespace").Member("name.release").CString()
 		if err == nil && rel != s.Manifest.KernelRelease || err != nil && !errors.Is(err, dump.ErrTruncated) {
 			t.Errorf("%s: release %q, %v: want the release or ErrTruncated", s.Manifest.ID, rel, err)
 		}
 		n := 0
-		for _, err := range linux.ForEachProcess(k.Prog) {
+		for _, err := range linux.ForEachProcess(k.Program()) {
 			if err != nil {
 				if !errors.Is(err, dump.ErrTruncated) {
 					t.Errorf("%s: task walk: %v, want ErrTruncated", s.Manifest.ID, err)
@@ -268,14 +269,14 @@ func TestTruncatedDump(t *testing.T) {
 			}
 			n++
 		}
-		t.Logf("%s: release %q (%v); %d tasks before the cut; warnings %v", s.Manifest.ID, rel, err, n, k.Warnings)
+		t.Logf("%s: release %q (%v); %d tasks before the cut; warnings %v", s.Manifest.ID, rel, err, n, k.Warnings())
 
 		f := s.Role("lzo-d31-truncated")
 		fh, err := os.Open(f.Path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = kernel.Open([]kernel.File{{Name: f.Name, R: fh, Size: f.Size}}, kernel.Options{})
+		_, err = kernel.Open(context.Background(), []kernel.File{{Name: f.Name, R: fh, Size: f.Size}}, kernel.Options{})
 		fh.Close()
 		if err != nil && !errors.Is(err, dump.ErrTruncated) {
 			t.Errorf("%s without vmlinux: %v; want success or ErrTruncated", s.Manifest.ID, err)

@@ -109,12 +109,12 @@ func runDamaged(c damagedCase) (r caseResult) {
 	r.peak = allocbound.Peak(func() {
 		defer func() { r.panicked = recover() }()
 		opt := kernel.Options{Vmlinux: c.vmlinux}
-		k, unreadable, err := kernel.OpenPartial(c.parts, opt)
-		if err != nil {
+		k, err := kernel.Open(ctx, c.parts, opt)
+		if k == nil {
 			r.err = err
 			return
 		}
-		defer k.Dump.Close()
+		defer k.Close()
 		sink := Sink(newMemSink())
 		if c.sink != nil {
 			sink = c.sink()
@@ -123,7 +123,7 @@ func runDamaged(c damagedCase) (r caseResult) {
 		if c.vmlinux != nil {
 			vm = &FileInput{Name: c.vmlinux.Name, Size: c.vmlinux.Size}
 		}
-		r.m, r.err = Run(ctx, k, Options{Filter: Filter{Only: corpusEmitters}, Vmlinux: vm, KernelUnreadable: unreadable, Deadline: caseDeadline}, sink)
+		r.m, r.err = Run(ctx, k, Options{Filter: Filter{Only: corpusEmitters}, Vmlinux: vm, Deadline: caseDeadline}, sink)
 		if cerr := sink.Close(); r.err == nil && cerr != nil {
 			r.m, r.err = nil, cerr
 		}
@@ -424,17 +424,17 @@ func kdumpCases(t *testing.T, kd corpusFile, baseOK int) []damagedCase {
 // physical KASLR puts it anywhere (CI once zeroed it whole). The run is
 // meant to lose data pages, not the debug info.
 func zeroRunAt(t *testing.T, kd corpusFile, descs, firstData int64, n int64) int64 {
-	k, err := kernel.Open([]kernel.File{part(kd.name, kd.view())}, kernel.Options{})
+	k, err := kernel.Open(context.Background(), []kernel.File{part(kd.name, kd.view())}, kernel.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer k.Dump.Close()
+	defer k.Close()
 	pfnOf := func(sym string) uint64 {
-		va, err := k.Syms.Addr(sym)
+		va, err := k.Symbols().Addr(sym)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pa, _, err := k.MMU.Translate(va)
+		pa, err := k.Translate(va)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -577,18 +577,18 @@ func physToFile(progs []elfProg, pa uint64) (int64, bool) {
 // (whose pages are stored plainly): cyclic and self-referencing lists,
 // absurd counters, and a bad page under kallsyms_names.
 func kernelMemoryCases(t *testing.T, el corpusFile, vmlinux *kernel.File, baseOK int) []damagedCase {
-	k, err := kernel.Open([]kernel.File{part(el.name, el.view())}, kernel.Options{Vmlinux: vmlinux})
+	k, err := kernel.Open(context.Background(), []kernel.File{part(el.name, el.view())}, kernel.Options{Vmlinux: vmlinux})
 	if err != nil {
 		t.Fatalf("%s: %v", el.name, err)
 	}
-	defer k.Dump.Close()
+	defer k.Close()
 	progs, _ := elfProgs(t, el)
 	at := func(o interface{ Address() (uint64, bool) }, what string) int64 {
 		va, ok := o.Address()
 		if !ok {
 			t.Fatalf("%s: no address", what)
 		}
-		pa, _, err := k.MMU.Translate(va)
+		pa, err := k.Translate(va)
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
@@ -598,15 +598,15 @@ func kernelMemoryCases(t *testing.T, el corpusFile, vmlinux *kernel.File, baseOK
 		}
 		return off
 	}
-	initTasks := k.Prog.VarAs("init_task", "struct task_struct").Member("tasks")
+	initTasks := k.Program().VarAs("init_task", "struct task_struct").Member("tasks")
 	tasksVA, _ := initTasks.Address()
 	next, err := initTasks.Member("next").Uint()
 	if err != nil {
 		t.Fatal(err)
 	}
-	second := k.Prog.Object(initTasks.Type(), next, "second task's tasks")
+	second := k.Program().Object(initTasks.Type(), next, "second task's tasks")
 	addr := func(name string) int64 {
-		o := k.Prog.Var(name)
+		o := k.Program().Var(name)
 		return at(o, name)
 	}
 	var cases []damagedCase
@@ -626,15 +626,15 @@ func kernelMemoryCases(t *testing.T, el corpusFile, vmlinux *kernel.File, baseOK
 	// A garbled page early in kallsyms_names loses __start_BTF with the
 	// symbols after it (no report from the dump alone, with a reason);
 	// one near its end keeps them, and the report says kallsyms was cut.
-	names, ok1 := k.Syms.Lookup("kallsyms_names")
-	markers, ok2 := k.Syms.Lookup("kallsyms_markers")
+	names, ok1 := k.Symbols().Lookup("kallsyms_names")
+	markers, ok2 := k.Symbols().Lookup("kallsyms_markers")
 	if ok1 && ok2 && markers.Addr > names.Addr+64<<10 {
 		for _, c := range []struct {
 			where string
 			va    uint64
 			want  string
 		}{{"early", names.Addr + 32<<10, ""}, {"late", markers.Addr - 8<<10, wantReport}} {
-			pa, _, err := k.MMU.Translate(c.va)
+			pa, err := k.Translate(c.va)
 			if off, ok := physToFile(progs, pa&^4095); err == nil && ok {
 				cases = append(cases, damagedCase{name: "kernel memory kallsyms_names page garbled " + c.where + " (dump alone)",
 					parts: []kernel.File{part(el.name, el.view().Write(off, bytes.Repeat([]byte{0xff}, 4096)))}, want: c.want, fallback: c.want == wantReport})
@@ -812,17 +812,17 @@ func descriptorOf(t *testing.T, f corpusFile, pfn uint64) (int64, bool) {
 // keeps those before, so a late page costs a few outputs and an early one
 // most (issue 17: either was fatal). The fallback is recorded.
 func btfPageCases(t *testing.T, kd corpusFile, baseOK int) []damagedCase {
-	k, err := kernel.Open([]kernel.File{part(kd.name, kd.view())}, kernel.Options{})
+	k, err := kernel.Open(context.Background(), []kernel.File{part(kd.name, kd.view())}, kernel.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer k.Dump.Close()
-	start, err := k.Syms.Addr("__start_BTF")
+	defer k.Close()
+	start, err := k.Symbols().Addr("__start_BTF")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var h [24]byte
-	if _, err := k.MMU.ReadVirtAt(h[:], start); err != nil {
+	if _, err := k.Program().Mem.ReadVirtAt(h[:], start); err != nil {
 		t.Fatal(err)
 	}
 	le := binary.LittleEndian
@@ -830,7 +830,7 @@ func btfPageCases(t *testing.T, kd corpusFile, baseOK int) []damagedCase {
 	typesStart, typesLen := start+hdrLen+uint64(le.Uint32(h[8:])), uint64(le.Uint32(h[12:]))
 	strStart, strLen := start+hdrLen+uint64(le.Uint32(h[16:])), uint64(le.Uint32(h[20:]))
 	zeroPage := func(va uint64) *damage.File {
-		pa, _, err := k.MMU.Translate(va &^ 4095)
+		pa, err := k.Translate(va &^ 4095)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -864,16 +864,16 @@ func btfPageCases(t *testing.T, kd corpusFile, baseOK int) []damagedCase {
 // truncated: false, the dump reopened for the manifest not having met
 // the missing page yet).
 func kallsymsTableCase(t *testing.T, kd corpusFile) damagedCase {
-	k, err := kernel.Open([]kernel.File{part(kd.name, kd.view())}, kernel.Options{})
+	k, err := kernel.Open(context.Background(), []kernel.File{part(kd.name, kd.view())}, kernel.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer k.Dump.Close()
-	va, ok := k.Info.Symbol("kallsyms_token_table")
+	defer k.Close()
+	va, ok := k.VMCOREINFOSymbol("kallsyms_token_table")
 	if !ok {
 		t.Fatal("no SYMBOL(kallsyms_token_table) in VMCOREINFO")
 	}
-	pa, _, err := k.MMU.Translate(va)
+	pa, err := k.Translate(va)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vmcore-report/vmcore-report/kernel"
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
+	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
 
 // Identity is what names the report: the crashed machine and the time of
@@ -27,21 +28,18 @@ type Identity struct {
 // is cheap (one string read) and never fails: what is missing is recorded.
 func Identify(k *kernel.Kernel) Identity {
 	id := Identity{CrashTime: time.Unix(0, 0).UTC(), CrashTimeFrom: "unknown"}
-	if k.Info != nil {
-		id.Release, id.BuildID = k.Info.OSRelease, k.Info.BuildID
-		if k.Info.HasCrashTime {
-			id.CrashTime, id.CrashTimeFrom = time.Unix(k.Info.CrashTime, 0).UTC(), "VMCOREINFO CRASHTIME"
-		}
+	id.Release, id.BuildID = k.Release(), k.BuildID()
+	if sec, ok := k.CrashTime(); ok {
+		id.CrashTime, id.CrashTimeFrom = time.Unix(sec, 0).UTC(), "VMCOREINFO CRASHTIME"
 	}
 	var hdr struct {
 		node string
 		ts   time.Time
 	}
-	if k.Dump != nil {
-		info := k.Dump.Info()
-		hdr.node, hdr.ts = info.Utsname.Nodename, info.Timestamp
-	}
-	if id.CrashTimeFrom == "unknown" && k.Prog != nil {
+	info := k.DumpInfo()
+	hdr.node, hdr.ts = info.Utsname.Nodename, info.Timestamp
+	prog := k.Program()
+	if id.CrashTimeFrom == "unknown" && prog != nil {
 		var sec int64
 		r := isolate(context.Background(), kernelFactDeadline, func() error {
 			var err error
@@ -49,7 +47,7 @@ func Identify(k *kernel.Kernel) Identity {
 			// (crash_save_vmcoreinfo() adds it in __crash_kexec()), and the
 			// kdump header's time is when the dump file was written, which
 			// may be long after.
-			sec, err = linux.KtimeGetRealSeconds(k.Prog)
+			sec, err = linux.KtimeGetRealSeconds(prog)
 			return err
 		})
 		if r.err() == nil && sec > 0 {
@@ -59,12 +57,12 @@ func Identify(k *kernel.Kernel) Identity {
 	if id.CrashTimeFrom == "unknown" && !hdr.ts.IsZero() && hdr.ts.Unix() > 0 {
 		id.CrashTime, id.CrashTimeFrom = hdr.ts.UTC().Truncate(time.Second), "kdump header"
 	}
-	if k.Prog == nil {
+	if prog == nil {
 		id.NodenameErr = errors.New("no kernel program")
 	} else {
 		r := isolate(context.Background(), kernelFactDeadline, func() error {
 			var err error
-			id.Nodename, err = k.Prog.VarAs("init_uts_ns", "struct uts_namespace").Member("name.nodename").CString()
+			id.Nodename, err = prog.VarAs("init_uts_ns", "struct uts_namespace").Member("name.nodename").CString()
 			return err
 		})
 		id.NodenameErr = r.err()
@@ -124,14 +122,15 @@ func crashedKernel(k *kernel.Kernel, id Identity) Crashed {
 		}
 		c.Unreadable["nodename"] = what
 	}
-	if k.Prog == nil {
+	prog := k.Program()
+	if prog == nil {
 		c.Unreadable["panic_message"] = "no kernel program"
 		c.Unreadable["taint"] = "no kernel program"
 		return c
 	}
 	r := isolate(context.Background(), kernelFactDeadline, func() error {
 		var err error
-		c.PanicMessage, err = linux.PanicMessage(k.Prog)
+		c.PanicMessage, err = linux.PanicMessage(prog)
 		if err != nil && !errors.Is(err, linux.ErrNoPanicMessage) {
 			err = fmt.Errorf("kernel log: %w", err)
 		}
@@ -141,7 +140,7 @@ func crashedKernel(k *kernel.Kernel, id Identity) Crashed {
 		c.Unreadable["panic_message"] = err.Error()
 	}
 	r = isolate(context.Background(), kernelFactDeadline, func() error {
-		mask, err := linux.TaintedMask(k.Prog)
+		mask, err := linux.TaintedMask(prog)
 		if err == nil {
 			c.Taint = &Taint{Mask: mask, Letters: linux.TaintLetters(mask)}
 		}
@@ -152,7 +151,7 @@ func crashedKernel(k *kernel.Kernel, id Identity) Crashed {
 	}
 	r = isolate(context.Background(), kernelFactDeadline, func() error {
 		var err error
-		c.CPUs, err = crashCPUs(k)
+		c.CPUs, err = crashCPUs(prog)
 		return err
 	})
 	if err := r.err(); err != nil {
@@ -164,12 +163,12 @@ func crashedKernel(k *kernel.Kernel, id Identity) Crashed {
 // crashCPUs reads panic_cpu (atomic_t, PANIC_CPU_INVALID = -1) and the
 // online and active masks: a CPU still active but no longer online was
 // stopped by panic() (see linux.CPUsRunningBeforePanic).
-func crashCPUs(k *kernel.Kernel) (*CPUs, error) {
-	online, err := linux.CPUMask(k.Prog, "__cpu_online_mask")
+func crashCPUs(prog *object.Program) (*CPUs, error) {
+	online, err := linux.CPUMask(prog, "__cpu_online_mask")
 	if err != nil {
 		return nil, err
 	}
-	running, err := linux.CPUsRunningBeforePanic(k.Prog)
+	running, err := linux.CPUsRunningBeforePanic(prog)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +179,7 @@ func crashCPUs(k *kernel.Kernel) (*CPUs, error) {
 		}
 	}
 	cpus := &CPUs{OnlineInDump: linux.BitmapList(online), RunningBeforePanic: linux.BitmapList(running), StoppedByPanic: linux.BitmapList(stopped)}
-	if v, err := k.Prog.VarAs("panic_cpu", "int").Int(); err == nil && v >= 0 {
+	if v, err := prog.VarAs("panic_cpu", "int").Int(); err == nil && v >= 0 {
 		cpus.PanicCPU = &v
 	}
 	return cpus, nil

@@ -37,7 +37,7 @@ func openFixture(t *testing.T, s *fixtures.Set, role string, withVmlinux bool) *
 		t.Cleanup(func() { fh.Close() })
 		opt.Vmlinux = &kernel.File{Name: "vmlinux", R: fh, Size: s.Manifest.Vmlinux.Size}
 	}
-	k, err := kernel.Open(parts, opt)
+	k, err := kernel.Open(context.Background(), parts, opt)
 	if err != nil {
 		t.Fatalf("%s %s: %v", s.Manifest.ID, role, err)
 	}
@@ -99,7 +99,7 @@ func TestRealKernel(t *testing.T) {
 			if TopDir(k)+"/" != top {
 				t.Errorf("top folder %q, want %q", TopDir(k), top)
 			}
-			if m.Debug.Mode != "dump-only" || m.Debug.Types != k.TypesFrom || m.Inputs.Vmlinux != nil {
+			if m.Debug.Mode != "dump-only" || m.Debug.Types != k.TypesFrom() || m.Inputs.Vmlinux != nil {
 				t.Errorf("debug info %+v, vmlinux %+v", m.Debug, m.Inputs.Vmlinux)
 			}
 			d := m.Inputs.Dump
@@ -180,14 +180,15 @@ func TestTruncatedDump(t *testing.T) {
 				t.Cleanup(func() { fh.Close() })
 				parts = append(parts, kernel.File{Name: f.Name, R: fh, Size: f.Size})
 			}
-			k, unreadable, err := kernel.OpenPartial(parts, kernel.Options{})
-			if err != nil {
-				t.Fatal(err)
+			k, unreadable := kernel.Open(context.Background(), parts, kernel.Options{})
+			if k == nil {
+				t.Fatal(unreadable)
 			}
 			if unreadable == nil {
 				t.Skip("the kernel of this truncated dump is readable")
 			}
-			if !errors.Is(unreadable, kernel.ErrTruncated) || k.Prog != nil || k.Info.OSRelease != s.Manifest.KernelRelease {
+			if !errors.Is(unreadable, kernel.ErrTruncated) || !errors.Is(unreadable, kernel.ErrMemoryUnreadable) ||
+				k.Program() != nil || k.Unreadable() == nil || k.Release() != s.Manifest.KernelRelease {
 				t.Fatalf("unreadable %v, kernel %+v", unreadable, k)
 			}
 			list := []*emitters.Emitter{
@@ -195,7 +196,7 @@ func TestTruncatedDump(t *testing.T) {
 				{Path: "proc/{pid}/b", Each: emitters.PerPID, Run: func(*emitters.Context, int64, *emitters.Output) error { panic("must not run") }},
 			}
 			sink := newMemSink()
-			m, err := Run(context.Background(), k, Options{Emitters: list, KernelUnreadable: unreadable}, sink)
+			m, err := Run(context.Background(), k, Options{Emitters: list}, sink)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,7 +232,7 @@ func BenchmarkReport(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		k, err := kernel.Open(parts, kernel.Options{})
+		k, err := kernel.Open(context.Background(), parts, kernel.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -243,6 +244,6 @@ func BenchmarkReport(b *testing.B) {
 			b.Fatal(err)
 		}
 		sink.Close()
-		k.Dump.Close()
+		k.Close()
 	}
 }

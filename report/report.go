@@ -78,9 +78,6 @@ type Options struct {
 	// Outcome, when set, is called with each output as the manifest
 	// records it, for a live view of the run.
 	Outcome func(Output)
-	// KernelUnreadable is kernel.OpenPartial's reason for a degraded kernel: no
-	// emitter runs, each output is recorded failed with this reason.
-	KernelUnreadable error
 }
 
 // Progress is a report's advance, for a progress bar.
@@ -148,12 +145,12 @@ func Run(ctx context.Context, k *kernel.Kernel, opts Options, sink Sink) (*Manif
 			CompressionsSeen: []string{}, Parts: []Part{}, Warnings: []string{},
 		}},
 		Kernel:       crashedKernel(k, id),
-		Debug:        debugInfo(k, opts.Vmlinux != nil || strings.Contains(k.SymbolsFrom+k.TypesFrom, "vmlinux")),
+		Debug:        debugInfo(k),
 		Enumerations: map[string]Enumeration{},
 		Outputs:      []Output{},
 		Skipped:      []string{},
 	}
-	if ku := opts.KernelUnreadable; ku != nil {
+	if ku := k.Unreadable(); ku != nil {
 		m.Kernel.Unreadable["memory"] = ku.Error()
 	}
 	r.logKernel(m)
@@ -190,19 +187,17 @@ func Run(ctx context.Context, k *kernel.Kernel, opts Options, sink Sink) (*Manif
 		done++
 	}
 	r.progress(Progress{Stage: StageFinish, Done: done, Total: total})
-	if k.Dump != nil {
-		m.Inputs.Dump = dumpInput(k)
-		// A degraded kernel's dump was opened again after the reads that
-		// failed: what they found is in the reason, not in its Info.
-		if ku := opts.KernelUnreadable; ku != nil && errors.Is(ku, kernel.ErrTruncated) {
-			m.Inputs.Dump.Truncated = true
-		}
-		for _, e := range r.excluded {
-			m.Inputs.Dump.MissingKernelPages = append(m.Inputs.Dump.MissingKernelPages, fmt.Sprintf("%s at %#x", e.What, e.Addr))
-		}
-		if len(r.excluded) > 0 {
-			m.Inputs.Dump.Warnings = append(m.Inputs.Dump.Warnings, linux.ExcludedKernelPagesAdvice(r.excluded))
-		}
+	m.Inputs.Dump = dumpInput(k)
+	// A degraded kernel's dump facts are its headers': what the reads
+	// that failed found is in the reason.
+	if ku := k.Unreadable(); ku != nil && errors.Is(ku, kernel.ErrTruncated) {
+		m.Inputs.Dump.Truncated = true
+	}
+	for _, e := range r.excluded {
+		m.Inputs.Dump.MissingKernelPages = append(m.Inputs.Dump.MissingKernelPages, fmt.Sprintf("%s at %#x", e.What, e.Addr))
+	}
+	if len(r.excluded) > 0 {
+		m.Inputs.Dump.Warnings = append(m.Inputs.Dump.Warnings, linux.ExcludedKernelPagesAdvice(r.excluded))
 	}
 	m.Summary.Outputs = len(m.Outputs)
 	m.Run.DurationMS = ms(time.Since(start))
@@ -255,12 +250,13 @@ const excludedByStaleMakedumpfile = "page excluded from the dump by a makedumpfi
 // checkExcludedKernelPages finds out, before any emitter runs, whether the
 // dump lacks kernel pages a correct makedumpfile keeps at any dump level.
 func (r *runner) checkExcludedKernelPages() {
-	if r.k.Prog == nil || r.k.Dump == nil {
+	prog := r.k.Program()
+	if prog == nil {
 		return
 	}
 	res := isolate(r.ctx, kernelFactDeadline, func() error {
 		var err error
-		r.excluded, err = linux.ExcludedKernelPages(r.k.Prog)
+		r.excluded, err = linux.ExcludedKernelPages(prog)
 		return err
 	})
 	if err := res.err(); err != nil {
@@ -313,7 +309,7 @@ func (r *runner) plan(c *emitters.Context, list []*emitters.Emitter, m *Manifest
 			}})
 		}
 		selected := r.opts.Selects(e.Path, e.Path)
-		if ku := r.opts.KernelUnreadable; ku != nil {
+		if ku := r.k.Unreadable(); ku != nil {
 			if selected {
 				preFail(StatusFailed, "the crashed kernel's memory cannot be read: "+ku.Error())
 			} else {
@@ -392,7 +388,7 @@ func (r *runner) plan(c *emitters.Context, list []*emitters.Emitter, m *Manifest
 // in, read once per run. A walk that breaks off keeps the pids found
 // before.
 func (r *runner) processList(c *emitters.Context) ([]int64, error) {
-	if r.k.Prog == nil {
+	if r.k.Program() == nil {
 		return nil, errors.New("no kernel program")
 	}
 	var t *linux.Processes
@@ -435,19 +431,19 @@ func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (Output, []byte
 	out := new(emitters.Output)
 	t0 := time.Now()
 	var undecided0 int64
-	if r.k.Prog != nil {
-		undecided0, _ = r.k.Prog.Undecided()
+	if r.k.Program() != nil {
+		undecided0, _ = r.k.Program().Undecided()
 	}
 	res := isolate(r.ctx, deadline, func() error { return j.e.Run(c, j.item, out) })
 	o.DurationMS = ms(time.Since(t0))
 	if res.Canceled != nil {
 		return o, nil, fmt.Errorf("report interrupted at %s: %w", j.path, res.Canceled)
 	}
-	if r.k.Prog != nil && res.err() == nil {
+	if r.k.Program() != nil && res.err() == nil {
 		// A probe of the kernel's types that could not be answered (they
 		// were lost) answered no, which may have picked the wrong layout:
 		// the output is not to be trusted.
-		if n, why := r.k.Prog.Undecided(); n > undecided0 {
+		if n, why := r.k.Program().Undecided(); n > undecided0 {
 			res = outcome{Err: fmt.Errorf("a probe of the kernel's types could not be answered: %w", why)}
 		}
 	}
@@ -515,17 +511,19 @@ func (r *runner) record(m *Manifest, o Output) {
 	}
 }
 
-func debugInfo(k *kernel.Kernel, withVmlinux bool) DebugInfo {
-	d := DebugInfo{Mode: "dump-only", Types: k.TypesFrom, Symbols: k.SymbolsFrom, VMCOREINFO: k.VMCOREINFOFrom,
-		Fallbacks: nonNil(k.Warnings)}
-	if withVmlinux {
+// debugInfo says where symbols and types came from; the mode is
+// "vmlinux" when one was given (even if a source fell back to the dump).
+func debugInfo(k *kernel.Kernel) DebugInfo {
+	d := DebugInfo{Mode: "dump-only", Types: k.TypesFrom(), Symbols: k.SymbolsFrom(), VMCOREINFO: k.VMCOREINFOFrom(),
+		Fallbacks: nonNil(k.Warnings())}
+	if k.Vmlinux() != nil {
 		d.Mode = "vmlinux"
 	}
 	return d
 }
 
 func dumpInput(k *kernel.Kernel) DumpInput {
-	info := k.Dump.Info()
+	info := k.DumpInfo()
 	d := DumpInput{
 		Format: info.Format, Inner: info.Inner,
 		Compression: info.Compression, CompressionsSeen: nonNil(slices.Sorted(slices.Values(info.CompressionsSeen))),

@@ -117,9 +117,9 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 	parts := make([]kernel.File, len(req.Dump))
 	perPart := max(dumpCacheBytes/int64(len(req.Dump)), 16*dumpChunk)
 	for i, in := range req.Dump {
-		// Reads end with the run (kernel.WithContext): a cancelled run
+		// Reads end with the run (kernel.Open wraps them in ctx): a cancelled run
 		// stops at its next read, wherever it is.
-		parts[i] = kernel.File{Name: in.Name, R: kernel.WithContext(ctx, NewCachedReaderAt(in.R, in.Size, dumpChunk, perPart)), Size: in.Size}
+		parts[i] = kernel.File{Name: in.Name, R: NewCachedReaderAt(in.R, in.Size, dumpChunk, perPart), Size: in.Size}
 	}
 	var (
 		opt         = kernel.Options{Types: req.Types}
@@ -129,19 +129,25 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 		v := req.Vmlinux
 		cr := NewCachedReaderAt(v.R, v.Size, vmlinuxChunk, vmlinuxCacheByte)
 		cr.SetDirect(vmlinuxDirectRead)
-		opt.Vmlinux = &kernel.File{Name: v.Name, R: kernel.WithContext(ctx, cr), Size: v.Size}
+		opt.Vmlinux = &kernel.File{Name: v.Name, R: cr, Size: v.Size}
 		vmlinuxDesc = &report.FileInput{Name: v.Name, Size: v.Size}
 	}
 	// As the CLI: a dump whose headers and VMCOREINFO are readable but whose
 	// kernel memory is not (truncated before the page tables) still gives
 	// a report, with every output failed for that reason.
-	k, unreadable, err := kernel.OpenPartial(parts, opt)
-	var fr *errFileRead
-	if err == nil && (ctx.Err() != nil || errors.As(unreadable, &fr)) {
-		// A failed read of a cancelled run, or of a File the browser no
-		// longer serves, is not a property of the dump.
-		k.Dump.Close()
-		err = unreadable
+	k, err := kernel.Open(ctx, parts, opt)
+	var (
+		unreadable error
+		fr         *errFileRead
+	)
+	if k != nil && err != nil {
+		if ctx.Err() != nil || errors.As(err, &fr) {
+			// A failed read of a cancelled run, or of a File the browser
+			// no longer serves, is not a property of the dump.
+			k.Close()
+		} else {
+			unreadable, err = err, nil
+		}
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -149,8 +155,8 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 		}
 		return nil, explainOpenError(req, err)
 	}
-	defer k.Dump.Close()
-	k.Dump.SetCacheSize(pageCacheBytes)
+	defer k.Close()
+	k.SetCacheSize(pageCacheBytes)
 	if ev.Yield != nil {
 		ev.Yield()
 	}
@@ -174,11 +180,10 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 		sink = report.Tee(res.MemorySink, stream)
 	}
 	m, err := report.Run(ctx, k, report.Options{
-		EmitterDeadline:  req.EmitterDeadline,
-		Vmlinux:          vmlinuxDesc,
-		Emitters:         req.Emitters,
-		Outcome:          ev.Outcome,
-		KernelUnreadable: unreadable,
+		EmitterDeadline: req.EmitterDeadline,
+		Vmlinux:         vmlinuxDesc,
+		Emitters:        req.Emitters,
+		Outcome:         ev.Outcome,
 		Progress: func(p report.Progress) {
 			if ev.Progress != nil {
 				ev.Progress(p)

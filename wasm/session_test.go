@@ -63,8 +63,8 @@ func cliArchive(t *testing.T, req Request) []byte {
 		opt.Vmlinux = &kernel.File{Name: req.Vmlinux.Name, R: req.Vmlinux.R, Size: req.Vmlinux.Size}
 		vm = &report.FileInput{Name: req.Vmlinux.Name, Size: req.Vmlinux.Size}
 	}
-	k, unreadable, err := kernel.OpenPartial(parts, opt)
-	if err != nil {
+	k, err := kernel.Open(context.Background(), parts, opt)
+	if k == nil {
 		t.Fatal(err)
 	}
 	id := report.Identify(k)
@@ -73,7 +73,7 @@ func cliArchive(t *testing.T, req Request) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := report.Run(context.Background(), k, report.Options{Vmlinux: vm, KernelUnreadable: unreadable}, sink); err != nil {
+	if _, err := report.Run(context.Background(), k, report.Options{Vmlinux: vm}, sink); err != nil {
 		t.Fatal(err)
 	}
 	if err := sink.Close(); err != nil {

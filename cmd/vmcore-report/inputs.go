@@ -16,7 +16,7 @@ import (
 type inputs struct {
 	vmlinux *report.FileInput
 	// unreadable is why the kernel's memory cannot be read when the dump
-	// itself can (see kernel.OpenPartial).
+	// itself can (see kernel.Open).
 	unreadable error
 }
 
@@ -47,7 +47,7 @@ func openInputs(ctx context.Context, cfg *config) (*kernel.Kernel, inputs, func(
 		files = append(files, f)
 		// The base name only: the manifest holds nothing about the
 		// machine doing the analysis.
-		parts = append(parts, kernel.File{Name: filepath.Base(p), R: kernel.WithContext(ctx, f), Size: size})
+		parts = append(parts, kernel.File{Name: filepath.Base(p), R: f, Size: size})
 	}
 	if cfg.vmlinux != "" {
 		f, size, err := openInput(cfg.vmlinux)
@@ -62,13 +62,17 @@ func openInputs(ctx context.Context, cfg *config) (*kernel.Kernel, inputs, func(
 				"(e.g. /usr/lib/debug/boot/vmlinux-<release> from the kernel's -dbg or -debuginfo package), not the compressed vmlinuz",
 				cfg.vmlinux, strings.TrimPrefix(err.Error(), kernel.ErrNotVmlinux.Error()+": "))
 		}
-		opt.Vmlinux = &kernel.File{Name: filepath.Base(cfg.vmlinux), R: kernel.WithContext(ctx, f), Size: size}
+		opt.Vmlinux = &kernel.File{Name: filepath.Base(cfg.vmlinux), R: f, Size: size}
 		if cfg.dwarf {
 			opt.Types = kernel.TypesDWARF
 		}
 		in.vmlinux = &report.FileInput{Name: filepath.Base(cfg.vmlinux), Size: size}
 	}
-	k, unreadable, err := kernel.OpenPartial(parts, opt)
+	k, err := kernel.Open(ctx, parts, opt)
+	if k != nil {
+		// A degraded kernel: err says why its memory cannot be read.
+		in.unreadable, err = err, nil
+	}
 	if err != nil && ctx.Err() != nil {
 		closeAll()
 		return nil, in, nil, fail(exitNoReport, "interrupted: no report written")
@@ -78,7 +82,6 @@ func openInputs(ctx context.Context, cfg *config) (*kernel.Kernel, inputs, func(
 		closeAll()
 		return nil, in, nil, err
 	}
-	in.unreadable = unreadable
 	return k, in, closeAll, nil
 }
 

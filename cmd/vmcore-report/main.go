@@ -284,8 +284,6 @@ func generate(ctx context.Context, cfg *config, stdout, stderr io.Writer) error 
 		Vmlinux:         inputs.vmlinux,
 		Emitters:        list,
 		Progress:        prog.update,
-
-		KernelUnreadable: inputs.unreadable,
 	}, keep)
 	prog.clear()
 	if err != nil {
@@ -504,9 +502,9 @@ func writeFileAtomic(name string, data []byte) error {
 }
 
 func describeInputs(cfg *config, k *kernel.Kernel) string {
-	s := "kernel " + k.Info.OSRelease
-	if k.Prog != nil {
-		s += fmt.Sprintf(", types from %s, symbols from %s", k.TypesFrom, k.SymbolsFrom)
+	s := "kernel " + k.Release()
+	if k.Program() != nil {
+		s += fmt.Sprintf(", types from %s, symbols from %s", k.TypesFrom(), k.SymbolsFrom())
 	}
 	if cfg.vmlinux == "" {
 		s += " (no --vmlinux: the dump alone)"

@@ -2,9 +2,12 @@ package emit
 
 import (
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/kernel/kdwarf"
+	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
@@ -12,8 +15,10 @@ import (
 // Context is what emitters read from: the opened kernel and values shared
 // across emitters (computed once, on first use).
 type Context struct {
-	K    *kernel.Kernel
 	Prog *object.Program
+	// k is reached only through the methods below, which give emitters
+	// what they need of the dump and the vmlinux.
+	k *kernel.Kernel
 
 	mu    sync.Mutex
 	cache map[string]any
@@ -21,20 +26,21 @@ type Context struct {
 
 // NewContext wraps an opened kernel.
 func NewContext(k *kernel.Kernel) *Context {
-	if k.Prog != nil && k.Prog.ModuleTypes == nil {
+	prog := k.Program()
+	if prog != nil && prog.ModuleTypes == nil {
 		// Types defined in modules (struct Scsi_Host, loop_device, …) come
 		// from the module BTF the kernel keeps, read only when a type is
 		// missing from the vmlinux's.
-		k.Prog.ModuleTypes = linux.NewModuleTypes(k.Prog, k.BTF)
+		prog.ModuleTypes = linux.NewModuleTypes(prog, k.BTF())
 	}
-	return &Context{K: k, Prog: k.Prog, cache: map[string]any{}}
+	return &Context{k: k, Prog: prog, cache: map[string]any{}}
 }
 
 // Symbolizer resolves kernel addresses as %pS/%pB print them, modules
 // included; one per run, so module symbols are read at most once.
 func (c *Context) Symbolizer() *linux.Symbolizer {
 	s, _ := Once(c, "symbolizer", func() (*linux.Symbolizer, error) {
-		return linux.NewSymbolizer(c.Prog, c.K.Syms), nil
+		return linux.NewSymbolizer(c.Prog, c.k.Symbols()), nil
 	})
 	return s
 }
@@ -45,8 +51,8 @@ func (c *Context) Symbolizer() *linux.Symbolizer {
 func (c *Context) StackTracer() (*linux.StackTracer, error) {
 	return Once(c, "stacktracer", func() (*linux.StackTracer, error) {
 		mods := c.Symbolizer().Modules
-		if v := c.K.Vmlinux; v != nil {
-			return linux.NewStackTracer(c.Prog, v.R, c.K.Info.KernelOffset, mods)
+		if v := c.k.Vmlinux(); v != nil {
+			return linux.NewStackTracer(c.Prog, v.R, c.k.KernelOffset(), mods)
 		}
 		return linux.NewStackTracer(c.Prog, nil, 0, mods)
 	})
@@ -119,4 +125,75 @@ func (c *Context) PossibleCPUs() ([]int, error) {
 	return Once(c, "possible-cpus", func() ([]int, error) {
 		return linux.CPUMask(c.Prog, "__cpu_possible_mask")
 	})
+}
+
+// SymbolIs says whether addr is the address of the symbol name (a
+// function pointer compared with the function it may point to).
+func (c *Context) SymbolIs(addr uint64, name string) bool { return c.k.Symbols().Is(addr, name) }
+
+// VarType is the type of a global or per-cpu variable (kernel.Kernel's
+// VarType: BTF, then DWARF).
+func (c *Context) VarType(name string) (ktype.Type, error) { return c.k.VarType(name) }
+
+// UserMemory is the address space of a process whose mm->pgd is pgd.
+func (c *Context) UserMemory(pgd uint64) (object.Memory, error) { return c.k.UserMemory(pgd) }
+
+// DumpLevel is makedumpfile's dump level (-d), -1 when the dump has none
+// (an ELF core).
+func (c *Context) DumpLevel() int { return c.k.DumpInfo().DumpLevel }
+
+// DumpFiles names the dump's files (the parts of a split dump, in part
+// order).
+func (c *Context) DumpFiles() []string {
+	var names []string
+	for _, p := range c.k.DumpInfo().Parts {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// SavedByKdump says whether kdump made the dump (VMCOREINFO has
+// CRASHTIME): then per-cpu crash_notes hold the CPUs' registers.
+func (c *Context) SavedByKdump() bool {
+	_, ok := c.k.CrashTime()
+	return ok
+}
+
+// PRStatus lists the dump's NT_PRSTATUS notes, in note order.
+func (c *Context) PRStatus() []kernel.PRStatus { return c.k.PRStatus() }
+
+// VmlinuxName is the name of the vmlinux given, ok false without one.
+func (c *Context) VmlinuxName() (name string, ok bool) {
+	if v := c.k.Vmlinux(); v != nil {
+		return v.Name, true
+	}
+	return "", false
+}
+
+// RodataContains looks for strings in the kernel's .rodata: in the
+// vmlinux's section when one is given (plain file reads), else in the
+// kernel's memory.
+func (c *Context) RodataContains(needles ...string) (map[string]bool, error) {
+	var r io.ReaderAt
+	if v := c.k.Vmlinux(); v != nil {
+		r = v.R
+	}
+	return linux.RodataContainsIn(c.Prog, r, needles...)
+}
+
+// SourceLine is the file and line of a kernel-image address from the
+// vmlinux's DWARF line tables (read per unit, on demand, once per run);
+// ok is false without a vmlinux, for module addresses, or when the vmlinux
+// has no line information.
+func (c *Context) SourceLine(addr uint64) (file string, line int, ok bool) {
+	v := c.k.Vmlinux()
+	if v == nil {
+		return "", 0, false
+	}
+	l, err := Once(c, "dwarf-lines", func() (*kdwarf.Lines, error) { return kdwarf.OpenLines(v.R) })
+	if err != nil {
+		return "", 0, false
+	}
+	file, line, err = l.LineForPC(addr - c.k.KernelOffset())
+	return file, line, err == nil
 }

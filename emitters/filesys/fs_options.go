@@ -36,7 +36,7 @@ func fsShowOptions(c *emit.Context, sb object.Object, fstype string, out *emit.O
 		name string
 	)
 	for _, o := range showOptions {
-		if c.K.Syms.Is(fn, o.fn) {
+		if c.SymbolIs(fn, o.fn) {
 			name = o.fn
 			s, err = o.show(c, sb)
 			break
@@ -146,7 +146,7 @@ func kernfsShowOptions(c *emit.Context, sb object.Object) (string, error) {
 	if err != nil || fn == 0 {
 		return "", err
 	}
-	if !c.K.Syms.Is(fn, "cgroup_show_options") {
+	if !c.SymbolIs(fn, "cgroup_show_options") {
 		return "", fmt.Errorf("%s not decoded", c.Symbolizer().SprintSymbolNoOffset(fn))
 	}
 	// cgroup_show_options() in kernel/cgroup/cgroup.c, flag by flag; the

@@ -186,7 +186,7 @@ func showMount(c *emit.Context, r object.Object, rootMnt, rootDentry uint64, out
 	if err != nil {
 		return fmt.Errorf("%s: s_op->show_path: %w", fstype, err)
 	}
-	if fn := showPath; fn != 0 && !c.K.Syms.Is(fn, "kernfs_sop_show_path") {
+	if fn := showPath; fn != 0 && !c.SymbolIs(fn, "kernfs_sop_show_path") {
 		out.Partial("%s: root path comes from %s, not decoded", fstype, c.Symbolizer().SprintSymbolNoOffset(fn))
 	} else if rootPath, err = linux.DentryPath(mnt.Member("mnt_root").Deref()); err != nil {
 		return err

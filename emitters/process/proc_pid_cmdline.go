@@ -106,11 +106,7 @@ func userMemory(c *emit.Context, mm object.Object) (object.Memory, error) {
 	if err != nil {
 		return nil, err
 	}
-	pa, _, err := c.K.MMU.Translate(pgd)
-	if err != nil {
-		return nil, fmt.Errorf("mm->pgd: %w", err)
-	}
-	return c.K.MMU.WithPGD(pa)
+	return c.UserMemory(pgd)
 }
 
 // dumpLevelUserData is makedumpfile's dump-level bit (-d 8) that leaves out
@@ -119,14 +115,14 @@ const dumpLevelUserData = 8
 
 // userDataExcluded says whether the dump was made without anonymous pages.
 func userDataExcluded(c *emit.Context) bool {
-	lvl := c.K.Dump.Info().DumpLevel
+	lvl := c.DumpLevel()
 	return lvl >= 0 && lvl&dumpLevelUserData != 0
 }
 
 // userMemoryPartial records why user memory could not be read.
 func userMemoryPartial(c *emit.Context, out *emit.Output, err error) {
 	if errors.Is(err, kernel.ErrExcluded) {
-		if lvl := c.K.Dump.Info().DumpLevel; lvl >= 0 {
+		if lvl := c.DumpLevel(); lvl >= 0 {
 			out.Partial("user pages not in this dump (dump level %d)", lvl)
 			return
 		}

@@ -1,7 +1,6 @@
 package process
 
 import (
-	"debug/elf"
 	"fmt"
 
 	"github.com/vmcore-report/vmcore-report/emitters/emit"
@@ -24,7 +23,7 @@ type statusFeatures struct {
 func features(c *emit.Context) statusFeatures {
 	f, _ := emit.Once(c, "emitters/status-features", func() (statusFeatures, error) {
 		const kt, um, wid, ib = "Kthread:\t%c\n", "untag_mask:\t%#lx\n", "kworker/R-%s", "SpeculationIndirectBranch:"
-		m, err := rodataContains(c, kt, um, wid, ib)
+		m, err := c.RodataContains(kt, um, wid, ib)
 		if err != nil {
 			return statusFeatures{err: fmt.Errorf("kernel format strings: %w", err)}, nil
 		}
@@ -44,23 +43,4 @@ func procTaskName(c *emit.Context, task object.Object, out *emit.Output) (string
 		}
 	}
 	return linux.ProcTaskName(task, feat.workerIDs)
-}
-
-// rodataContains looks for format strings in the vmlinux's .rodata when
-// there is one (plain file reads), else in the kernel's memory (every page
-// decompressed: a quarter of a second in a browser).
-func rodataContains(c *emit.Context, needles ...string) (map[string]bool, error) {
-	if v := c.K.Vmlinux; v != nil {
-		if f, err := elf.NewFile(v.R); err == nil {
-			// __start_rodata opens the .rodata section.
-			if sec := f.Section(".rodata"); sec != nil && sec.Type == elf.SHT_PROGBITS {
-				size := sec.Size
-				if _, n, err := linux.RodataStrings(c.Prog); err == nil && n < size {
-					size = n
-				}
-				return linux.ReaderContains(sec, int64(size), needles...)
-			}
-		}
-	}
-	return linux.RodataContains(c.Prog, needles...)
 }

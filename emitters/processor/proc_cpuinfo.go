@@ -190,7 +190,7 @@ func coreSiblings(c *emit.Context, cpu int) (int, error) {
 		return 0, err
 	}
 	m := linux.PerCPU(p, "cpu_core_map", "struct cpumask *", cpu)
-	if vt, err := c.K.VarType("cpu_core_map"); err == nil {
+	if vt, err := c.VarType("cpu_core_map"); err == nil {
 		if _, isPtr := ktype.As[*ktype.Pointer](vt); !isPtr {
 			a, _ := m.Address()
 			m = p.Object(vt, a, "cpu_core_map").Cast("struct cpumask").AddressOf()

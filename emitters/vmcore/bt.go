@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/vmcore-report/vmcore-report/emitters/emit"
-	"github.com/vmcore-report/vmcore-report/kernel/kdwarf"
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 	"github.com/vmcore-report/vmcore-report/kernel/unwind"
@@ -27,7 +26,7 @@ type cpuTrace struct {
 // them; the ELF notes of other dumps follow no CPU order the kernel keeps,
 // and QEMU's dump-guest-memory numbers its notes pr_pid = vCPU index + 1.
 func cpuRegs(c *emit.Context, cpu int) (*unwind.PtRegs, string, error) {
-	if c.K.Info.HasCrashTime {
+	if c.SavedByKdump() {
 		r, _, ok, err := linux.CrashNotesRegs(c.Prog, cpu)
 		if err != nil {
 			return nil, "", err
@@ -37,7 +36,7 @@ func cpuRegs(c *emit.Context, cpu int) (*unwind.PtRegs, string, error) {
 		}
 		return r, "crash_notes", nil
 	}
-	for _, n := range c.K.Dump.PRStatus() {
+	for _, n := range c.PRStatus() {
 		if int(n.Pid) == cpu+1 {
 			r, err := linux.PRStatusRegs(n.Regs[:])
 			return r, "NT_PRSTATUS note", err
@@ -118,7 +117,7 @@ func writeBt(c *emit.Context, b *strings.Builder, tr unwind.Trace) {
 		}
 		name := sym.SprintSymbolNoOffset(look)
 		fmt.Fprintf(b, "%s#%d [%x] %s at %x\n", lead, i, at, name, f.IP)
-		if file, line, ok := sourceLine(c, look); ok {
+		if file, line, ok := c.SourceLine(look); ok {
 			fmt.Fprintf(b, "    %s: %d\n", file, line) // crash's bt -l
 		}
 		if f.Regs != nil {
@@ -195,21 +194,4 @@ func init() {
 			return nil
 		},
 	})
-}
-
-// sourceLine is the file and line of a kernel-image address from the
-// vmlinux's DWARF line tables (read per unit, on demand); ok is false
-// without a vmlinux, for module addresses, or when the vmlinux has no
-// line information.
-func sourceLine(c *emit.Context, addr uint64) (string, int, bool) {
-	v := c.K.Vmlinux
-	if v == nil {
-		return "", 0, false
-	}
-	l, err := emit.Once(c, "emitters/dwarf-lines", func() (*kdwarf.Lines, error) { return kdwarf.OpenLines(v.R) })
-	if err != nil {
-		return "", 0, false
-	}
-	file, line, err := l.LineForPC(addr - c.K.Info.KernelOffset)
-	return file, line, err == nil
 }

@@ -171,16 +171,12 @@ func init() {
 		Run: func(c *emit.Context, _ int64, out *emit.Output) error {
 			line := func(k, v string) { fmt.Fprintf(out, "%12s: %s\n", k, v) }
 			fail := func(k string, err error) { out.Partial("%s: %v", k, err) }
-			if v := c.K.Vmlinux; v != nil {
-				line("KERNEL", v.Name)
+			if name, ok := c.VmlinuxName(); ok {
+				line("KERNEL", name)
 			} else {
 				line("KERNEL", "(none: symbols from kallsyms, types from the kernel's BTF)")
 			}
-			var parts []string
-			for _, p := range c.K.Dump.Info().Parts {
-				parts = append(parts, p.Name)
-			}
-			line("DUMPFILE", strings.Join(parts, " "))
+			line("DUMPFILE", strings.Join(c.DumpFiles(), " "))
 			if v, err := sysCPUs(c); err == nil {
 				line("CPUS", v)
 			} else {

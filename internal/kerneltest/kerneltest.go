@@ -2,6 +2,7 @@
 package kerneltest
 
 import (
+	"context"
 	"errors"
 	"os"
 	"testing"
@@ -63,7 +64,7 @@ func OpenMode(tb testing.TB, s *fixtures.Set, role string, m Mode) *kernel.Kerne
 			opt.Types = kernel.TypesDWARF
 		}
 	}
-	k, err := kernel.Open(parts, opt)
+	k, err := kernel.Open(context.Background(), parts, opt)
 	if errors.Is(err, kernel.ErrNeedVmlinux) && m == DumpOnly {
 		// Not applicable, for a reason the kernel gives (its VMCOREINFO
 		// lacks the kallsyms tables): the report says so in one sentence.

@@ -29,7 +29,7 @@ func TestBTFFromDumpMemory(t *testing.T) {
 				t.Fatal(err)
 			}
 			k := kerneltest.Open(t, s, "lzo-d31", false)
-			got := k.BTF
+			got := k.BTF()
 			if got == nil {
 				t.Fatal("no BTF read from the dump")
 			}

@@ -74,7 +74,7 @@ func TestModuleBTFMatchesKo(t *testing.T) {
 		for _, mode := range kerneltest.Modes {
 			t.Run(s.Manifest.ID+"/"+string(mode), func(t *testing.T) {
 				k := kerneltest.OpenMode(t, s, "lzo-d31", mode)
-				mt := NewModuleTypes(k.Prog, k.BTF)
+				mt := NewModuleTypes(k.Program(), k.BTF())
 				mods, err := mt.Modules()
 				if errors.Is(err, ErrNoModuleBTF) {
 					t.Skipf("%s: %v", s.Manifest.ID, err) // 5.10: no module BTF
@@ -82,7 +82,7 @@ func TestModuleBTFMatchesKo(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				sym := NewSymbolizer(k.Prog, k.Syms)
+				sym := NewSymbolizer(k.Program(), k.Symbols())
 				loaded, err := sym.Modules()
 				if err != nil {
 					t.Fatal(err)
@@ -112,7 +112,7 @@ func TestModuleBTFMatchesKo(t *testing.T) {
 						continue
 					}
 					mem := make([]byte, m.Size)
-					if _, err := k.Prog.Mem.ReadVirtAt(mem, m.Data); err != nil {
+					if _, err := k.Program().Mem.ReadVirtAt(mem, m.Data); err != nil {
 						t.Errorf("%s: %v", m.Module, err)
 						continue
 					}
@@ -127,12 +127,12 @@ func TestModuleBTFMatchesKo(t *testing.T) {
 				}
 
 				// Module-only types, through the Program's fallback.
-				k.Prog.ModuleTypes = mt
+				k.Program().ModuleTypes = mt
 				for _, n := range []string{"struct Scsi_Host", "struct loop_device", "struct virtio_blk"} {
-					if _, err := k.Prog.Types.StructByName(strings.TrimPrefix(n, "struct ")); !errors.Is(err, ktype.ErrNotFound) {
+					if _, err := k.Program().Types.StructByName(strings.TrimPrefix(n, "struct ")); !errors.Is(err, ktype.ErrNotFound) {
 						t.Errorf("%s is in the vmlinux types (%v): not a module-only type", n, err)
 					}
-					typ, err := k.Prog.Type(n)
+					typ, err := k.Program().Type(n)
 					if err != nil {
 						t.Errorf("%s: %v", n, err)
 						continue
@@ -145,20 +145,20 @@ func TestModuleBTFMatchesKo(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				idrType, err := k.Prog.Type("struct idr")
+				idrType, err := k.Program().Type("struct idr")
 				if err != nil {
 					t.Fatal(err)
 				}
-				loType, err := k.Prog.Type("struct loop_device")
+				loType, err := k.Program().Type("struct loop_device")
 				if err != nil {
 					t.Fatal(err)
 				}
 				var numbers []int64
-				for e, err := range XArrayForEach(k.Prog.Object(idrType, idr, "loop_index_idr").Member("idr_rt")) {
+				for e, err := range XArrayForEach(k.Program().Object(idrType, idr, "loop_index_idr").Member("idr_rt")) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					lo := k.Prog.Object(loType, e.Entry, "loop_device")
+					lo := k.Program().Object(loType, e.Entry, "loop_device")
 					n, err := lo.Member("lo_number").Int()
 					if err != nil {
 						t.Fatal(err)

@@ -57,7 +57,7 @@ func TestModuleKallsymsMatchTruth(t *testing.T) {
 		for _, mode := range kerneltest.Modes {
 			t.Run(s.Manifest.ID+"/"+string(mode), func(t *testing.T) {
 				k := kerneltest.OpenMode(t, s, "lzo-d31", mode)
-				sym := NewSymbolizer(k.Prog, k.Syms)
+				sym := NewSymbolizer(k.Program(), k.Symbols())
 				mods, err := sym.Modules()
 				if err != nil {
 					t.Fatal(err)
@@ -144,7 +144,7 @@ func checkModuleResolution(t *testing.T, sym *Symbolizer, m *ModuleKallsyms, wan
 func BenchmarkSymbolizeModule(b *testing.B) {
 	sets := fixtures.All(b)
 	k := kerneltest.OpenMode(b, sets[0], "lzo-d31", kerneltest.DumpOnly)
-	sym := NewSymbolizer(k.Prog, k.Syms)
+	sym := NewSymbolizer(k.Program(), k.Symbols())
 	mods, err := sym.Modules()
 	if err != nil {
 		b.Fatal(err)

@@ -12,13 +12,13 @@ import (
 
 func newTracer(tb testing.TB, k *kernel.Kernel) *StackTracer {
 	tb.Helper()
-	sym := NewSymbolizer(k.Prog, k.Syms)
+	sym := NewSymbolizer(k.Program(), k.Symbols())
 	var st *StackTracer
 	var err error
-	if k.Vmlinux != nil {
-		st, err = NewStackTracer(k.Prog, k.Vmlinux.R, k.Info.KernelOffset, sym.Modules)
+	if k.Vmlinux() != nil {
+		st, err = NewStackTracer(k.Program(), k.Vmlinux().R, k.KernelOffset(), sym.Modules)
 	} else {
-		st, err = NewStackTracer(k.Prog, nil, 0, sym.Modules)
+		st, err = NewStackTracer(k.Program(), nil, 0, sym.Modules)
 	}
 	if err != nil {
 		tb.Fatal(err)
@@ -52,7 +52,7 @@ func TestEverySleepingStackEnds(t *testing.T) {
 				k := kerneltest.OpenMode(t, s, "lzo-d31", mode)
 				st := newTracer(t, k)
 				n := 0
-				for _, th := range allThreads(t, k.Prog) {
+				for _, th := range allThreads(t, k.Program()) {
 					_, tr, err := st.StackTraceSaveTsk(th)
 					if errors.Is(err, ErrTaskRunning) || errors.Is(err, ErrStackFreed) {
 						continue
@@ -81,7 +81,7 @@ func BenchmarkUnwindAllTasks(b *testing.B) {
 			b.Run(s.Manifest.ID+"/"+string(mode), func(b *testing.B) {
 				k := kerneltest.OpenMode(b, s, "lzo-d31", mode)
 				st := newTracer(b, k)
-				threads := allThreads(b, k.Prog)
+				threads := allThreads(b, k.Program())
 				b.ResetTimer()
 				frames := 0
 				for b.Loop() {
