@@ -104,6 +104,8 @@ var (
 	// ErrExcluded: a page the dump's producer left out (user pages at
 	// dump level 31, most often).
 	ErrExcluded = dump.ErrExcluded
+	// ErrCorrupt: a page's data in the dump does not decode.
+	ErrCorrupt = dump.ErrCorrupt
 	// ErrMemoryUnreadable: the dump's headers and VMCOREINFO are readable
 	// but the kernel's memory is not (*UnreadableError); Open then also
 	// returns a degraded Kernel.

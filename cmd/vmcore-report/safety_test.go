@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
+	"github.com/vmcore-report/vmcore-report/kernel"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +16,6 @@ import (
 	"time"
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
-	"github.com/vmcore-report/vmcore-report/kernel/dump"
 )
 
 // Regressions for issue 17 on the command line: inputs checked before they
@@ -236,8 +236,8 @@ func TestIssue17Signal(t *testing.T) {
 // it was appended to corruption too).
 func TestIssue17HintOnlyForTruncation(t *testing.T) {
 	dumps := []string{"vmcore"}
-	cut := unreadableWarning(dumps, fmt.Errorf("read phys 0x1000: %w", dump.ErrTruncated))
-	bad := unreadableWarning(dumps, fmt.Errorf("read phys 0x1000: %w", dump.ErrCorrupt))
+	cut := unreadableWarning(dumps, fmt.Errorf("read phys 0x1000: %w", kernel.ErrTruncated))
+	bad := unreadableWarning(dumps, fmt.Errorf("read phys 0x1000: %w", kernel.ErrCorrupt))
 	if !strings.HasSuffix(cut, "Is the dump complete?") {
 		t.Errorf("truncated: %q", cut)
 	}
