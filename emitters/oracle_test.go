@@ -31,11 +31,29 @@ var oracleChecks = map[string]check{
 	"proc/buddyinfo":    oracleBuddyinfo,
 	"proc/pagetypeinfo": oraclePagetypeinfo,
 	"proc/uptime":       uptimeAtPanic,
+	// uptime(1)'s load averages: avenrun as loadavg folds it.
+	"sos_commands/host/uptime": func(t *testing.T, s *fixtures.Set, got string) {
+		o := oracleOf(t, s)
+		if g := hostUptimeRe.FindStringSubmatch(got); g == nil || strings.Join(g[6:9], " ") != oracleAverages(o, " ") {
+			t.Errorf("uptime %q: drgn's avenrun %s", got, oracleAverages(o, " "))
+		}
+	},
 	"sos_commands/memory/free": func(t *testing.T, s *fixtures.Set, got string) {
 		o := oracleOf(t, s)
 		f := strings.Fields(strings.SplitN(got, "\n", 3)[1])
 		if len(f) < 4 || f[1] != fmt.Sprint(o.TotalRAM*4) || f[3] != fmt.Sprint(max(o.VMZoneStat.get(t, "NR_FREE_PAGES"), 0)*4) {
 			t.Errorf("free Mem: %v: drgn reads total %d kB, free %d kB", f, o.TotalRAM*4, max(o.VMZoneStat.get(t, "NR_FREE_PAGES"), 0)*4)
+		}
+		// shared is Shmem; buff/cache is Buffers + Cached + SReclaimable,
+		// and Buffers + Cached the file pages less the swap cache.
+		node := func(n string) int64 { return max(o.VMNodeStat.get(t, n), 0) }
+		swapcache := int64(0)
+		if slices.Contains(o.VMNodeStat.Names, "NR_SWAPCACHE") {
+			swapcache = node("NR_SWAPCACHE")
+		}
+		cache := node("NR_FILE_PAGES") - swapcache + node("NR_SLAB_RECLAIMABLE_B")
+		if len(f) < 6 || f[4] != fmt.Sprint(node("NR_SHMEM")*4) || f[5] != fmt.Sprint(cache*4) {
+			t.Errorf("free Mem: %v: drgn reads shared %d kB, buff/cache %d kB", f, node("NR_SHMEM")*4, cache*4)
 		}
 	},
 }
@@ -108,10 +126,17 @@ type oracleData struct {
 	OnlineCPUs       []int     `json:"online_cpus"`
 	NodePresentPages []int64   `json:"node_present_pages"`
 	Runqueues        map[string]struct {
-		Curr uint64 `json:"curr"`
-		Idle uint64 `json:"idle"`
+		Curr       uint64 `json:"curr"`
+		Idle       uint64 `json:"idle"`
+		NrSwitches uint64 `json:"nr_switches"`
 	} `json:"runqueues"`
-	Tasks []oracleTask `json:"tasks"`
+	VMCommittedAs struct {
+		Count  int64            `json:"count"`
+		PerCPU map[string]int64 `json:"per_cpu"`
+	} `json:"vm_committed_as"`
+	PcpuPages      int64        `json:"pcpu_pages"`
+	NrVmallocPages *int64       `json:"nr_vmalloc_pages"`
+	Tasks          []oracleTask `json:"tasks"`
 	// TasksError is why drgn could not read the task list (a dump whose
 	// filter dropped the task structs' pages).
 	TasksError string `json:"tasks_error"`
@@ -139,6 +164,7 @@ type oracleTask struct {
 	Stime         uint64 `json:"stime"`
 	StartBoottime uint64 `json:"start_boottime"`
 	StaticPrio    int64  `json:"static_prio"`
+	Prio          int64  `json:"prio"`
 	Policy        int64  `json:"policy"`
 	TotalVM       *int64 `json:"total_vm"` // nil: no mm (a kernel thread, or exited)
 }
@@ -528,6 +554,15 @@ func oracleStat(t *testing.T, s *fixtures.Set, got string) {
 			if !slices.Equal(f, want) {
 				t.Errorf("%q, drgn %q", l, strings.Join(want, " "))
 			}
+		case label == "ctxt":
+			// nr_context_switches(): rq->nr_switches over the possible CPUs.
+			var n uint64
+			for _, c := range o.PossibleCPUs {
+				n += o.Runqueues[strconv.Itoa(c)].NrSwitches
+			}
+			if f[1] != fmt.Sprint(n) {
+				t.Errorf("ctxt %s, drgn's runqueues %d", f[1], n)
+			}
 		case label == "processes":
 			if f[1] != fmt.Sprint(o.TotalForks) {
 				t.Errorf("processes %s, drgn total_forks %d", f[1], o.TotalForks)
@@ -577,6 +612,25 @@ func oracleMeminfo(t *testing.T, s *fixtures.Set, got string) {
 		"PageTables":   node("NR_PAGETABLE"), "Bounce": zone("NR_BOUNCE"), "WritebackTmp": node("NR_WRITEBACK_TEMP"),
 	}
 	for k, v := range want {
+		if h, ok := have[k]; !ok || h != v*4 {
+			t.Errorf("%s: %d kB, drgn %d kB", k, h, v*4)
+		}
+	}
+	// Committed_AS: percpu_counter_sum_positive(&vm_committed_as) over the
+	// CPUs online before the panic; Percpu: pcpu_nr_pages(); VmallocUsed:
+	// vmalloc_nr_pages() (the global counter, or the NR_VMALLOC node item
+	// where the kernel counts it there).
+	committed := o.VMCommittedAs.Count
+	for _, c := range liveCPUs(t, s) {
+		committed += o.VMCommittedAs.PerCPU[strconv.Itoa(c)]
+	}
+	vmalloc := int64(-1)
+	if o.NrVmallocPages != nil {
+		vmalloc = *o.NrVmallocPages
+	} else if slices.Contains(o.VMNodeStat.Names, "NR_VMALLOC") {
+		vmalloc = node("NR_VMALLOC")
+	}
+	for k, v := range map[string]int64{"Committed_AS": max(committed, 0), "Percpu": o.PcpuPages, "VmallocUsed": vmalloc} {
 		if h, ok := have[k]; !ok || h != v*4 {
 			t.Errorf("%s: %d kB, drgn %d kB", k, h, v*4)
 		}

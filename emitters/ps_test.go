@@ -335,6 +335,9 @@ func oraclePS(cmdCol, pidCol, lwpCol int) check {
 					} else {
 						ok = v == fmt.Sprint(w.StaticPrio-120)
 					}
+				case "PRI":
+					// procps' -l PRI: stat's priority (prio - MAX_RT_PRIO) + 60.
+					ok = v == fmt.Sprint(w.Prio-100+60)
 				case "S", "STAT":
 					ok = v[0] == taskStateLetter(w.State, w.ExitState)
 				case "START", "STIME":

@@ -234,11 +234,21 @@ def main():
     out["present_cpus"] = mask("__cpu_present_mask")
     out["node_present_pages"] = [nd[n].node_present_pages.value_() for n in range(nr_node_ids) if nd[n].value_()]
 
-    # Each CPU's runqueue: its current and idle task.
+    # meminfo's single counters: vm_committed_as (the shared count and each
+    # CPU's part), the populated per-CPU chunks' pages, vmalloc pages (a
+    # global counter where the kernel has one, else the NR_VMALLOC node item).
+    vca = prog["vm_committed_as"]
+    out["vm_committed_as"] = {"count": vca.count.value_(),
+                              "per_cpu": {str(c): per_cpu_ptr(vca.counters, c).value_() for c in possible}}
+    out["pcpu_pages"] = prog["pcpu_nr_populated"].value_() * prog["pcpu_nr_units"].value_()
+    if has("nr_vmalloc_pages"):
+        out["nr_vmalloc_pages"] = prog["nr_vmalloc_pages"].counter.value_()
+
+    # Each CPU's runqueue: its current and idle task, its context switches.
     rqs = {}
     for cpu in possible:
         rq = per_cpu(prog["runqueues"], cpu)
-        rqs[str(cpu)] = {"curr": rq.curr.value_(), "idle": rq.idle.value_()}
+        rqs[str(cpu)] = {"curr": rq.curr.value_(), "idle": rq.idle.value_(), "nr_switches": rq.nr_switches.value_()}
     out["runqueues"] = rqs
 
     # Every task: the process list (init_task.tasks), then each process's
@@ -255,6 +265,7 @@ def main():
                        "flags": t.flags.value_(), "utime": t.utime.value_(), "stime": t.stime.value_(),
                        "min_flt": t.min_flt.value_(), "maj_flt": t.maj_flt.value_(),
                        "start_boottime": t.start_boottime.value_(), "static_prio": t.static_prio.value_(),
+                       "prio": t.prio.value_(),
                        "policy": t.policy.value_()}
                 mm = t.mm
                 if mm.value_():
