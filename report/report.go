@@ -440,11 +440,12 @@ func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (Output, []byte
 		return o, nil, fmt.Errorf("report interrupted at %s: %w", j.path, res.Canceled)
 	}
 	if r.k.Program() != nil && res.err() == nil {
-		// A probe of the kernel's types that could not be answered (they
-		// were lost) answered no, which may have picked the wrong layout:
-		// the output is not to be trusted.
+		// A probe of the kernel (a type, member, enumerator or symbol)
+		// that could not be answered, what would answer it lost, answered
+		// no, which may have picked the wrong layout: the output is not
+		// to be trusted.
 		if n, why := r.k.Program().Undecided(); n > undecided0 {
-			res = outcome{Err: fmt.Errorf("a probe of the kernel's types could not be answered: %w", why)}
+			res = outcome{Err: fmt.Errorf("a probe of what the kernel has could not be answered: %w", why)}
 		}
 	}
 	switch err := res.err(); {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
+	"github.com/vmcore-report/vmcore-report/kernel/symbols"
 )
 
 // Small helpers over the kernel's symbols and enumerators, used to decide
@@ -37,8 +38,14 @@ func HasEnumValue(p *object.Program, name string) bool {
 }
 
 // HasSymbol reports whether the kernel has the symbol name.
+//
+// A symbol table read in part (kallsyms cut short) cannot say no: such a
+// miss is an undecided probe (Program.NoteUndecided).
 func HasSymbol(p *object.Program, name string) bool {
 	_, err := p.Syms.Addr(name)
+	if err != nil && errors.Is(err, symbols.ErrLost) {
+		p.NoteUndecided(err)
+	}
 	return err == nil
 }
 

@@ -73,8 +73,9 @@ type Program struct {
 	}
 }
 
-// NoteUndecided records a probe of the kernel (a member, an enumerator)
-// that could not be answered: err wraps ktype.ErrLost. Such a probe
+// NoteUndecided records a probe of the kernel (a member, an enumerator, a
+// symbol) that could not be answered: err wraps ktype.ErrLost or
+// symbols.ErrLost. Such a probe
 // answers no, which may be wrong, so whoever ran it must not be trusted:
 // the report fails each output during which the count grew.
 func (p *Program) NoteUndecided(err error) {

@@ -127,6 +127,28 @@ func TestIssue17KallsymsBadPage(t *testing.T) {
 					t.Errorf("kept symbol %s at %#x; .symtab has %#x", sym.Name, sym.Addr, e.Addr)
 				}
 			}
+			// A lost symbol is not put down to the kept one below it, and a
+			// name not kept is lost, not absent: a probe must not say no.
+			var lost Symbol
+			for _, e := range elfTab.All() {
+				if _, ok := ks.Lookup(e.Name); !ok && isText(e.Type) && e.Addr > ks.All()[ks.Len()-1].Addr {
+					lost = e
+					break
+				}
+			}
+			if lost.Name == "" {
+				t.Fatal("no lost text symbol found")
+			}
+			if s, off, ok := ks.Symbolize(lost.Addr + 1); ok {
+				t.Errorf("an address in lost %s symbolized as %s+%#x", lost.Name, s.Name, off)
+			}
+			if _, err := ks.Addr(lost.Name); !errors.Is(err, ErrLost) || errors.Is(err, ErrNotFound) {
+				t.Errorf("Addr(%s) = %v, want ErrLost only", lost.Name, err)
+			}
+			first := ks.All()[0]
+			if s, _, ok := ks.Symbolize(first.Addr); !ok || s.Addr != first.Addr {
+				t.Errorf("a kept symbol's address: %v %v", s, ok)
+			}
 		})
 	}
 }

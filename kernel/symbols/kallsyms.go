@@ -3,6 +3,7 @@ package symbols
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -92,6 +93,18 @@ func FromKallsyms(mem VirtReader, a KallsymsAddrs) (*Table, error) {
 		}
 	}
 
+	addrOf := func(i uint32) uint64 {
+		off := int32(binary.LittleEndian.Uint32(offs[4*i:]))
+		switch {
+		case !absolutePercpu:
+			return base + uint64(uint32(off))
+		case off >= 0:
+			return uint64(off)
+		default:
+			return base - 1 - uint64(int64(off))
+		}
+	}
+
 	names := &chunkReader{rd: rd, va: a.Names}
 	// Sized for a real kernel at most: a garbled kallsyms_num_syms must not
 	// reserve memory for symbols that the names never deliver.
@@ -172,21 +185,21 @@ names:
 			break names
 		}
 		starts = append(starts, a.Names+uint64(names.start0))
-		off := int32(binary.LittleEndian.Uint32(offs[4*i:]))
-		var addr uint64
-		switch {
-		case !absolutePercpu:
-			addr = base + uint64(uint32(off))
-		case off >= 0:
-			addr = uint64(off)
-		default:
-			addr = base - 1 - uint64(int64(off))
-		}
-		syms = append(syms, entry{addr: addr, typ: buf[0], nameOff: uint32(allNames.Len()), nameLen: uint32(len(buf) - 1)})
+		syms = append(syms, entry{addr: addrOf(i), typ: buf[0], nameOff: uint32(allNames.Len()), nameLen: uint32(len(buf) - 1)})
 		allNames.Write(buf[1:])
 	}
 	t := newTable(allNames.String(), syms, "kallsyms")
 	t.incomplete = cut
+	if cut != nil {
+		// The symbols lost are those from the first not kept on; their
+		// addresses are known, so that no address of one of them is put
+		// down to the kept symbol below it.
+		t.lost = make([]uint64, 0, num-uint32(len(syms)))
+		for i := uint32(len(syms)); i < num; i++ {
+			t.lost = append(t.lost, addrOf(i))
+		}
+		slices.Sort(t.lost)
+	}
 	return t, nil
 }
 

@@ -45,6 +45,11 @@ func (t *Table) KallsymsLookup(addr uint64) (sym Symbol, off, size uint64, ok bo
 			end = b.end
 		}
 	}
+	if t.lostIn(start, end) {
+		// A lost symbol lies between this one and the next kept one:
+		// addr may be in it, and the size is not known.
+		return Symbol{}, 0, 0, false
+	}
 	return t.symbol(best), addr - start, end - start, true
 }
 

@@ -16,6 +16,11 @@ import (
 // ErrNotFound is wrapped by lookups of an unknown name.
 var ErrNotFound = errors.New("symbol not found")
 
+// ErrLost is wrapped, instead of ErrNotFound, by a lookup that misses on a
+// table read only in part (Incomplete): the name may be one of the symbols
+// lost, so a probe must not take the miss for "the kernel has none".
+var ErrLost = errors.New("symbol information lost")
+
 // Symbol is one kernel symbol.
 type Symbol struct {
 	Name string
@@ -40,8 +45,11 @@ type Table struct {
 	syms   []entry // in the source's order
 	slots  []int32 // name index: 1 + index into syms, 0 = free; len is a power of 2
 	source string
-	// incomplete says why the source could only be read in part.
+	// incomplete says why the source could only be read in part; lost
+	// holds the addresses of the symbols it lost, sorted (their names are
+	// unknown, their addresses are not: kallsyms_offsets is whole).
 	incomplete error
+	lost       []uint64
 
 	mu     sync.Mutex
 	scans  int     // Symbolize calls answered by a linear scan
@@ -156,6 +164,9 @@ func (t *Table) Lookup(name string) (Symbol, bool) {
 func (t *Table) Addr(name string) (uint64, error) {
 	s, ok := t.Lookup(name)
 	if !ok {
+		if t.incomplete != nil {
+			return 0, fmt.Errorf("%s (%s): not among the symbols that could be read (%v): %w", name, t.source, t.incomplete, ErrLost)
+		}
 		return 0, fmt.Errorf("%s (%s): %w", name, t.source, ErrNotFound)
 	}
 	return s.Addr, nil
@@ -223,7 +234,17 @@ func (t *Table) Symbolize(addr uint64) (sym Symbol, off uint64, ok bool) {
 	if s.Size != 0 && addr >= s.Addr+s.Size {
 		return Symbol{}, 0, false
 	}
+	if t.lostIn(s.Addr, addr+1) {
+		// A lost symbol lies between: addr is not in s.
+		return Symbol{}, 0, false
+	}
 	return s, addr - s.Addr, true
+}
+
+// lostIn reports whether a lost symbol's address lies in (lo, hi).
+func (t *Table) lostIn(lo, hi uint64) bool {
+	i, _ := slices.BinarySearch(t.lost, lo+1)
+	return i < len(t.lost) && t.lost[i] < hi
 }
 
 // better says whether symbol a answers for its address rather than b, at
