@@ -135,6 +135,9 @@ type oracleData struct {
 		PerCPU map[string]int64 `json:"per_cpu"`
 	} `json:"vm_committed_as"`
 	PcpuPages      int64        `json:"pcpu_pages"`
+	BlockdevPages  int64        `json:"blockdev_pages"`
+	BoottimeNs     int64        `json:"boottime_ns"`
+	RealtimeNs     int64        `json:"realtime_ns"`
 	NrVmallocPages *int64       `json:"nr_vmalloc_pages"`
 	Tasks          []oracleTask `json:"tasks"`
 	// TasksError is why drgn could not read the task list (a dump whose
@@ -630,7 +633,15 @@ func oracleMeminfo(t *testing.T, s *fixtures.Set, got string) {
 	} else if slices.Contains(o.VMNodeStat.Names, "NR_VMALLOC") {
 		vmalloc = node("NR_VMALLOC")
 	}
-	for k, v := range map[string]int64{"Committed_AS": max(committed, 0), "Percpu": o.PcpuPages, "VmallocUsed": vmalloc} {
+	// Buffers: nr_blockdev_pages(); Cached: the file pages less the swap
+	// cache and Buffers (0 at least).
+	swapcache := int64(0)
+	if slices.Contains(o.VMNodeStat.Names, "NR_SWAPCACHE") {
+		swapcache = node("NR_SWAPCACHE")
+	}
+	cached := max(node("NR_FILE_PAGES")-swapcache-o.BlockdevPages, 0)
+	for k, v := range map[string]int64{"Committed_AS": max(committed, 0), "Percpu": o.PcpuPages, "VmallocUsed": vmalloc,
+		"Buffers": o.BlockdevPages, "Cached": cached} {
 		if h, ok := have[k]; !ok || h != v*4 {
 			t.Errorf("%s: %d kB, drgn %d kB", k, h, v*4)
 		}
@@ -701,6 +712,12 @@ func uptimeAtPanic(t *testing.T, s *fixtures.Set, got string) {
 	f := strings.Fields(got)
 	if stamp == 0 || len(f) != 2 {
 		t.Fatalf("uptime %q; panic stamp %v", got, stamp)
+	}
+	// Exactly: drgn's boot-time clock at the last timekeeper update,
+	// seconds and hundredths (uptime_proc_show()).
+	o := oracleOf(t, s)
+	if want := fmt.Sprintf("%d.%02d", o.BoottimeNs/1e9, o.BoottimeNs%1e9/1e7); f[0] != want {
+		t.Errorf("uptime %s, drgn's boot-time clock %s", f[0], want)
 	}
 	up, _ := strconv.ParseFloat(f[0], 64)
 	idle, _ := strconv.ParseFloat(f[1], 64)

@@ -230,6 +230,14 @@ func oracleSys(t *testing.T, s *fixtures.Set, got string) {
 	o := oracleOf(t, s)
 	o.tasks(t)
 	v := parseSys(t, got)
+	// DATE and UPTIME: the wall and boot-time clocks at the last
+	// timekeeper update, as drgn reads tk_core.
+	if want := time.Unix(0, o.RealtimeNs).UTC().Format("Mon Jan _2 15:04:05 MST 2006"); v["DATE"] != want {
+		t.Errorf("DATE %q, drgn's wall clock %q", v["DATE"], want)
+	}
+	if want := crashDurationOf(float64(o.BoottimeNs / 1e9)); v["UPTIME"] != want {
+		t.Errorf("UPTIME %q, drgn's boot-time clock %q", v["UPTIME"], want)
+	}
 	if want := oracleAverages(o, ", "); v["LOAD AVERAGE"] != want {
 		t.Errorf("LOAD AVERAGE %q, drgn's avenrun %q", v["LOAD AVERAGE"], want)
 	}

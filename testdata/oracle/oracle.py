@@ -244,6 +244,19 @@ def main():
     if has("nr_vmalloc_pages"):
         out["nr_vmalloc_pages"] = prog["nr_vmalloc_pages"].counter.value_()
 
+    # Block device page cache (nr_blockdev_pages(): every inode of the bdev
+    # filesystem's superblock) and the clocks at the last timekeeper update
+    # (tkr_mono's base plus its shifted nanoseconds; boot time adds
+    # offs_boot, wall time offs_real).
+    bdev = 0
+    for inode in lst(prog["blockdev_superblock"].s_inodes, "struct inode", "i_sb_list"):
+        bdev += inode.i_mapping.nrpages.value_()
+    out["blockdev_pages"] = bdev
+    tk = prog["tk_core"].timekeeper
+    mono = tk.tkr_mono.base.value_() + (tk.tkr_mono.xtime_nsec.value_() >> tk.tkr_mono.shift.value_())
+    out["boottime_ns"] = mono + tk.offs_boot.value_()
+    out["realtime_ns"] = mono + tk.offs_real.value_()
+
     # Each CPU's runqueue: its current and idle task, its context switches.
     rqs = {}
     for cpu in possible:
