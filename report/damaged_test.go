@@ -623,9 +623,10 @@ func kernelMemoryCases(t *testing.T, el corpusFile, vmlinux *kernel.File, baseOK
 	mem("second task's tasks loops on itself", at(second.Member("next"), "tasks.next"), le64(next), wantAny, baseOK-3)
 	mem("nr_cpu_ids absurd", addr("nr_cpu_ids"), le32(0x7fffffff), wantReport, baseOK/2)
 	mem("nr_threads absurd", addr("nr_threads"), le32(1<<30), wantAny, baseOK-3)
-	// A garbled page early in kallsyms_names loses __start_BTF with the
-	// symbols after it (no report from the dump alone, with a reason);
-	// one near its end keeps them, and the report says kallsyms was cut;
+	// A garbled page in kallsyms_names loses the symbols of its block of
+	// 256 and of the page (decoding resumes at the next kallsyms_markers
+	// entry past it; issue 17: an early page lost __start_BTF and every
+	// symbol after it, so no report). The report says kallsyms was cut;
 	// the outputs whose version probes ask for a symbol the cut may have
 	// lost fail, naming it (they chose a layout on a guess before).
 	names, ok1 := k.Symbols().Lookup("kallsyms_names")
@@ -635,11 +636,11 @@ func kernelMemoryCases(t *testing.T, el corpusFile, vmlinux *kernel.File, baseOK
 			where string
 			va    uint64
 			want  string
-		}{{"early", names.Addr + 32<<10, ""}, {"late", markers.Addr - 8<<10, wantReport}} {
+		}{{"early", names.Addr + 32<<10, wantReport}, {"late", markers.Addr - 8<<10, wantReport}} {
 			pa, err := k.Translate(c.va)
 			if off, ok := physToFile(progs, pa&^4095); err == nil && ok {
 				cases = append(cases, damagedCase{name: "kernel memory kallsyms_names page garbled " + c.where + " (dump alone)",
-					parts: []kernel.File{part(el.name, el.view().Write(off, bytes.Repeat([]byte{0xff}, 4096)))}, want: c.want, fallback: c.want == wantReport})
+					parts: []kernel.File{part(el.name, el.view().Write(off, bytes.Repeat([]byte{0xff}, 4096)))}, want: c.want, fallback: true, minOK: baseOK / 2})
 			}
 		}
 	}

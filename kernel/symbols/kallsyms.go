@@ -1,7 +1,9 @@
 package symbols
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -140,53 +142,59 @@ func FromKallsyms(mem VirtReader, a KallsymsAddrs) (*Table, error) {
 		cut = fmt.Errorf("decoded %d of %d symbols: %w", len(syms), num, err)
 		return nil
 	}
-names:
-	for i := uint32(0); i < num; i++ {
+	// one decodes symbol i from names' position: an error, and whether it
+	// is garbage (bytes that read but do not decode) rather than a read
+	// that failed.
+	one := func(i uint32) (error, bool) {
 		names.start0 = names.pos
 		n, err := names.byte()
 		if err != nil {
-			if err := stop(i, err, false); err != nil {
-				return nil, err
-			}
-			break names
+			return err, false
 		}
 		length := int(n)
 		if n&0x80 != 0 { // a "big" symbol: the length takes two bytes
 			hi, err := names.byte()
 			if err != nil {
-				if err := stop(i, err, false); err != nil {
-					return nil, err
-				}
-				break names
+				return err, false
 			}
 			length = int(n&0x7f) | int(hi)<<7
 		}
 		if length == 0 || names.pos+length > maxNameBytes {
-			if err := stop(i, fmt.Errorf("kallsyms: symbol %d: bad compressed length %d", i, length), true); err != nil {
-				return nil, err
-			}
-			break names
+			return fmt.Errorf("kallsyms: symbol %d: bad compressed length %d", i, length), true
 		}
 		codes, err := names.next(length)
 		if err != nil {
-			if err := stop(i, err, false); err != nil {
-				return nil, err
-			}
-			break names
+			return err, false
 		}
 		buf = buf[:0]
 		for _, c := range codes {
 			buf = append(buf, decoded[c]...)
 		}
 		if len(buf) < 2 || len(buf) > kallsymsNameMax {
-			if err := stop(i, fmt.Errorf("kallsyms: symbol %d: implausible name length %d", i, len(buf)), true); err != nil {
-				return nil, err
-			}
-			break names
+			return fmt.Errorf("kallsyms: symbol %d: implausible name length %d", i, len(buf)), true
 		}
 		starts = append(starts, a.Names+uint64(names.start0))
 		syms = append(syms, entry{addr: addrOf(i), typ: buf[0], nameOff: uint32(allNames.Len()), nameLen: uint32(len(buf) - 1)})
 		allNames.Write(buf[1:])
+		return nil, false
+	}
+	var failedAt int // where in kallsyms_names the first run failed
+	for i := uint32(0); i < num; i++ {
+		if err, garbage := one(i); err != nil {
+			failedAt = names.start0
+			if err := stop(i, err, garbage); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	// kept[j] is the symbol index of syms[j] when a resync leaves a gap.
+	var kept []uint32
+	if cut != nil {
+		kept = resync(rd, a, num, starts, failedAt, names, one, &syms, &starts)
+		if kept != nil {
+			cut = fmt.Errorf("decoded %d of %d symbols (those in %s lost): %w", len(syms), num, gaps(kept, num), errors.Unwrap(cut))
+		}
 	}
 	t := newTable(allNames.String(), syms, "kallsyms")
 	t.incomplete = cut
@@ -195,12 +203,180 @@ names:
 		// addresses are known, so that no address of one of them is put
 		// down to the kept symbol below it.
 		t.lost = make([]uint64, 0, num-uint32(len(syms)))
-		for i := uint32(len(syms)); i < num; i++ {
-			t.lost = append(t.lost, addrOf(i))
+		next := 0 // into kept
+		for i := uint32(0); i < num; i++ {
+			switch {
+			case kept == nil && i < uint32(len(syms)):
+			case kept != nil && next < len(kept) && kept[next] == i:
+				next++
+			default:
+				t.lost = append(t.lost, addrOf(i))
+			}
 		}
 		slices.Sort(t.lost)
 	}
 	return t, nil
+}
+
+// kallsyms_markers (scripts/kallsyms.c) gives where in kallsyms_names the
+// name of every 256th symbol starts. It is not in VMCOREINFO, but it lies
+// after kallsyms_names and before kallsyms_token_table, and the offsets of
+// the markers of the symbols decoded before a failure are known, so it is
+// found by searching for them. Past the failure, decoding resumes at the
+// first marker beyond the failing page; each block of 256 symbols is kept
+// only if it ends exactly where the next marker says (the last one: just
+// before the markers), so garbage that decodes as plausible names is not
+// kept, and the indexes, hence the addresses, stay exact.
+const markerEvery = 256
+
+// resync decodes the symbols after the failure at failedAt (an offset in
+// kallsyms_names) from the markers, appending them to syms and starts. It
+// returns the symbol index of each entry of syms, or nil when the markers
+// were not found (then syms is unchanged).
+func resync(rd func(string, uint64, int) ([]byte, error), a KallsymsAddrs, num uint32, starts []uint64, failedAt int,
+	names *chunkReader, one func(uint32) (error, bool), syms *[]entry, startsOut *[]uint64) []uint32 {
+	known := (len(starts) + markerEvery - 1) / markerEvery
+	if known < 3 || a.TokenTable <= a.Names {
+		return nil // two markers past 0 at least, or a match means little
+	}
+	want := make([]uint64, known)
+	for k := range want {
+		want[k] = starts[k*markerEvery] - a.Names
+	}
+	nm := int(num+markerEvery-1) / markerEvery
+	markers, at := findMarkers(rd, a.Names, a.Names+uint64(failedAt), a.TokenTable, want, nm)
+	if markers == nil {
+		return nil
+	}
+	namesEnd := at - a.Names
+	firstRun := uint32(len(*syms))
+	kept := make([]uint32, firstRun)
+	for j := range kept {
+		kept[j] = uint32(j)
+	}
+	// The first marker past the failing page.
+	bad := (a.Names+uint64(failedAt))&^4095 + 4096 - a.Names
+	for k := 0; k < nm; {
+		if uint32(k*markerEvery) < firstRun || markers[k] < bad {
+			k++
+			continue
+		}
+		n0 := len(*syms)
+		names.pos, names.buf, names.start = int(markers[k]), nil, int(markers[k])
+		lo, hi := uint32(k*markerEvery), min(uint32((k+1)*markerEvery), num)
+		ok := true
+		for i := lo; i < hi && ok; i++ {
+			if err, _ := one(i); err != nil {
+				ok = false
+			}
+		}
+		end := uint64(names.pos)
+		switch {
+		case !ok:
+		case k+1 < nm:
+			ok = end == markers[k+1]
+		default:
+			ok = end <= namesEnd && namesEnd-end < 8
+		}
+		if !ok {
+			// Drop the block; go on past the page where it went wrong.
+			*syms, *startsOut = (*syms)[:n0], (*startsOut)[:n0]
+			bad = (a.Names+uint64(names.start0))&^4095 + 4096 - a.Names
+			k++
+			continue
+		}
+		for i := lo; i < hi; i++ {
+			kept = append(kept, i)
+		}
+		k++
+	}
+	return kept
+}
+
+// findMarkers searches [from, to) for kallsyms_markers, whose first
+// entries are want, as 32-bit or as 64-bit words, and returns its nm
+// entries and address; nil if not found or not plausible. names is
+// kallsyms_names' address.
+func findMarkers(rd func(string, uint64, int) ([]byte, error), names, from, to uint64, want []uint64, nm int) ([]uint64, uint64) {
+	head := want[:min(len(want), 16)] // searched for; the rest checked
+	// The names are at most maxNameBytes: a token table address from
+	// damaged memory must not make the search walk the address space.
+	if lim := names + maxNameBytes + uint64(nm)*8; lim > names && lim < to {
+		to = lim
+	}
+	for _, w := range []int{4, 8} {
+		pat := make([]byte, len(head)*w)
+		for k, v := range head {
+			if w == 4 {
+				binary.LittleEndian.PutUint32(pat[k*w:], uint32(v))
+			} else {
+				binary.LittleEndian.PutUint64(pat[k*w:], v)
+			}
+		}
+		var prev []byte
+		for pg := from &^ 4095; pg < to && pg >= from&^4095; pg += 4096 {
+			b, err := rd("kallsyms_markers", pg, 4096)
+			if err != nil {
+				prev = nil
+				continue
+			}
+			win := append(prev, b...)
+			winAt := pg - uint64(len(prev))
+			for off := 0; ; {
+				i := bytes.Index(win[off:], pat)
+				if i < 0 {
+					break
+				}
+				va := winAt + uint64(off+i)
+				off += i + 1
+				if va%uint64(w) != 0 || va < from {
+					continue
+				}
+				if m := readMarkers(rd, va, w, nm, to, names, want); m != nil {
+					return m, va
+				}
+			}
+			prev = b[len(b)-len(pat)+1:]
+		}
+	}
+	return nil, 0
+}
+
+// readMarkers reads nm markers of w bytes at va, and checks that they
+// begin with want, grow, and point before va (the names precede them).
+func readMarkers(rd func(string, uint64, int) ([]byte, error), va uint64, w, nm int, to, names uint64, want []uint64) []uint64 {
+	if va+uint64(nm*w) > to {
+		return nil
+	}
+	b, err := rd("kallsyms_markers", va, nm*w)
+	if err != nil {
+		return nil
+	}
+	m := make([]uint64, nm)
+	for k := range m {
+		if w == 4 {
+			m[k] = uint64(binary.LittleEndian.Uint32(b[k*w:]))
+		} else {
+			m[k] = binary.LittleEndian.Uint64(b[k*w:])
+		}
+		if k > 0 && m[k] <= m[k-1] || m[k] >= va-names || k < len(want) && m[k] != want[k] {
+			return nil
+		}
+	}
+	return m
+}
+
+// gaps describes the symbol indexes in [0, num) that kept lacks.
+func gaps(kept []uint32, num uint32) string {
+	var parts []string
+	next := uint32(0)
+	for _, i := range append(kept, num) {
+		if i > next {
+			parts = append(parts, fmt.Sprintf("%d-%d", next, i-1))
+		}
+		next = i + 1
+	}
+	return strings.Join(parts, ", ")
 }
 
 // readTokenTable reads the NUL-separated token strings far enough to hold the
