@@ -31,6 +31,7 @@ var oracleChecks = map[string]check{
 	"proc/buddyinfo":    oracleBuddyinfo,
 	"proc/pagetypeinfo": oraclePagetypeinfo,
 	"proc/uptime":       uptimeAtPanic,
+	"proc/diskstats":    oracleDiskstats,
 	// uptime(1)'s load averages: avenrun as loadavg folds it.
 	"sos_commands/host/uptime": func(t *testing.T, s *fixtures.Set, got string) {
 		o := oracleOf(t, s)
@@ -134,10 +135,21 @@ type oracleData struct {
 		Count  int64            `json:"count"`
 		PerCPU map[string]int64 `json:"per_cpu"`
 	} `json:"vm_committed_as"`
-	PcpuPages      int64        `json:"pcpu_pages"`
-	BlockdevPages  int64        `json:"blockdev_pages"`
-	BoottimeNs     int64        `json:"boottime_ns"`
-	RealtimeNs     int64        `json:"realtime_ns"`
+	PcpuPages     int64 `json:"pcpu_pages"`
+	BlockdevPages int64 `json:"blockdev_pages"`
+	BoottimeNs    int64 `json:"boottime_ns"`
+	RealtimeNs    int64 `json:"realtime_ns"`
+	HZ            int64 `json:"hz"`
+	// Bdevs: each block device's I/O statistics summed over the CPUs (nil
+	// on a kernel without block_device.bd_stats, before 5.11).
+	Bdevs []struct {
+		Dev     uint64   `json:"dev"`
+		IOTicks uint64   `json:"io_ticks"`
+		IOs     []uint64 `json:"ios"`
+		Merges  []uint64 `json:"merges"`
+		Sectors []uint64 `json:"sectors"`
+		Nsecs   []uint64 `json:"nsecs"`
+	} `json:"bdevs"`
 	NrVmallocPages *int64       `json:"nr_vmalloc_pages"`
 	Tasks          []oracleTask `json:"tasks"`
 	// TasksError is why drgn could not read the task list (a dump whose
@@ -757,6 +769,53 @@ func oraclePagetypeinfo(t *testing.T, s *fixtures.Set, got string) {
 			if len(r[mt]) != len(z.FreeLists) {
 				t.Errorf("%s type %d: %d orders, drgn %d", label, mt, len(r[mt]), len(z.FreeLists))
 			}
+		}
+	}
+}
+
+// oracleDiskstats: diskstats_show() from each device's bd_stats as drgn
+// sums them over the CPUs: I/Os, merges and sectors as read, times in ms
+// (nanoseconds / 10^6), io_ticks jiffies_to_msecs(), the time in queue
+// the four directions' nanoseconds summed; I/Os in flight not compared
+// (drgn does not count the queues' requests).
+func oracleDiskstats(t *testing.T, s *fixtures.Set, got string) {
+	o := oracleOf(t, s)
+	if o.Bdevs == nil {
+		t.Logf("drgn has no bd_stats to read on this kernel")
+		return
+	}
+	if o.HZ == 0 {
+		t.Fatalf("drgn found no HZ")
+	}
+	for _, l := range strings.Split(strings.TrimSpace(got), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 20 {
+			t.Errorf("line %q", l)
+			continue
+		}
+		major, _ := strconv.ParseUint(f[0], 10, 64)
+		minor, _ := strconv.ParseUint(f[1], 10, 64)
+		found := false
+		for _, b := range o.Bdevs {
+			if b.Dev != major<<20|minor || len(b.IOs) < 4 {
+				continue
+			}
+			found = true
+			ms := func(d int) uint64 { return b.Nsecs[d] / 1e6 }
+			want := []uint64{b.IOs[0], b.Merges[0], b.Sectors[0], ms(0), b.IOs[1], b.Merges[1], b.Sectors[1], ms(1), 0,
+				b.IOTicks * 1000 / uint64(o.HZ), (b.Nsecs[0] + b.Nsecs[1] + b.Nsecs[2] + b.Nsecs[3]) / 1e6,
+				b.IOs[2], b.Merges[2], b.Sectors[2], ms(2), b.IOs[3], ms(3)}
+			for i, w := range want {
+				if i == 8 {
+					continue // in flight
+				}
+				if f[3+i] != fmt.Sprint(w) {
+					t.Errorf("%s field %d: %s, drgn %d", f[2], i+1, f[3+i], w)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s (%d:%d): drgn has no such block device", f[2], major, minor)
 		}
 	}
 }

@@ -257,6 +257,34 @@ def main():
     out["boottime_ns"] = mono + tk.offs_boot.value_()
     out["realtime_ns"] = mono + tk.offs_real.value_()
 
+    # HZ, found from jiffies_64 (which starts at INITIAL_JIFFIES, (u32)(-300 HZ))
+    # and the boot-time clock: the candidate whose ticks match the uptime.
+    j64 = prog["jiffies_64"].value_()
+    for hz in (100, 250, 300, 1000):
+        if abs((j64 - ((1 << 32) - 300 * hz)) / hz - out["boottime_ns"] / 1e9) < 1:
+            out["hz"] = hz
+
+    # Block devices' I/O statistics (diskstats_show()'s source): each
+    # bdev inode's struct block_device (struct bdev_inode), its bd_stats
+    # summed over the possible CPUs (part_stat_read_all()).
+    if has_member("struct block_device", "bd_stats"):
+        bdevs = []
+        for inode in lst(prog["blockdev_superblock"].s_inodes, "struct inode", "i_sb_list"):
+            bd = drgn.container_of(inode, "struct bdev_inode", "vfs_inode").bdev
+            if not bd.bd_stats.value_():
+                continue
+            tot = {"dev": bd.bd_dev.value_(), "io_ticks": 0}
+            for c in possible:
+                st = drgn.Object(prog, "struct disk_stats", address=(bd.bd_stats.value_() + offsets[c].value_()) & (1 << 64) - 1)
+                for m in ("nsecs", "sectors", "ios", "merges"):
+                    arr = getattr(st, m)
+                    tot.setdefault(m, [0] * len(arr))
+                    for i in range(len(arr)):
+                        tot[m][i] += arr[i].value_()
+                tot["io_ticks"] += st.io_ticks.value_()
+            bdevs.append(tot)
+        out["bdevs"] = bdevs
+
     # Each CPU's runqueue: its current and idle task, its context switches.
     rqs = {}
     for cpu in possible:
