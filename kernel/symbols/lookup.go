@@ -20,19 +20,7 @@ func (t *Table) KallsymsLookup(addr uint64) (sym Symbol, off, size uint64, ok bo
 	if !b.ok || addr < b.stext || addr >= b.end {
 		return Symbol{}, 0, 0, false
 	}
-	t.mu.Lock()
-	scan := t.byAddr == nil && t.scans < scansBeforeIndex
-	if scan {
-		t.scans++
-	}
-	t.mu.Unlock()
-	var best int32
-	var end uint64
-	if scan {
-		best, end = t.kallsymsScan(addr)
-	} else {
-		best, end = t.kallsymsSearch(addr)
-	}
+	best, end := t.kallsymsSearch(addr)
 	if best < 0 {
 		return Symbol{}, 0, 0, false
 	}
@@ -53,11 +41,12 @@ func (t *Table) KallsymsLookup(addr uint64) (sym Symbol, off, size uint64, ok bo
 	return t.symbol(best), addr - start, end - start, true
 }
 
-// kallsymsSearch finds, in the address order, the kernel's choice among
-// the kept symbols at the highest address <= addr, and the next kept
-// symbol's address (0 if none).
+// kallsymsSearch finds the kernel's choice among the kept symbols at the
+// highest address <= addr, and the next kept symbol's address (0 if none).
+// Among aliases the first in the source's order wins unless another sorts
+// strictly before it (kallsymsBefore).
 func (t *Table) kallsymsSearch(addr uint64) (best int32, next uint64) {
-	idx := t.addrIndex()
+	idx := t.kallsymsIndex()
 	lo, hi := 0, len(idx)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -67,55 +56,95 @@ func (t *Table) kallsymsSearch(addr uint64) (best int32, next uint64) {
 			hi = m
 		}
 	}
-	best = -1
-	i := lo - 1
-	for ; i >= 0; i-- {
-		if t.kallsymsKeeps(&t.syms[idx[i]]) {
-			break
-		}
-	}
-	if i < 0 {
+	if lo == 0 {
 		return -1, 0
 	}
-	start := t.syms[idx[i]].addr
-	for j := i; j >= 0 && t.syms[idx[j]].addr == start; j-- {
-		if t.kallsymsKeeps(&t.syms[idx[j]]) && (best < 0 || t.kallsymsBefore(idx[j], best)) {
-			best = idx[j]
+	start := t.syms[idx[lo-1]].addr
+	first := lo - 1
+	for first > 0 && t.syms[idx[first-1]].addr == start {
+		first--
+	}
+	best = idx[first]
+	for _, j := range idx[first+1 : lo] {
+		if t.kallsymsBefore(j, best) {
+			best = j
 		}
 	}
-	for j := lo; j < len(idx); j++ {
-		if e := &t.syms[idx[j]]; e.addr > start && t.kallsymsKeeps(e) {
-			return best, e.addr
-		}
-	}
-	return best, 0
-}
-
-// kallsymsScan answers as kallsymsSearch with one pass over the symbols in
-// the source's order, for the first few lookups (sorting ~150k symbols
-// costs more than a few scans in WebAssembly).
-func (t *Table) kallsymsScan(addr uint64) (best int32, next uint64) {
-	best = -1
-	for i := range t.syms {
-		e := &t.syms[i]
-		if e.addr > addr || !t.kallsymsKeeps(e) {
-			continue
-		}
-		if best < 0 || e.addr > t.syms[best].addr || (e.addr == t.syms[best].addr && t.kallsymsBefore(int32(i), best)) {
-			best = int32(i)
-		}
-	}
-	if best < 0 {
-		return -1, 0
-	}
-	start := t.syms[best].addr
-	for i := range t.syms {
-		e := &t.syms[i]
-		if e.addr > start && (next == 0 || e.addr < next) && t.kallsymsKeeps(e) {
-			next = e.addr
-		}
+	if lo < len(idx) {
+		next = t.syms[idx[lo]].addr
 	}
 	return best, next
+}
+
+// kallsymsIndex is, built once, the symbols the kernel's kallsyms table
+// holds (kallsymsKeeps) in address order, aliases in the source's order:
+// one pass and a radix sort. (Scanning all ~150k symbols for each of the
+// first lookups, as this did before stack traces made lookups many, cost
+// ~80 ms per report natively and several times that in WebAssembly.)
+func (t *Table) kallsymsIndex() []int32 {
+	t.kernelBounds() // decides kallsymsFams, which kallsymsKeeps reads
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.keptDone {
+		t.keptDone = true
+		kept := make([]int32, 0, len(t.syms))
+		for i := range t.syms {
+			if t.kallsymsKeeps(&t.syms[i]) {
+				kept = append(kept, int32(i))
+			}
+		}
+		sortByAddr(t.syms, kept)
+		t.kept = kept
+	}
+	return t.kept
+}
+
+// sortByAddr sorts idx by the address of its symbols, stably: an LSD radix
+// sort over the bytes in which the addresses differ (kernel addresses share
+// their top bytes), and nothing at all when idx is already in order (a
+// kallsyms table). A comparison sort of a vmlinux's symbols costs several
+// times more in WebAssembly.
+func sortByAddr(syms []entry, idx []int32) {
+	if len(idx) < 2 {
+		return
+	}
+	sorted := true
+	first := syms[idx[0]].addr
+	var diff uint64
+	for k, i := range idx {
+		a := syms[i].addr
+		diff |= a ^ first
+		if k > 0 && a < syms[idx[k-1]].addr {
+			sorted = false
+		}
+	}
+	if sorted {
+		return
+	}
+	src, dst := idx, make([]int32, len(idx))
+	for shift := uint(0); shift < 64; shift += 8 {
+		if (diff>>shift)&0xff == 0 {
+			continue // the same byte in every address
+		}
+		var pos [256]int
+		for _, i := range src {
+			pos[(syms[i].addr>>shift)&0xff]++
+		}
+		n := 0
+		for b, c := range pos {
+			pos[b] = n
+			n += c
+		}
+		for _, i := range src {
+			b := (syms[i].addr >> shift) & 0xff
+			dst[pos[b]] = i
+			pos[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &idx[0] {
+		copy(idx, src)
+	}
 }
 
 type kernelBounds struct {

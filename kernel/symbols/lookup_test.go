@@ -1,8 +1,11 @@
 package symbols
 
 import (
+	"cmp"
 	"debug/elf"
+	"math/rand/v2"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
@@ -46,7 +49,7 @@ func TestKallsymsLookupSourcesAgree(t *testing.T) {
 					continue
 				}
 				prev = sym.Addr
-				if i%997 == 0 { // the scan (first lookups) and the sorted search agree
+				if i%997 == 0 { // the index answers as a plain scan of every symbol
 					for _, tab := range []*Table{ks, elfTab} {
 						b1, n1 := tab.kallsymsScan(sym.Addr + 3)
 						b2, n2 := tab.kallsymsSearch(sym.Addr + 3)
@@ -117,6 +120,61 @@ func TestKallsymsLookupSynthetic(t *testing.T) {
 			if s.Name != c.name || off != c.off || size != c.size || ok != c.ok {
 				t.Errorf("pass %d %#x: %s+%#x/%#x %v, want %s+%#x/%#x %v", pass, c.addr, s.Name, off, size, ok, c.name, c.off, c.size, c.ok)
 			}
+		}
+	}
+}
+
+// kallsymsScan is the reference kallsymsSearch is checked against: one
+// pass over every symbol in the source's order.
+func (t *Table) kallsymsScan(addr uint64) (best int32, next uint64) {
+	best = -1
+	for i := range t.syms {
+		e := &t.syms[i]
+		if e.addr > addr || !t.kallsymsKeeps(e) {
+			continue
+		}
+		if best < 0 || e.addr > t.syms[best].addr || (e.addr == t.syms[best].addr && t.kallsymsBefore(int32(i), best)) {
+			best = int32(i)
+		}
+	}
+	if best < 0 {
+		return -1, 0
+	}
+	start := t.syms[best].addr
+	for i := range t.syms {
+		e := &t.syms[i]
+		if e.addr > start && (next == 0 || e.addr < next) && t.kallsymsKeeps(e) {
+			next = e.addr
+		}
+	}
+	return best, next
+}
+
+// TestSortByAddr: the radix sort orders as a stable comparison sort, on
+// addresses that differ in scattered bytes, with duplicates.
+func TestSortByAddr(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 3, 100, 5000} {
+		syms := make([]entry, n)
+		for i := range syms {
+			syms[i].addr = 0xffffffff81000000 + rng.Uint64N(1<<20)<<(8*rng.Uint64N(3)) + rng.Uint64N(3)
+			if i > 0 && rng.IntN(4) == 0 {
+				syms[i].addr = syms[i-1].addr
+			}
+		}
+		idx := make([]int32, n)
+		for i := range idx {
+			idx[i] = int32(i)
+		}
+		want := slices.Clone(idx)
+		slices.SortStableFunc(want, func(a, b int32) int { return cmp.Compare(syms[a].addr, syms[b].addr) })
+		sortByAddr(syms, idx)
+		if !slices.Equal(idx, want) {
+			t.Errorf("%d symbols: radix order differs from a stable sort", n)
+		}
+		sortByAddr(syms, idx) // already sorted: unchanged
+		if !slices.Equal(idx, want) {
+			t.Errorf("%d symbols: sorting sorted symbols changed them", n)
 		}
 	}
 }

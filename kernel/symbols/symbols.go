@@ -57,6 +57,8 @@ type Table struct {
 
 	boundsDone bool
 	bounds     kernelBounds // for KallsymsLookup
+	keptDone   bool
+	kept       []int32 // kallsymsIndex
 	// kallsymsNum is the kernel's kallsyms_num_syms (a vmlinux .symtab
 	// table; 0 if unknown), and kallsymsFams the optional families of
 	// symbols the kernel's table holds, as that count shows.
