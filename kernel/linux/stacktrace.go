@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
@@ -20,6 +21,18 @@ type StackTracer struct {
 	frameSize, bpOff, retOff uint64
 	retFromFork              uint64
 	sched, lock              [2]uint64
+
+	// walks keeps each sleeping task's walk, by task address: its
+	// /proc/PID/stack, wchan (in its own file and in ps) and bt_blocked
+	// all start from the same switch frame, and a task that is not
+	// running does not move in a dump.
+	mu    sync.Mutex
+	walks map[uint64]sleepingWalk
+}
+
+type sleepingWalk struct {
+	tr  unwind.Trace
+	err error
 }
 
 // MaxStackTraceDepth is MAX_STACK_TRACE_DEPTH of fs/proc/base.c: the most
@@ -126,8 +139,30 @@ func (t *StackTracer) Stacks(task object.Object, cpu int) (unwind.StackList, err
 	return out, nil
 }
 
-// WalkSleeping unwinds a task that is not on a CPU.
+// WalkSleeping unwinds a task that is not on a CPU, once per task: later
+// calls return the same trace (its Frames are shared: read only).
 func (t *StackTracer) WalkSleeping(task object.Object) (unwind.Trace, error) {
+	key, addressed := task.Address()
+	if !addressed {
+		return t.walkSleeping(task)
+	}
+	t.mu.Lock()
+	w, ok := t.walks[key]
+	t.mu.Unlock()
+	if ok {
+		return w.tr, w.err
+	}
+	tr, err := t.walkSleeping(task)
+	t.mu.Lock()
+	if t.walks == nil {
+		t.walks = map[uint64]sleepingWalk{}
+	}
+	t.walks[key] = sleepingWalk{tr, err}
+	t.mu.Unlock()
+	return tr, err
+}
+
+func (t *StackTracer) walkSleeping(task object.Object) (unwind.Trace, error) {
 	start, err := t.SleepingStart(task)
 	if err != nil {
 		return unwind.Trace{}, err
