@@ -8,14 +8,15 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/golang/snappy"
 	"github.com/klauspost/compress/zlib"
 	"github.com/klauspost/compress/zstd"
 )
 
 const (
-	// blockSize is the unit of the recompressed store of a compressed
-	// .debug_info: large enough to compress well (~20 compile units of a
-	// vmlinux), small enough to decompress in a millisecond or two.
+	// blockSize is the unit of the recompressed (snappy) store of a
+	// compressed .debug_info: large enough to compress well (~20 compile
+	// units of a vmlinux), small enough to decompress in a millisecond.
 	blockSize = 1 << 20
 	// maxCachedBlocks bounds the cache of decompressed blocks. Units are
 	// copied out of blocks and cached by the materializer, so a few blocks
@@ -40,8 +41,6 @@ type infoSource struct {
 	partial  []byte
 	scratch  []byte
 	complete bool
-	enc      *zstd.Encoder
-	dec      *zstd.Decoder
 
 	cache []cachedBlock
 	tick  uint64
@@ -177,7 +176,7 @@ func (s *infoSource) load(i int) ([]byte, error) {
 	if !s.complete || i >= len(s.stored) {
 		return nil, errors.New("compressed .debug_info not scanned")
 	}
-	b, err := s.dec.DecodeAll(s.stored[i], make([]byte, 0, n))
+	b, err := snappy.Decode(make([]byte, n), s.stored[i])
 	if err != nil {
 		return nil, fmt.Errorf("decompress .debug_info block %d: %w", i, err)
 	}
@@ -280,14 +279,6 @@ func (s *infoSource) scanner() *seqReader {
 
 // store appends decompressed bytes to the recompressed store.
 func (s *infoSource) store(p []byte) error {
-	if s.enc == nil {
-		var err error
-		s.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
-			zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
-		if err != nil {
-			return err
-		}
-	}
 	for len(p) > 0 {
 		n := min(len(p), blockSize-len(s.partial))
 		s.partial = append(s.partial, p[:n]...)
@@ -302,7 +293,7 @@ func (s *infoSource) store(p []byte) error {
 // compressBlock moves the partial block to the store, compressed into a
 // slice of its exact size (the encoder's output has room for the worst case).
 func (s *infoSource) compressBlock() {
-	s.scratch = s.enc.EncodeAll(s.partial, s.scratch[:0])
+	s.scratch = snappy.Encode(s.scratch[:cap(s.scratch)], s.partial)
 	s.stored = append(s.stored, bytes.Clone(s.scratch))
 	s.partial = s.partial[:0]
 }
@@ -311,12 +302,7 @@ func (s *infoSource) flush() error {
 	if len(s.partial) > 0 {
 		s.compressBlock()
 	}
-	s.partial, s.enc, s.scratch = nil, nil, nil
-	var err error
-	s.dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
-	if err != nil {
-		return err
-	}
+	s.partial, s.scratch = nil, nil
 	s.complete = true
 	return nil
 }
