@@ -100,50 +100,61 @@ func (t *Table) kallsymsIndex() []int32 {
 }
 
 // sortByAddr sorts idx by the address of its symbols, stably: an LSD radix
-// sort over the bytes in which the addresses differ (kernel addresses share
-// their top bytes), and nothing at all when idx is already in order (a
-// kallsyms table). A comparison sort of a vmlinux's symbols costs several
-// times more in WebAssembly.
+// sort of (address, index) pairs, read and written in sequence, over the
+// bytes in which the addresses differ (kernel addresses share their top
+// bytes); nothing at all when idx is already in order (a kallsyms table).
+// A comparison sort of a vmlinux's symbols costs several times more in
+// WebAssembly.
 func sortByAddr(syms []entry, idx []int32) {
 	if len(idx) < 2 {
 		return
 	}
+	src := make([]addrPair, len(idx))
 	sorted := true
-	first := syms[idx[0]].addr
 	var diff uint64
 	for k, i := range idx {
-		a := syms[i].addr
-		diff |= a ^ first
-		if k > 0 && a < syms[idx[k-1]].addr {
+		src[k] = addrPair{syms[i].addr, i}
+		diff |= src[k].addr ^ src[0].addr
+		if k > 0 && src[k].addr < src[k-1].addr {
 			sorted = false
 		}
 	}
 	if sorted {
 		return
 	}
-	src, dst := idx, make([]int32, len(idx))
+	dst := make([]addrPair, len(idx))
 	for shift := uint(0); shift < 64; shift += 8 {
 		if (diff>>shift)&0xff == 0 {
 			continue // the same byte in every address
 		}
-		var pos [256]int
-		for _, i := range src {
-			pos[(syms[i].addr>>shift)&0xff]++
-		}
-		n := 0
-		for b, c := range pos {
-			pos[b] = n
-			n += c
-		}
-		for _, i := range src {
-			b := (syms[i].addr >> shift) & 0xff
-			dst[pos[b]] = i
-			pos[b]++
-		}
+		radixPass(src, dst, shift)
 		src, dst = dst, src
 	}
-	if &src[0] != &idx[0] {
-		copy(idx, src)
+	for k := range src {
+		idx[k] = src[k].i
+	}
+}
+
+type addrPair struct {
+	addr uint64
+	i    int32
+}
+
+// radixPass moves src into dst ordered by one byte of the address, stably.
+func radixPass(src, dst []addrPair, shift uint) {
+	var pos [256]int
+	for _, p := range src {
+		pos[(p.addr>>shift)&0xff]++
+	}
+	n := 0
+	for b, c := range pos {
+		pos[b] = n
+		n += c
+	}
+	for _, p := range src {
+		b := (p.addr >> shift) & 0xff
+		dst[pos[b]] = p
+		pos[b]++
 	}
 }
 
