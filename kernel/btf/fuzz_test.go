@@ -94,3 +94,66 @@ func walkSpec(t *testing.T, data []byte) {
 		}
 	}
 }
+
+// FuzzLoadDamagedSpec feeds arbitrary blobs to LoadDamagedSpec with the
+// type section cut at cut and a string hole at [holeLo, holeLo+holeLen),
+// read as zeros as the kernel's reader gives them, and walks every kept
+// type: errors, never a panic, memory as LoadSpec's, and a lookup that
+// misses says lost or not found.
+func FuzzLoadDamagedSpec(f *testing.F) {
+	blob, cut := damagedBlob()
+	f.Add(blob, uint32(cut+4), uint32(0), uint16(0))
+	b, _ := sample(binary.LittleEndian)
+	s := b.blob()
+	f.Add(s, uint32(btfHeaderLen+len(b.types)/2), uint32(btfHeaderLen+len(b.types)+len(b.strs)/2), uint16(8))
+	f.Fuzz(func(t *testing.T, data []byte, cut, holeLo uint32, holeLen uint16) {
+		data = bytes.Clone(data)
+		lo, hi := min(int(holeLo), len(data)), min(int(holeLo)+int(holeLen), len(data))
+		clear(data[lo:hi])
+		if int(cut) < len(data) {
+			clear(data[cut:])
+		}
+		d := Damage{TypesEnd: int64(cut)}
+		if hi > lo {
+			d.StringHoles = [][2]int64{{int64(lo), int64(hi)}}
+		}
+		var s *Spec
+		var err error
+		allocbound.Check(t, "LoadDamagedSpec", allocbound.Limit(int64(len(data)), 8, 1<<20), func() {
+			s, err = LoadDamagedSpec(bytes.NewReader(data), int64(len(data)), d)
+		})
+		if err != nil {
+			return
+		}
+		for id := 1; id <= s.NumTypes(); id++ {
+			typ, err := s.TypeByID(TypeID(id))
+			if err != nil {
+				continue
+			}
+			_ = ktype.String(typ)
+			_, _ = ktype.Sizeof(typ)
+			if c, ok := ktype.As[ktype.Composite](typ); ok {
+				for i, m := range c.MemberList() {
+					if i == 64 {
+						break
+					}
+					_, _ = ktype.FindMember(typ, m.Name)
+				}
+			}
+		}
+		for _, name := range []string{"task", "int", "nosuch", "KEPT"} {
+			_, err := s.StructByName(name)
+			if err != nil && !errors.Is(err, ktype.ErrNotFound) && !errors.Is(err, ktype.ErrLost) && !isFormatErr(err) {
+				t.Fatalf("StructByName(%s): %v is neither not found, lost nor a format error", name, err)
+			}
+			_, _ = s.EnumValue(name)
+			_, _, _ = s.VarLocation(name)
+		}
+		_, _ = s.Lost()
+	})
+}
+
+func isFormatErr(err error) bool {
+	var fe *FormatError
+	return errors.As(err, &fe)
+}
