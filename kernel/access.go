@@ -12,11 +12,7 @@ import (
 
 // openDump opens the dump files as one dump.
 func openDump(parts []File) (*dump.Dump, error) {
-	dp := make([]dump.Part, len(parts))
-	for i, p := range parts {
-		dp[i] = dump.Part{Name: p.Name, R: p.R, Size: p.Size}
-	}
-	return dump.OpenParts(dp)
+	return dump.OpenParts(parts)
 }
 
 // DumpInfo describes the dump file(s): format, compression, dump level,

@@ -31,12 +31,9 @@ import (
 	"github.com/vmcore-report/vmcore-report/kernel/x86"
 )
 
-// File is one input file.
-type File struct {
-	Name string
-	R    io.ReaderAt
-	Size int64
-}
+// File is one input file (a dump part or the vmlinux): its name for the
+// manifest and messages, a reader (never read whole) and its size.
+type File = dump.Part
 
 // Options choose the inputs beyond the dump.
 type Options struct {
@@ -88,6 +85,9 @@ type Kernel struct {
 	// what the dump's headers said before the reads that failed.
 	unreadable error
 	headerInfo dump.Info
+	// note is the dump's VMCOREINFO note as it parses, nil when it has
+	// none or it does not parse.
+	note *vmcoreinfo.Info
 }
 
 // Why Open refused, for errors.Is (report.Classify sorts an error into
@@ -149,33 +149,19 @@ func Open(ctx context.Context, parts []File, opt Options) (*Kernel, error) {
 		return nil, err
 	}
 	k := &Kernel{dump: d, vmlinux: opt.Vmlinux, headerInfo: d.Info()}
-	note, noteErr := k.noteInfo()
 	err = k.open(ctx, opt)
 	if err == nil {
 		return k, nil
 	}
 	var fault *dump.FaultError
-	if errors.Is(err, ErrMismatch) || !errors.As(err, &fault) || noteErr != nil {
+	if errors.Is(err, ErrMismatch) || !errors.As(err, &fault) || k.note == nil {
 		// Without a VMCOREINFO note there is no identity to report (the
 		// search of memory is most likely what failed).
 		d.Close()
 		return nil, err
 	}
-	return &Kernel{dump: d, info: note, vmcoreinfoFrom: "dump note", vmlinux: opt.Vmlinux, headerInfo: k.headerInfo,
+	return &Kernel{dump: d, info: k.note, vmcoreinfoFrom: "dump note", vmlinux: opt.Vmlinux, headerInfo: k.headerInfo,
 		unreadable: err}, &UnreadableError{Err: err}
-}
-
-// noteInfo parses the dump's VMCOREINFO note alone, for a degraded kernel.
-func (k *Kernel) noteInfo() (*vmcoreinfo.Info, error) {
-	raw := k.dump.VMCOREINFO()
-	if len(raw) == 0 {
-		return nil, errors.New("no VMCOREINFO note")
-	}
-	info, err := vmcoreinfo.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("VMCOREINFO: %w", err)
-	}
-	return info, nil
 }
 
 func (k *Kernel) open(ctx context.Context, opt Options) error {
@@ -299,7 +285,7 @@ func (k *Kernel) readVMCOREINFO(ctx context.Context) error {
 	parse := func(raw []byte) (*vmcoreinfo.Info, error) {
 		info, err := vmcoreinfo.Parse(raw)
 		if err == nil && (info.OSRelease == "" || info.PageSize == 0) {
-			err = errors.New("no OSRELEASE or PAGESIZE")
+			return info, errors.New("no OSRELEASE or PAGESIZE")
 		}
 		return info, err
 	}
@@ -314,6 +300,9 @@ func (k *Kernel) readVMCOREINFO(ctx context.Context) error {
 	var why string
 	if raw := k.dump.VMCOREINFO(); len(raw) > 0 {
 		info, err := parse(raw)
+		if info != nil {
+			k.note = info // names the kernel of a degraded open (see Open)
+		}
 		if err == nil {
 			return translate(info, "dump note")
 		}
@@ -614,22 +603,28 @@ func bannerRelease(f *elf.File) string {
 	return release
 }
 
-// ErrNotVmlinux is wrapped by CheckVmlinuxFile when a file is not a
-// vmlinux at all.
+// ErrNotVmlinux is what a *NotVmlinuxError is (errors.Is).
 var ErrNotVmlinux = errors.New("not a vmlinux")
 
+// NotVmlinuxError is CheckVmlinuxFile's error: the file is not a vmlinux,
+// and What says what it is instead.
+type NotVmlinuxError struct{ What string }
+
+func (e *NotVmlinuxError) Error() string        { return ErrNotVmlinux.Error() + ": " + e.What }
+func (e *NotVmlinuxError) Is(target error) bool { return target == ErrNotVmlinux }
+
 // CheckVmlinuxFile tells from its ELF header whether r can be a vmlinux,
-// saying what it is when it cannot: not ELF (a compressed vmlinuz, say),
-// an ELF core dump (a vmcore given in the vmlinux's place), or another
-// ELF file.
+// saying what it is when it cannot (*NotVmlinuxError): not ELF (a
+// compressed vmlinuz, say), an ELF core dump (a vmcore given in the
+// vmlinux's place), or another ELF file.
 func CheckVmlinuxFile(r io.ReaderAt) error {
 	var h [20]byte
 	n, _ := r.ReadAt(h[:], 0)
 	if n < 4 || string(h[:4]) != elf.ELFMAG {
-		return fmt.Errorf("%w: not an ELF file (it starts %q)", ErrNotVmlinux, h[:min(n, 4)])
+		return &NotVmlinuxError{What: fmt.Sprintf("not an ELF file (it starts %q)", h[:min(n, 4)])}
 	}
 	if n < 20 {
-		return fmt.Errorf("%w: the file ends inside its ELF header", ErrNotVmlinux)
+		return &NotVmlinuxError{What: "the file ends inside its ELF header"}
 	}
 	var typ elf.Type
 	switch elf.Data(h[elf.EI_DATA]) {
@@ -642,9 +637,9 @@ func CheckVmlinuxFile(r io.ReaderAt) error {
 	case elf.ET_EXEC:
 		return nil
 	case elf.ET_CORE:
-		return fmt.Errorf("%w: it is an ELF core dump (a vmcore): give it as the dump, and the kernel's vmlinux with --vmlinux", ErrNotVmlinux)
+		return &NotVmlinuxError{What: "it is an ELF core dump (a vmcore): give it as the dump, and the kernel's vmlinux with --vmlinux"}
 	}
-	return fmt.Errorf("%w: an ELF file of type %v, not an executable kernel image", ErrNotVmlinux, typ)
+	return &NotVmlinuxError{What: fmt.Sprintf("an ELF file of type %v, not an executable kernel image", typ)}
 }
 
 // buildID finds the NT_GNU_BUILD_ID note in any note section (Debian's

@@ -31,6 +31,10 @@ func Classify(err error) Kind {
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return KindCancelled
+	case errors.As(err, new(*WriteError)):
+		return KindInternal
+	case readFailed(err):
+		return KindReadFailed
 	case errors.Is(err, kernel.ErrNoDump):
 		return KindNoDump
 	case errors.Is(err, kernel.ErrMismatch):
@@ -45,4 +49,12 @@ func Classify(err error) Kind {
 		return KindTruncated
 	}
 	return KindUnreadable
+}
+
+// readFailed says whether err is a front end's reader failing (a browser
+// File no longer readable), not the dump: such an error says so with a
+// method ReadFailed() bool, which errors.As finds through wrapping.
+func readFailed(err error) bool {
+	var rf interface{ ReadFailed() bool }
+	return errors.As(err, &rf) && rf.ReadFailed()
 }

@@ -108,22 +108,18 @@ func runDamaged(c damagedCase) (r caseResult) {
 	start := time.Now()
 	r.peak = allocbound.Peak(func() {
 		defer func() { r.panicked = recover() }()
-		opt := kernel.Options{Vmlinux: c.vmlinux}
-		k, err := kernel.Open(ctx, c.parts, opt)
-		if k == nil {
-			r.err = err
+		var sink Sink
+		r.m, r.err = Analyze(ctx, Files{Dump: c.parts, Vmlinux: c.vmlinux}, Options{Filter: Filter{Only: corpusEmitters}, Deadline: caseDeadline},
+			func(Opened) (Sink, error) {
+				sink = newMemSink()
+				if c.sink != nil {
+					sink = c.sink()
+				}
+				return sink, nil
+			})
+		if sink == nil {
 			return
 		}
-		defer k.Close()
-		sink := Sink(newMemSink())
-		if c.sink != nil {
-			sink = c.sink()
-		}
-		var vm *FileInput
-		if c.vmlinux != nil {
-			vm = &FileInput{Name: c.vmlinux.Name, Size: c.vmlinux.Size}
-		}
-		r.m, r.err = Run(ctx, k, Options{Filter: Filter{Only: corpusEmitters}, Vmlinux: vm, Deadline: caseDeadline}, sink)
 		if cerr := sink.Close(); r.err == nil && cerr != nil {
 			r.m, r.err = nil, cerr
 		}

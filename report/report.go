@@ -69,8 +69,9 @@ type Options struct {
 	// ToolVersion goes into the manifest and version.txt; "" means
 	// Version().
 	ToolVersion string
-	// Vmlinux describes the vmlinux given, nil when the dump is read alone.
-	Vmlinux *FileInput
+	// PageCacheBytes, when > 0, bounds the dump's decoded-page cache
+	// (Analyze; the browser keeps it small).
+	PageCacheBytes int64
 	// Emitters to run; nil means emitters.All().
 	Emitters []*emitters.Emitter
 	// Progress, when set, is called synchronously as the run advances.
@@ -109,6 +110,15 @@ type job struct {
 // only when the sink fails or ctx ends; everything an emitter does wrong
 // is recorded in the manifest instead. Run does not close the sink.
 func Run(ctx context.Context, k *kernel.Kernel, opts Options, sink Sink) (*Manifest, error) {
+	if err := opts.Filter.Validate(); err != nil {
+		return nil, err
+	}
+	return run(ctx, k, Identify(k), opts, sink)
+}
+
+// run is Run of a kernel already identified (Analyze names the sink from
+// the same identity).
+func run(ctx context.Context, k *kernel.Kernel, id Identity, opts Options, sink Sink) (*Manifest, error) {
 	start := time.Now()
 	if opts.EmitterDeadline <= 0 {
 		opts.EmitterDeadline = DefaultEmitterDeadline
@@ -123,12 +133,8 @@ func Run(ctx context.Context, k *kernel.Kernel, opts Options, sink Sink) (*Manif
 	if list == nil {
 		list = emitters.All()
 	}
-	if err := opts.Filter.Validate(); err != nil {
-		return nil, err
-	}
 	r := &runner{ctx: ctx, k: k, opts: opts, sink: sink, start: start}
 	r.progress(Progress{Stage: StageKernel})
-	id := Identify(k)
 	r.top = id.TopDir()
 	r.logf("vmcore-report %s: %s", opts.ToolVersion, r.top)
 	m := &Manifest{
@@ -141,7 +147,7 @@ func Run(ctx context.Context, k *kernel.Kernel, opts Options, sink Sink) (*Manif
 			Only:              nonNil(opts.Only),
 			Skip:              nonNil(opts.Skip),
 		},
-		Inputs: Inputs{Vmlinux: opts.Vmlinux, Dump: DumpInput{
+		Inputs: Inputs{Vmlinux: vmlinuxInput(k), Dump: DumpInput{
 			CompressionsSeen: []string{}, Parts: []Part{}, Warnings: []string{},
 		}},
 		Kernel:       crashedKernel(k, id),
@@ -521,6 +527,15 @@ func debugInfo(k *kernel.Kernel) DebugInfo {
 		d.Mode = "vmlinux"
 	}
 	return d
+}
+
+// vmlinuxInput names the vmlinux given, nil when the dump is read alone.
+func vmlinuxInput(k *kernel.Kernel) *FileInput {
+	v := k.Vmlinux()
+	if v == nil {
+		return nil
+	}
+	return &FileInput{Name: v.Name, Size: v.Size}
 }
 
 func dumpInput(k *kernel.Kernel) DumpInput {

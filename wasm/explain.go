@@ -49,6 +49,9 @@ type errFileRead struct {
 func (e *errFileRead) Error() string { return fmt.Sprintf("read %s: %v", e.name, e.err) }
 func (e *errFileRead) Unwrap() error { return e.err }
 
+// ReadFailed tells report.Classify that the browser, not the dump, failed.
+func (e *errFileRead) ReadFailed() bool { return true }
+
 // explainOpenError turns kernel.Open's error into plain words.
 func explainOpenError(req Request, err error) error {
 	names := make([]string, len(req.Dump))
@@ -107,7 +110,7 @@ func explainOpenError(req Request, err error) error {
 }
 
 // quoted names the dump files: "a" or "a", "b".
-func quoted(in []Input) string {
+func quoted(in []kernel.File) string {
 	q := make([]string, len(in))
 	for i, d := range in {
 		q[i] = strconv.Quote(d.Name)

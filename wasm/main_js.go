@@ -101,6 +101,16 @@ type jsFile struct {
 	idx  int
 	name string
 	size int64
+	run  *runReads // the run the File was chosen for
+}
+
+// runReads is one run's reading: counts for the progress messages, and
+// the pause after each read.
+type runReads struct {
+	reads, bytes int64
+	// after, when set, reports progress and yields: reads are the only
+	// sign of life while the kernel is being opened.
+	after func()
 }
 
 var (
@@ -108,12 +118,7 @@ var (
 	readErrFn  = js.Global().Get("vmcrReadError")
 	scratchMu  sync.Mutex
 	scratch    []byte // heap memory JS copies into; a stack buffer could move
-	readsDone  int64
-	bytesDone  int64
 	maxPerRead = 8 << 20
-	// afterRead, when set, reports progress and yields: reads are the
-	// only sign of life while the kernel is being opened.
-	afterRead func()
 )
 
 // yieldEvery spaces the pauses that let the worker take messages: each
@@ -149,8 +154,8 @@ func (f *jsFile) ReadAt(p []byte, off int64) (int, error) {
 		if got < 0 {
 			return n, &errFileRead{name: f.name, err: errors.New(readErrFn.Invoke().String())}
 		}
-		readsDone++
-		bytesDone += int64(got)
+		f.run.reads++
+		f.run.bytes += int64(got)
 		if direct {
 			n += got
 		} else {
@@ -160,9 +165,9 @@ func (f *jsFile) ReadAt(p []byte, off int64) (int, error) {
 			break
 		}
 	}
-	if afterRead != nil {
+	if f.run.after != nil {
 		scratchMu.Unlock()
-		afterRead()
+		f.run.after()
 		scratchMu.Lock()
 	}
 	if n < len(p) {
@@ -175,11 +180,11 @@ func (f *jsFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 // fileSpec is a File the worker holds: {index, name, size}.
-func fileSpec(v js.Value) (*jsFile, error) {
+func fileSpec(v js.Value, run *runReads) (*jsFile, error) {
 	if v.IsUndefined() || v.IsNull() {
 		return nil, nil
 	}
-	f := &jsFile{idx: v.Get("index").Int(), name: v.Get("name").String(), size: int64(v.Get("size").Float())}
+	f := &jsFile{idx: v.Get("index").Int(), name: v.Get("name").String(), size: int64(v.Get("size").Float()), run: run}
 	if f.size <= 0 {
 		return nil, &UserError{Kind: KindReadFailed, Message: fmt.Sprintf("%s is empty: was it saved completely?", f.name)}
 	}
@@ -200,21 +205,22 @@ func (a *app) start(_ js.Value, args []js.Value) any {
 	}
 	spec := args[0]
 	var req Request
+	reads := &runReads{}
 	for i := 0; i < spec.Get("dump").Length(); i++ {
-		f, err := fileSpec(spec.Get("dump").Index(i))
+		f, err := fileSpec(spec.Get("dump").Index(i), reads)
 		if err != nil {
 			postError(err)
 			return nil
 		}
-		req.Dump = append(req.Dump, Input{Name: f.name, R: f, Size: f.size})
+		req.Dump = append(req.Dump, kernel.File{Name: f.name, R: f, Size: f.size})
 	}
-	v, err := fileSpec(spec.Get("vmlinux"))
+	v, err := fileSpec(spec.Get("vmlinux"), reads)
 	if err != nil {
 		postError(err)
 		return nil
 	}
 	if v != nil {
-		req.Vmlinux = &Input{Name: v.name, R: v, Size: v.size}
+		req.Vmlinux = &kernel.File{Name: v.name, R: v, Size: v.size}
 	}
 	if t := spec.Get("types"); t.Type() == js.TypeString && t.String() == "dwarf" {
 		req.Types = kernel.TypesDWARF
@@ -227,7 +233,7 @@ func (a *app) start(_ js.Value, args []js.Value) any {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.running, a.cancelF, a.result = true, cancel, nil
-	go a.run(ctx, req, format, sw)
+	go a.run(ctx, req, reads, format, sw)
 	return nil
 }
 
@@ -238,7 +244,7 @@ func compressionOf(v js.Value) report.Compression {
 	return report.TarXZ
 }
 
-func (a *app) run(ctx context.Context, req Request, format report.Compression, sw *streamWriter) {
+func (a *app) run(ctx context.Context, req Request, reads *runReads, format report.Compression, sw *streamWriter) {
 	t0 := time.Now()
 	lastYield := t0
 	// yield sleeps, so that every goroutine is blocked and the runtime
@@ -249,7 +255,6 @@ func (a *app) run(ctx context.Context, req Request, format report.Compression, s
 			lastYield = time.Now()
 		}
 	}
-	readsDone, bytesDone = 0, 0
 	var (
 		pending   []report.Output
 		lastFlush time.Time
@@ -263,7 +268,7 @@ func (a *app) run(ctx context.Context, req Request, format report.Compression, s
 		lastFlush = time.Now()
 		post(map[string]any{
 			"type": "progress", "stage": stage, "done": p.Done, "total": p.Total, "path": p.Path,
-			"reads": readsDone, "bytes_read": bytesDone, "elapsed_ms": time.Since(t0).Milliseconds(),
+			"reads": reads.reads, "bytes_read": reads.bytes, "elapsed_ms": time.Since(t0).Milliseconds(),
 			"outcomes": pending,
 		}, js.Undefined())
 		pending = pending[:0]
@@ -288,12 +293,12 @@ func (a *app) run(ctx context.Context, req Request, format report.Compression, s
 		Outcome: func(o report.Output) { pending = append(pending, o) },
 		Yield:   yield,
 	}
-	afterRead = func() {
+	reads.after = func() {
 		progress(last, false)
 		yield()
 	}
 	res, err := Analyze(ctx, req, ev)
-	afterRead = nil
+	reads.after = nil
 	if err == nil {
 		stage = StageArchive
 		stageAt[stage] = time.Since(t0).Milliseconds()
@@ -316,7 +321,7 @@ func (a *app) run(ctx context.Context, req Request, format report.Compression, s
 			postManifest(map[string]any{
 				"type": "done", "summary": sum, "paths": res.Paths(),
 				"stats": map[string]any{
-					"elapsed_ms": time.Since(t0).Milliseconds(), "reads": readsDone, "bytes_read": bytesDone,
+					"elapsed_ms": time.Since(t0).Milliseconds(), "reads": reads.reads, "bytes_read": reads.bytes,
 					"go_heap_sys": ms.HeapSys, "go_sys": ms.Sys, "go_heap_alloc": ms.HeapAlloc,
 					"stages_ms": stageAt,
 				},

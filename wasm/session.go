@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -34,17 +33,10 @@ const (
 	pageCacheBytes    = 32 << 20 // decoded dump pages (kernel/dump's own LRU)
 )
 
-// Input is one file to analyse.
-type Input struct {
-	Name string
-	R    io.ReaderAt
-	Size int64
-}
-
 // Request says what to analyse.
 type Request struct {
-	Dump    []Input // one file, or the parts of a split dump
-	Vmlinux *Input  // nil: symbols and types from the dump alone
+	Dump    []kernel.File // one file, or the parts of a split dump
+	Vmlinux *kernel.File  // nil: symbols and types from the dump alone
 	// Types chooses the vmlinux's type source (BTF by default; DWARF only
 	// for comparison and benchmarks).
 	Types kernel.TypeSource
@@ -93,8 +85,8 @@ type Result struct {
 // ArchiveName is the download name sos would give it.
 func (r *Result) ArchiveName(c report.Compression) string { return r.Top + c.Ext() }
 
-// Analyze opens the dump and runs the report into memory. Its errors are
-// *UserError, worded for the page.
+// Analyze opens the dump and runs the report into memory
+// (report.Analyze). Its errors are *UserError, worded for the page.
 func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err error) {
 	defer func() {
 		// kernel/ must not panic on bad input; if it does anyway, the page
@@ -105,85 +97,26 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 				Detail: string(debug.Stack())}
 		}
 	}()
-	if len(req.Dump) == 0 {
-		return nil, explainOpenError(req, kernel.ErrNoDump)
+	if ev.Stage != nil {
+		ev.Stage(StageOpen)
 	}
-	stage := func(s string) {
-		if ev.Stage != nil {
-			ev.Stage(s)
-		}
+	// Every input sits behind the worker's read cache.
+	in := report.Files{Types: req.Types}
+	perPart := max(dumpCacheBytes/int64(max(len(req.Dump), 1)), 16*dumpChunk)
+	for _, d := range req.Dump {
+		in.Dump = append(in.Dump, kernel.File{Name: d.Name, R: NewCachedReaderAt(d.R, d.Size, dumpChunk, perPart), Size: d.Size})
 	}
-	stage(StageOpen)
-	parts := make([]kernel.File, len(req.Dump))
-	perPart := max(dumpCacheBytes/int64(len(req.Dump)), 16*dumpChunk)
-	for i, in := range req.Dump {
-		// Reads end with the run (kernel.Open wraps them in ctx): a cancelled run
-		// stops at its next read, wherever it is.
-		parts[i] = kernel.File{Name: in.Name, R: NewCachedReaderAt(in.R, in.Size, dumpChunk, perPart), Size: in.Size}
-	}
-	var (
-		opt         = kernel.Options{Types: req.Types}
-		vmlinuxDesc *report.FileInput
-	)
-	if req.Vmlinux != nil {
-		v := req.Vmlinux
+	if v := req.Vmlinux; v != nil {
 		cr := NewCachedReaderAt(v.R, v.Size, vmlinuxChunk, vmlinuxCacheByte)
 		cr.SetDirect(vmlinuxDirectRead)
-		opt.Vmlinux = &kernel.File{Name: v.Name, R: cr, Size: v.Size}
-		vmlinuxDesc = &report.FileInput{Name: v.Name, Size: v.Size}
+		in.Vmlinux = &kernel.File{Name: v.Name, R: cr, Size: v.Size}
 	}
-	// As the CLI: a dump whose headers and VMCOREINFO are readable but whose
-	// kernel memory is not (truncated before the page tables) still gives
-	// a report, with every output failed for that reason.
-	k, err := kernel.Open(ctx, parts, opt)
-	var (
-		unreadable error
-		fr         *errFileRead
-	)
-	if k != nil && err != nil {
-		if ctx.Err() != nil || errors.As(err, &fr) {
-			// A failed read of a cancelled run, or of a File the browser
-			// no longer serves, is not a property of the dump.
-			k.Close()
-		} else {
-			unreadable, err = err, nil
-		}
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, cancelled(context.Cause(ctx))
-		}
-		return nil, explainOpenError(req, err)
-	}
-	defer k.Close()
-	k.SetCacheSize(pageCacheBytes)
-	if ev.Yield != nil {
-		ev.Yield()
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, cancelled(err)
-	}
-
-	id := report.Identify(k)
-	res = &Result{Top: id.TopDir(), MemorySink: report.NewMemorySink(id.TopDir(), id.CrashTime)}
-	if unreadable != nil {
-		res.KernelUnreadable = explainOpenError(req, unreadable).Error()
-	}
-	var (
-		sink   report.Sink = res.MemorySink
-		stream *report.TarSink
-	)
-	if req.Stream != nil {
-		if stream, err = report.NewTarSink(req.Stream, report.TarPlain, id.CrashTime); err != nil {
-			return nil, &UserError{Kind: KindInternal, Message: "Writing the report failed: " + err.Error()}
-		}
-		sink = report.Tee(res.MemorySink, stream)
-	}
-	m, err := report.Run(ctx, k, report.Options{
+	var stream *report.TarSink
+	m, err := report.Analyze(ctx, in, report.Options{
 		EmitterDeadline: req.EmitterDeadline,
-		Vmlinux:         vmlinuxDesc,
 		Emitters:        req.Emitters,
 		Outcome:         ev.Outcome,
+		PageCacheBytes:  pageCacheBytes,
 		Progress: func(p report.Progress) {
 			if ev.Progress != nil {
 				ev.Progress(p)
@@ -192,18 +125,34 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 				ev.Yield()
 			}
 		},
-	}, sink)
+	}, func(o report.Opened) (report.Sink, error) {
+		top := o.Identity.TopDir()
+		res = &Result{Top: top, MemorySink: report.NewMemorySink(top, o.Identity.CrashTime)}
+		if u := o.Kernel.Unreadable(); u != nil {
+			res.KernelUnreadable = explainOpenError(req, u).Error()
+		}
+		if req.Stream == nil {
+			return res.MemorySink, nil
+		}
+		var err error
+		if stream, err = report.NewTarSink(req.Stream, report.TarPlain, o.Identity.CrashTime); err != nil {
+			return nil, err
+		}
+		return report.Tee(res.MemorySink, stream), nil
+	})
 	if err == nil && stream != nil {
 		err = stream.Close()
 	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, cancelled(context.Cause(ctx))
-		}
-		return nil, &UserError{Kind: KindInternal, Message: "Writing the report failed: " + err.Error()}
+	switch {
+	case err == nil:
+		res.Manifest = m
+		return res, nil
+	case ctx.Err() != nil:
+		return nil, cancelled(context.Cause(ctx))
+	case res == nil:
+		return nil, explainOpenError(req, err)
 	}
-	res.Manifest = m
-	return res, nil
+	return nil, &UserError{Kind: KindInternal, Message: "Writing the report failed: " + err.Error()}
 }
 
 // Summary is what the page shows about a finished report.

@@ -22,14 +22,14 @@ import (
 	"github.com/vmcore-report/vmcore-report/report"
 )
 
-func openInput(t testing.TB, path, name string, size int64) Input {
+func openInput(t testing.TB, path, name string, size int64) kernel.File {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	return Input{Name: name, R: f, Size: size}
+	return kernel.File{Name: name, R: f, Size: size}
 }
 
 func request(t testing.TB, s *fixtures.Set, role string, withVmlinux bool) Request {
@@ -50,30 +50,21 @@ func request(t testing.TB, s *fixtures.Set, role string, withVmlinux bool) Reque
 }
 
 // cliArchive makes the archive the way cmd/vmcore-report does: the plain
-// files straight into report.Run and a TarSink.
+// files, without the worker's caches, through report.Analyze into a
+// TarSink.
 func cliArchive(t *testing.T, req Request) []byte {
 	t.Helper()
-	var parts []kernel.File
-	for _, d := range req.Dump {
-		parts = append(parts, kernel.File{Name: d.Name, R: d.R, Size: d.Size})
-	}
-	var opt kernel.Options
-	var vm *report.FileInput
-	if req.Vmlinux != nil {
-		opt.Vmlinux = &kernel.File{Name: req.Vmlinux.Name, R: req.Vmlinux.R, Size: req.Vmlinux.Size}
-		vm = &report.FileInput{Name: req.Vmlinux.Name, Size: req.Vmlinux.Size}
-	}
-	k, err := kernel.Open(context.Background(), parts, opt)
-	if k == nil {
-		t.Fatal(err)
-	}
-	id := report.Identify(k)
-	var buf bytes.Buffer
-	sink, err := report.NewTarSink(&buf, report.TarXZ, id.CrashTime)
+	var (
+		buf  bytes.Buffer
+		sink *report.TarSink
+	)
+	_, err := report.Analyze(context.Background(), report.Files{Dump: req.Dump, Vmlinux: req.Vmlinux}, report.Options{},
+		func(o report.Opened) (report.Sink, error) {
+			var err error
+			sink, err = report.NewTarSink(&buf, report.TarXZ, o.Identity.CrashTime)
+			return sink, err
+		})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := report.Run(context.Background(), k, report.Options{Vmlinux: vm}, sink); err != nil {
 		t.Fatal(err)
 	}
 	if err := sink.Close(); err != nil {
@@ -248,7 +239,7 @@ func TestAnalyzeErrors(t *testing.T) {
 	}
 	t.Run("not-a-dump", func(t *testing.T) {
 		junk := bytes.Repeat([]byte("not a dump "), 1000)
-		check(t, Request{Dump: []Input{{Name: "notes.txt", R: bytes.NewReader(junk), Size: int64(len(junk))}}}, KindUnsupported, "notes.txt")
+		check(t, Request{Dump: []kernel.File{{Name: "notes.txt", R: bytes.NewReader(junk), Size: int64(len(junk))}}}, KindUnsupported, "notes.txt")
 	})
 	t.Run("no-dump", func(t *testing.T) {
 		check(t, Request{}, KindNoDump)
@@ -267,7 +258,7 @@ func TestAnalyzeErrors(t *testing.T) {
 		req := request(t, sets[0], "lzo-d31", false)
 		junk := make([]byte, 8192)
 		copy(junk[0x202:], "HdrS")
-		req.Vmlinux = &Input{Name: "vmlinuz", R: bytes.NewReader(junk), Size: int64(len(junk))}
+		req.Vmlinux = &kernel.File{Name: "vmlinuz", R: bytes.NewReader(junk), Size: int64(len(junk))}
 		check(t, req, KindBadVmlinux, "vmlinuz")
 	})
 	t.Run("cancelled", func(t *testing.T) {

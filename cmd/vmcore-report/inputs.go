@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,77 +11,49 @@ import (
 	"github.com/vmcore-report/vmcore-report/report"
 )
 
-// inputs describe the files for the manifest.
-type inputs struct {
-	vmlinux *report.FileInput
-	// unreadable is why the kernel's memory cannot be read when the dump
-	// itself can (see kernel.Open).
-	unreadable error
-}
-
-// openInputs opens the dump parts and the vmlinux (as io.ReaderAt: they
-// are never read whole) and the crashed kernel in them. The returned
-// function closes the files.
-//
-// Every read goes through ctx: once it is done (Ctrl-C), the reads fail and
-// whatever is reading stops.
-func openInputs(ctx context.Context, cfg *config) (*kernel.Kernel, inputs, func(), error) {
-	var files []*os.File
+// openInputs opens the dump parts and the vmlinux as io.ReaderAt (they are
+// never read whole). The returned function closes the files.
+func openInputs(cfg *config) (report.Files, func(), error) {
+	var (
+		files []*os.File
+		in    report.Files
+	)
 	closeAll := func() {
 		for _, f := range files {
 			f.Close()
 		}
 	}
-	var (
-		parts []kernel.File
-		opt   kernel.Options
-		in    inputs
-	)
 	for _, p := range cfg.dumps {
 		f, size, err := openInput(p)
 		if err != nil {
 			closeAll()
-			return nil, in, nil, fail(exitNoReport, "cannot read the dump file %s: %v", p, err)
+			return in, nil, fail(exitNoReport, "cannot read the dump file %s: %v", p, err)
 		}
 		files = append(files, f)
 		// The base name only: the manifest holds nothing about the
 		// machine doing the analysis.
-		parts = append(parts, kernel.File{Name: filepath.Base(p), R: f, Size: size})
+		in.Dump = append(in.Dump, kernel.File{Name: filepath.Base(p), R: f, Size: size})
 	}
 	if cfg.vmlinux != "" {
 		f, size, err := openInput(cfg.vmlinux)
 		if err != nil {
 			closeAll()
-			return nil, in, nil, fail(exitNoReport, "cannot read the vmlinux %s: %v", cfg.vmlinux, err)
+			return in, nil, fail(exitNoReport, "cannot read the vmlinux %s: %v", cfg.vmlinux, err)
 		}
 		files = append(files, f)
-		if err := kernel.CheckVmlinuxFile(f); err != nil {
+		var nv *kernel.NotVmlinuxError
+		if err := kernel.CheckVmlinuxFile(f); errors.As(err, &nv) {
 			closeAll()
-			return nil, in, nil, fail(exitNoReport, "--vmlinux %s is %v: give the uncompressed vmlinux with debug info "+
+			return in, nil, fail(exitNoReport, "--vmlinux %s is %s: give the uncompressed vmlinux with debug info "+
 				"(e.g. /usr/lib/debug/boot/vmlinux-<release> from the kernel's -dbg or -debuginfo package), not the compressed vmlinuz",
-				cfg.vmlinux, strings.TrimPrefix(err.Error(), kernel.ErrNotVmlinux.Error()+": "))
+				cfg.vmlinux, nv.What)
 		}
-		opt.Vmlinux = &kernel.File{Name: filepath.Base(cfg.vmlinux), R: f, Size: size}
+		in.Vmlinux = &kernel.File{Name: filepath.Base(cfg.vmlinux), R: f, Size: size}
 		if cfg.dwarf {
-			opt.Types = kernel.TypesDWARF
+			in.Types = kernel.TypesDWARF
 		}
-		in.vmlinux = &report.FileInput{Name: filepath.Base(cfg.vmlinux), Size: size}
 	}
-	k, err := kernel.Open(ctx, parts, opt)
-	if k != nil {
-		// A degraded kernel: err says why its memory cannot be read.
-		in.unreadable, err = err, nil
-	}
-	if err != nil && ctx.Err() != nil {
-		closeAll()
-		return nil, in, nil, fail(exitNoReport, "interrupted: no report written")
-	}
-	if err != nil {
-		err = explainOpenError(cfg, err)
-		closeAll()
-		return nil, in, nil, err
-	}
-	return k, in, closeAll, nil
+	return in, closeAll, nil
 }
 
 // openInput opens a dump or vmlinux for reading at random offsets: a

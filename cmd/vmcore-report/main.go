@@ -262,34 +262,45 @@ func generate(ctx context.Context, cfg *config, stdout, stderr io.Writer) error 
 	start := time.Now()
 	prog := newProgress(stderr)
 
-	k, inputs, closeInputs, err := openInputs(ctx, cfg)
+	in, closeInputs, err := openInputs(cfg)
 	if err != nil {
 		return err
 	}
 	defer closeInputs()
-	prog.note(describeInputs(cfg, k))
-	if inputs.unreadable != nil {
-		prog.note(unreadableWarning(cfg.dumps, inputs.unreadable))
-	}
-
-	id := report.Identify(k)
-	out, err := newOutput(cfg, id)
-	if err != nil {
-		return err
-	}
-	keep := &keepSys{Sink: out.sink, top: id.TopDir()}
-	m, err := report.Run(ctx, k, report.Options{
+	var (
+		out  *output
+		keep *keepSys
+	)
+	m, err := report.Analyze(ctx, in, report.Options{
 		Filter:          filter,
 		EmitterDeadline: cfg.emitterDeadline,
-		Vmlinux:         inputs.vmlinux,
 		Emitters:        list,
 		Progress:        prog.update,
-	}, keep)
+	}, func(o report.Opened) (report.Sink, error) {
+		prog.note(describeInputs(cfg, o.Kernel))
+		if u := o.Kernel.Unreadable(); u != nil {
+			prog.note(unreadableWarning(cfg.dumps, u))
+		}
+		var err error
+		if out, err = newOutput(cfg, o.Identity); err != nil {
+			return nil, err
+		}
+		keep = &keepSys{Sink: out.sink, top: o.Identity.TopDir()}
+		return keep, nil
+	})
 	prog.clear()
 	if err != nil {
-		out.abort()
-		if ctx.Err() != nil {
+		if out != nil {
+			out.abort()
+		}
+		var f *failure
+		switch {
+		case ctx.Err() != nil:
 			return fail(exitNoReport, "interrupted: no report written")
+		case errors.As(err, &f):
+			return f // the output could not be made: newOutput said why
+		case out == nil:
+			return explainOpenError(cfg, err)
 		}
 		return fail(exitNoReport, "writing the report to %s failed: %v (check the free space and permissions there, or choose another -o)", out.name, err)
 	}

@@ -1,6 +1,7 @@
 // Package layering holds the checks that keep the tree's shape: only
 // package kernel (and below) reaches the dump, VMCOREINFO and address
-// translation, and no code tells errors apart by their text.
+// translation, no code tells errors apart by their text, and the front
+// ends run the one pipeline (report.Analyze).
 package layering
 
 import (
@@ -105,6 +106,32 @@ func TestNoErrorTextCompared(t *testing.T) {
 				if (n.Op == token.EQL || n.Op == token.NEQ) && (errText(n.X) || errText(n.Y)) {
 					t.Errorf("%s: an error's text compared with %s: classify by errors.Is/As", path, n.Op)
 				}
+			}
+			return true
+		})
+	}
+}
+
+// pipeline are the steps of a run: front ends (cmd/, wasm/) make a run
+// with report.Analyze only, so the CLI and the browser run one pipeline.
+var pipeline = map[string]map[string]bool{
+	"kernel":   {"Open": true},
+	"report":   {"Run": true, "Identify": true},
+	"emitters": {"NewContext": true},
+}
+
+func TestFrontEndsRunOnePipeline(t *testing.T) {
+	for path, f := range goFiles(t) {
+		if !(strings.HasPrefix(path, "cmd/") || strings.HasPrefix(path, "wasm/")) || strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			s, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if x, isID := s.X.(*ast.Ident); isID && pipeline[x.Name][s.Sel.Name] {
+				t.Errorf("%s: %s.%s: a front end runs the pipeline through report.Analyze", path, x.Name, s.Sel.Name)
 			}
 			return true
 		})
