@@ -19,13 +19,3 @@ func Mangle(s string) string {
 	}
 	return b.String()
 }
-
-// FirstErr is the first non-nil error of errs.
-func FirstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
-}

@@ -74,15 +74,16 @@ func shmemShowOptions(c *emit.Context, sb object.Object) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	maxBlocks, err1 := info.Member("max_blocks").Uint()
-	maxInodes, err2 := info.Member("max_inodes").Uint()
-	mode, err3 := info.Member("mode").Uint()
-	uid, err4 := info.Member("uid.val").Uint()
-	gid, err5 := info.Member("gid.val").Uint()
-	full, err6 := info.Member("full_inums").Bool()
-	huge, err7 := info.Member("huge").Uint()
-	mpol, err8 := info.Member("mpol").Uint()
-	if err := emit.FirstErr(err1, err2, err3, err4, err5, err6, err7, err8); err != nil {
+	var rd object.Reader
+	maxBlocks := rd.Uint(info.Member("max_blocks"))
+	maxInodes := rd.Uint(info.Member("max_inodes"))
+	mode := rd.Uint(info.Member("mode"))
+	uid := rd.Uint(info.Member("uid.val"))
+	gid := rd.Uint(info.Member("gid.val"))
+	full := rd.Bool(info.Member("full_inums"))
+	huge := rd.Uint(info.Member("huge"))
+	mpol := rd.Uint(info.Member("mpol"))
+	if err := rd.Err(); err != nil {
 		return "", err
 	}
 	var b strings.Builder
@@ -171,10 +172,11 @@ func kernfsShowOptions(c *emit.Context, sb object.Object) (string, error) {
 // procShowOptions mirrors proc_show_options() in fs/proc/root.c.
 func procShowOptions(c *emit.Context, sb object.Object) (string, error) {
 	fi := sb.Member("s_fs_info").Cast("struct proc_fs_info *").Deref()
-	gid, err1 := fi.Member("pid_gid.val").Uint()
-	hide, err2 := fi.Member("hide_pid").Uint()
-	only, err3 := fi.Member("pidonly").Uint()
-	if err := emit.FirstErr(err1, err2, err3); err != nil {
+	var rd object.Reader
+	gid := rd.Uint(fi.Member("pid_gid.val"))
+	hide := rd.Uint(fi.Member("hide_pid"))
+	only := rd.Uint(fi.Member("pidonly"))
+	if err := rd.Err(); err != nil {
 		return "", err
 	}
 	var b strings.Builder
@@ -202,10 +204,11 @@ func debugfsShowOptions(sb object.Object) (string, error) {
 	if fsi.HasMember("mount_opts") { // 5.10 kept them in struct debugfs_mount_opts
 		fsi = fsi.Member("mount_opts")
 	}
-	uid, err1 := fsi.Member("uid.val").Uint()
-	gid, err2 := fsi.Member("gid.val").Uint()
-	mode, err3 := fsi.Member("mode").Uint()
-	if err := emit.FirstErr(err1, err2, err3); err != nil {
+	var rd object.Reader
+	uid := rd.Uint(fsi.Member("uid.val"))
+	gid := rd.Uint(fsi.Member("gid.val"))
+	mode := rd.Uint(fsi.Member("mode"))
+	if err := rd.Err(); err != nil {
 		return "", err
 	}
 	var b strings.Builder

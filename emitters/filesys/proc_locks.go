@@ -63,11 +63,12 @@ func procLocks(c *emit.Context, _ int64, out *emit.Output) error {
 }
 
 func lockStatus(c *emit.Context, flc object.Object, pf string, id int, out *emit.Output) error {
-	flags, err1 := flc.Member(pf + "flags").Uint()
-	typ, err2 := flc.Member(pf + "type").Uint()
-	pid, err3 := flc.Member(pf + "pid").Int()
-	file, err4 := flc.Member(pf + "file").Uint()
-	if err := emit.FirstErr(err1, err2, err3, err4); err != nil {
+	var rd object.Reader
+	flags := rd.Uint(flc.Member(pf + "flags"))
+	typ := rd.Uint(flc.Member(pf + "type"))
+	pid := rd.Int(flc.Member(pf + "pid"))
+	file := rd.Uint(flc.Member(pf + "file"))
+	if err := rd.Err(); err != nil {
 		return err
 	}
 	if empty, err := listEmpty(flc.Member(pf + "blocked_requests")); err != nil {
@@ -111,9 +112,10 @@ func lockStatus(c *emit.Context, flc object.Object, pf string, id int, out *emit
 	}
 	if file != 0 {
 		inode := flc.Member(pf + "file").Member("f_inode").Deref()
-		dev, err1 := inode.Member("i_sb").Member("s_dev").Uint()
-		ino, err2 := inode.Member("i_ino").Uint()
-		if err := emit.FirstErr(err1, err2); err != nil {
+		var rd object.Reader
+		dev := rd.Uint(inode.Member("i_sb").Member("s_dev"))
+		ino := rd.Uint(inode.Member("i_ino"))
+		if err := rd.Err(); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "%d %02x:%02x:%d ", pid, dev>>20, dev&0xfffff, ino)
@@ -130,9 +132,9 @@ func lockStatus(c *emit.Context, flc object.Object, pf string, id int, out *emit
 		a, _ := flc.Address()
 		fl = c.Prog.ContainerOf(a, "struct file_lock", "c")
 	}
-	start, err1 := fl.Member("fl_start").Int()
-	end, err2 := fl.Member("fl_end").Int()
-	if err := emit.FirstErr(err1, err2); err != nil {
+	start := rd.Int(fl.Member("fl_start"))
+	end := rd.Int(fl.Member("fl_end"))
+	if err := rd.Err(); err != nil {
 		return err
 	}
 	if end == 1<<63-1 { // OFFSET_MAX

@@ -66,9 +66,11 @@ func showMounts(c *emit.Context, pid int64, out *emit.Output, info bool) error {
 	}
 	ns := task.Member("nsproxy").Member("mnt_ns").Deref()
 	nsAddr, _ := ns.Address()
-	rootMnt, err1 := task.Member("fs").Member("root.mnt").Uint()
-	rootDentry, err2 := task.Member("fs").Member("root.dentry").Uint()
-	if err := emit.FirstErr(err1, err2, ns.Err()); err != nil {
+	var rd object.Reader
+	rootMnt := rd.Uint(task.Member("fs").Member("root.mnt"))
+	rootDentry := rd.Uint(task.Member("fs").Member("root.dentry"))
+	rd.Check(ns.Err())
+	if err := rd.Err(); err != nil {
 		return err
 	}
 	// Most processes share a namespace and a root: render each table once.
@@ -110,10 +112,11 @@ func showMount(c *emit.Context, r object.Object, rootMnt, rootDentry uint64, out
 		return err
 	}
 	sb := mnt.Member("mnt_sb").Deref()
-	mntFlags, err1 := mnt.Member("mnt_flags").Uint()
-	sbFlags, err2 := sb.Member("s_flags").Uint()
-	fstype, err3 := sb.Member("s_type").Member("name").CString()
-	if err := emit.FirstErr(err1, err2, err3); err != nil {
+	var rd object.Reader
+	mntFlags := rd.Uint(mnt.Member("mnt_flags"))
+	sbFlags := rd.Uint(sb.Member("s_flags"))
+	fstype := rd.CString(sb.Member("s_type").Member("name"))
+	if err := rd.Err(); err != nil {
 		return err
 	}
 	// s_subtype: fuse's "fuse.<subtype>", a member of the kernels that have it.
@@ -174,11 +177,11 @@ func showMount(c *emit.Context, r object.Object, rootMnt, rootDentry uint64, out
 		fmt.Fprintf(out, "%s %s %s%s%s%s%s 0 0\n", emit.Mangle(devname), emit.Mangle(path), fstype, rw, so.String(), mo.String(), fsOpts)
 		return nil
 	}
-	id, err1 := r.Member("mnt_id").Int()
-	parentID, err2 := r.Member("mnt_parent").Member("mnt_id").Int()
-	dev, err3 := sb.Member("s_dev").Uint()
-	groupID, err4 := r.Member("mnt_group_id").Int()
-	if err := emit.FirstErr(err1, err2, err3, err4); err != nil {
+	id := rd.Int(r.Member("mnt_id"))
+	parentID := rd.Int(r.Member("mnt_parent").Member("mnt_id"))
+	dev := rd.Uint(sb.Member("s_dev"))
+	groupID := rd.Int(r.Member("mnt_group_id"))
+	if err := rd.Err(); err != nil {
 		return err
 	}
 	rootPath := "/"

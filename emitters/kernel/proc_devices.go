@@ -57,9 +57,10 @@ func majorTable(p *object.Program, symbol, typ, nameMember string) (map[int64][]
 				return nil, fmt.Errorf("%s[%d]: %w", symbol, i, linux.ErrTooLong)
 			}
 			e := cur.Deref()
-			major, err1 := e.Member("major").Int()
-			name, err2 := e.Member(nameMember).CString()
-			if err := emit.FirstErr(err1, err2); err != nil {
+			var rd object.Reader
+			major := rd.Int(e.Member("major"))
+			name := rd.CString(e.Member(nameMember))
+			if err := rd.Err(); err != nil {
 				return nil, err
 			}
 			out[major] = append(out[major], name)

@@ -3,6 +3,7 @@ package memory
 import (
 	"errors"
 	"fmt"
+	"github.com/vmcore-report/vmcore-report/kernel/object"
 	"strings"
 
 	"github.com/vmcore-report/vmcore-report/emitters/emit"
@@ -30,9 +31,10 @@ func procSwaps(c *emit.Context, _ int64, out *emit.Output) error {
 	if err != nil {
 		return err
 	}
-	rootMnt, err1 := init.Member("fs").Member("root.mnt").Uint()
-	rootDentry, err2 := init.Member("fs").Member("root.dentry").Uint()
-	if err := emit.FirstErr(err1, err2); err != nil {
+	var rd object.Reader
+	rootMnt := rd.Uint(init.Member("fs").Member("root.mnt"))
+	rootDentry := rd.Uint(init.Member("fs").Member("root.dentry"))
+	if err := rd.Err(); err != nil {
 		return err
 	}
 	base, err := p.Syms.Addr("swap_info")
@@ -53,21 +55,24 @@ func procSwaps(c *emit.Context, _ int64, out *emit.Output) error {
 			break
 		}
 		si := ptr.Deref()
-		flags, err1 := si.Member("flags").Uint()
-		active, err2 := linux.SwapActive(si)
-		if err := emit.FirstErr(err1, err2); err != nil {
+		var rd object.Reader
+		flags := rd.Uint(si.Member("flags"))
+		active, err := linux.SwapActive(si)
+		rd.Check(err)
+		if err := rd.Err(); err != nil {
 			return err
 		}
 		if flags&1 == 0 || !active { // SWP_USED
 			continue
 		}
-		pages, err1 := si.Member("pages").Uint()
-		inuse, err2 := linux.SwapUsageInPages(si)
-		prio, err3 := si.Member("prio").Int()
-		mode, err4 := si.Member("swap_file").Member("f_inode").Member("i_mode").Uint()
-		fmnt, err5 := si.Member("swap_file").Member("f_path.mnt").Uint()
-		fdentry, err6 := si.Member("swap_file").Member("f_path.dentry").Uint()
-		if err := emit.FirstErr(err1, err2, err3, err4, err5, err6); err != nil {
+		pages := rd.Uint(si.Member("pages"))
+		inuse, err := linux.SwapUsageInPages(si)
+		rd.Check(err)
+		prio := rd.Int(si.Member("prio"))
+		mode := rd.Uint(si.Member("swap_file").Member("f_inode").Member("i_mode"))
+		fmnt := rd.Uint(si.Member("swap_file").Member("f_path.mnt"))
+		fdentry := rd.Uint(si.Member("swap_file").Member("f_path.dentry"))
+		if err := rd.Err(); err != nil {
 			return err
 		}
 		path, err := linux.DPath(p, fmnt, fdentry, rootMnt, rootDentry)

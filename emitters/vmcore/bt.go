@@ -1,7 +1,6 @@
 package vmcore
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -81,10 +80,11 @@ func cpuTraces(c *emit.Context) ([]cpuTrace, error) {
 
 // btHeader is crash's task header (print_task_header in task.c).
 func btHeader(c *emit.Context, task object.Object, cpu string) (string, error) {
-	pid, err1 := task.Member("pid").Int()
-	comm, err2 := task.Member("comm").CString()
+	var rd object.Reader
+	pid := rd.Int(task.Member("pid"))
+	comm := rd.CString(task.Member("comm"))
 	addr, _ := task.Address()
-	if err := errors.Join(err1, err2); err != nil {
+	if err := rd.Err(); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("PID: %-7d  TASK: %x  CPU: %-3s  COMMAND: %q\n", pid, addr, cpu, comm), nil

@@ -94,9 +94,10 @@ func BtSleeping(c *emit.Context, st *linux.StackTracer, task object.Object) (str
 // (CONFIG_SCHED_INFO), the measure crash's ps -m uses. ok is false when
 // either is unreadable.
 func blockedFor(c *emit.Context, task object.Object, cpu int64) (string, bool) {
-	last, err1 := task.Member("sched_info").Member("last_arrival").Uint()
-	clock, err2 := linux.CPURq(c.Prog, int(cpu)).Member("clock").Uint()
-	if err1 != nil || err2 != nil || last == 0 || clock < last {
+	var rd object.Reader
+	last := rd.Uint(task.Member("sched_info").Member("last_arrival"))
+	clock := rd.Uint(linux.CPURq(c.Prog, int(cpu)).Member("clock"))
+	if rd.Err() != nil || last == 0 || clock < last {
 		return "", false
 	}
 	d := clock - last
