@@ -96,9 +96,10 @@ func crashMemory(pages int64) string {
 //     panicking one is OFFLINE (panic() stopped them); kdump keeps the
 //     live online mask.
 //   - DATE: the boot time of the capture's /proc/stat (whole seconds) plus
-//     the panic line's stamp, within 1 s either way (btime's truncation) and
-//     the stamp's 0.1 s/0.5 s (uptimeAtPanic).
-//   - UPTIME: the panic line's stamp, whole seconds, same window.
+//     the panic line's stamp, within 1 s either way (btime's truncation)
+//     and the stamp's window below; exactly from drgn (oracleSys).
+//   - UPTIME: the panic line's stamp, whole seconds, same window; exactly
+//     from drgn.
 //   - LOAD AVERAGE as proc/loadavg against the capture; exactly from drgn's
 //     avenrun (oracleSys).
 //   - NODENAME, RELEASE, VERSION, MACHINE from the capture's uname and
@@ -131,13 +132,21 @@ func checkSysLines(t *testing.T, s *fixtures.Set, got string) {
 			btime, _ = strconv.ParseInt(x, 10, 64)
 		}
 	}
+	// The clocks' offset from the panic stamp: 0.3 s before to 1.0 s after
+	// (the panic prints a page of backtrace first, and vCPUs stall under
+	// host load: measured on the four-kernel build); drgn's reading of
+	// the same clocks is exact (oracleSys).
+	const before, after = 0.3, 1.0
 	date, err := time.Parse("Mon Jan _2 15:04:05 MST 2006", v["DATE"])
-	if at := float64(date.Unix()); err != nil || btime == 0 || at < float64(btime)+stamp-1.1 || at > float64(btime)+stamp+1.5 {
+	if at := float64(date.Unix()); err != nil || btime == 0 || at < float64(btime)+stamp-before-1 || at > float64(btime)+stamp+after+1 {
 		t.Errorf("DATE %q (%v): boot at %d plus the panic stamp %.3f s", v["DATE"], err, btime, stamp)
 	}
-	lo, hi := crashDurationOf(stamp-0.1), crashDurationOf(stamp+0.5)
-	if u := v["UPTIME"]; u != lo && u != hi {
-		t.Errorf("UPTIME %q, want %q or %q (panic stamped %.3f s)", u, lo, hi, stamp)
+	uptimeOK := false
+	for sec := int64(stamp - before); sec <= int64(stamp+after); sec++ {
+		uptimeOK = uptimeOK || v["UPTIME"] == crashDurationOf(float64(sec))
+	}
+	if !uptimeOK {
+		t.Errorf("UPTIME %q, want %q to %q (panic stamped %.3f s)", v["UPTIME"], crashDurationOf(stamp-before), crashDurationOf(stamp+after), stamp)
 	}
 	la := strings.Split(v["LOAD AVERAGE"], ", ")
 	if w := loadavgRe.FindStringSubmatch(truth(t, s, "proc/loadavg")); len(la) != 3 || w == nil {
