@@ -1,8 +1,6 @@
 package memory
 
 import (
-	"errors"
-
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
@@ -31,10 +29,11 @@ func allZoneSpans(p *object.Program) ([]zoneSpan, error) {
 		}
 		for zid := range nz {
 			zone := pgdat.Member("node_zones").Index(uint64(zid))
-			start, err1 := zone.Member("zone_start_pfn").Uint()
-			spanned, err2 := zone.Member("spanned_pages").Uint()
-			if err1 != nil || err2 != nil {
-				return nil, errors.Join(err1, err2)
+			var rd object.Reader
+			start := rd.Uint(zone.Member("zone_start_pfn"))
+			spanned := rd.Uint(zone.Member("spanned_pages"))
+			if err := rd.Err(); err != nil {
+				return nil, err
 			}
 			if spanned != 0 {
 				spans = append(spans, zoneSpan{nid, uint64(zid), start, start + spanned})

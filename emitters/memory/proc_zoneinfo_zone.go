@@ -1,7 +1,6 @@
 package memory
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -121,11 +120,14 @@ func zonePCP(p *object.Program, zone object.Object, cpu int) (pcp, stat object.O
 		ps, err := linux.ZonePageset(zone, cpu)
 		return ps.Member("pcp"), ps, err
 	}
-	pcpT, err1 := p.Type("struct per_cpu_pages")
-	statT, err2 := p.Type("struct per_cpu_zonestat")
-	pcpBase, err3 := zone.Member("per_cpu_pageset").Uint()
-	statBase, err4 := zone.Member("per_cpu_zonestats").Uint()
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	var rd object.Reader
+	pcpT, err := p.Type("struct per_cpu_pages")
+	rd.Check(err)
+	statT, err := p.Type("struct per_cpu_zonestat")
+	rd.Check(err)
+	pcpBase := rd.Uint(zone.Member("per_cpu_pageset"))
+	statBase := rd.Uint(zone.Member("per_cpu_zonestats"))
+	if err := rd.Err(); err != nil {
 		return pcp, stat, err
 	}
 	off, err := linux.PerCPUOffset(p, cpu)

@@ -3,6 +3,7 @@ package vmcore
 import (
 	"errors"
 	"fmt"
+	"github.com/vmcore-report/vmcore-report/kernel/object"
 	"strings"
 	"time"
 
@@ -233,14 +234,14 @@ func init() {
 				fail("panic CPU", err)
 			}
 			if pf.trace.task.Err() == nil && err == nil {
-				pid, err1 := pf.trace.task.Member("pid").Int()
-				comm, err2 := pf.trace.task.Member("comm").CString()
+				var rd object.Reader
+				pid := rd.Int(pf.trace.task.Member("pid"))
+				comm := rd.CString(pf.trace.task.Member("comm"))
 				addr, ok := pf.trace.task.Address()
-				var err3 error
 				if !ok {
-					err3 = errors.New("the task has no address")
+					rd.Check(errors.New("the task has no address"))
 				}
-				if e := errors.Join(err1, err2, err3); e != nil {
+				if e := rd.Err(); e != nil {
 					fail("panicking task", e)
 				} else {
 					line("PID", fmt.Sprint(pid))
