@@ -27,25 +27,78 @@ done
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || die "static libc missing: apt-get install libc6-dev"
 
 # ---------------------------------------------------------------- apt, per suite
-# A private apt configuration per suite, so trixie packages can be downloaded
-# on a bookworm host without ever being installed there.
+# A private apt configuration per suite, so other releases' packages can be
+# downloaded on this host without ever being installed here.
 apt_opts() {
 	local suite=$1 d=$CACHE/apt-$1
 	echo "-o Dir::Etc::sourcelist=$d/sources.list -o Dir::Etc::sourceparts=/dev/null" \
 		"-o Dir::State::Lists=$d/lists -o Dir::Cache=$d/cache -o Dir::State::status=/dev/null" \
 		"-o APT::Architecture=amd64 -o Debug::NoLocking=1 -o APT::Sandbox::User=root"
 }
+# host_archive KIND → "URI<TAB>keyring" of the host's own apt source for the
+# Debian archive (KIND=main) or its security archive (KIND=security), read from
+# the machine's apt configuration (one-line .list and deb822 .sources files), so
+# a machine behind a local mirror or proxy works unchanged.
+host_archive() {
+	local kind=$1 sl sp f
+	eval "$(apt-config shell sl Dir::Etc::sourcelist/f sp Dir::Etc::sourceparts/d)"
+	for f in "$sl" "$sp"/*.list "$sp"/*.sources; do
+		[ -f "$f" ] || continue
+		case "$f" in
+		*.sources) awk -v kind="$kind" '
+			function flush(  n, i, s, a) {
+				if (types ~ /(^| )deb( |$)/ && enabled != "no" && uris != "") {
+					n = split(suites, a, " ")
+					for (i = 1; i <= n; i++) {
+						s = (a[i] ~ /-security$/) ? "security" : "main"
+						if (s == kind) { split(uris, u, " "); print u[1] "\t" key; exit }
+					}
+				}
+				types = uris = suites = key = enabled = ""
+			}
+			/^[ \t]*#/ { next }
+			/^[ \t]*$/ { flush(); next }
+			{ f = tolower($1); sub(/:$/, "", f); $1 = ""; sub(/^ +/, "") }
+			f == "types" { types = $0 } f == "uris" { uris = $0 } f == "suites" { suites = $0 }
+			f == "signed-by" { key = $0 } f == "enabled" { enabled = tolower($0) }
+			END { flush() }' "$f" ;;
+		*) awk -v kind="$kind" '
+			$1 != "deb" { next }
+			{ key = ""; i = 2
+			  if ($2 ~ /^\[/) { while ($i !~ /\]$/) { if ($i ~ /signed-by=/) key = $i; i++ }
+			                    if ($i ~ /signed-by=/) key = $i; i++ }
+			  sub(/.*signed-by=/, "", key); sub(/\]$/, "", key)
+			  s = ($(i + 1) ~ /-security$/) ? "security" : "main"
+			  if (s == kind) { print $i "\t" key; exit } }' "$f" ;;
+		esac
+	done | head -1
+}
+# apt_setup SUITE: the suite's lists, with its -updates and -security
+# companions when it has them (sid, experimental and the backports suites do not).
 apt_setup() {
-	local suite=$1 d=$CACHE/apt-$1
+	local suite=$1 d=$CACHE/apt-$1 main sec uri key
 	[ -n "$(find "$d/lists" -name '*Packages*' -mmin -720 2>/dev/null | head -1)" ] && return 0
+	main=$(host_archive main)
+	[ -n "$main" ] || die "no Debian archive in this machine's apt sources (apt-config dump Dir::Etc)"
+	sec=$(host_archive security)
 	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
-	cat >"$d/sources.list" <<-EOF
-		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main
-		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite-updates main
-		deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security $suite-security main
-	EOF
+	uri=${main%%$'\t'*} key=${main#*$'\t'}
+	key=${key:-/usr/share/keyrings/debian-archive-keyring.gpg}
+	{
+		echo "deb [signed-by=$key] $uri $suite main"
+		case "$suite" in
+		sid | unstable | experimental | *-backports | *-backports-sloppy) ;;
+		*)
+			echo "deb [signed-by=$key] $uri $suite-updates main"
+			if [ -n "$sec" ]; then
+				key=${sec#*$'\t'}
+				echo "deb [signed-by=${key:-/usr/share/keyrings/debian-archive-keyring.gpg}] ${sec%%$'\t'*} $suite-security main"
+			fi
+			;;
+		esac
+	} >"$d/sources.list"
 	# shellcheck disable=SC2046
-	apt-get $(apt_opts "$suite") -qq update >&2 || die "apt-get update for $suite failed"
+	apt-get $(apt_opts "$suite") -qq update >&2 || die "apt-get update for $suite failed (sources: $d/sources.list)"
 }
 # download SUITE PACKAGE → path of the .deb in $DEBS
 download() {
@@ -59,11 +112,15 @@ download() {
 	fi
 	echo "$f"
 }
+# has_package SUITE PACKAGE: the suite's archive holds PACKAGE
+has_package() {
+	# shellcheck disable=SC2046
+	apt-cache $(apt_opts "$1") show "$2" >/dev/null 2>&1
+}
 # resolve_abi SUITE PINNED → the ABI to use (the pinned one while it exists)
 resolve_abi() {
 	local suite=$1 pinned=$2 series
-	# shellcheck disable=SC2046
-	if apt-cache $(apt_opts "$suite") show "linux-image-$pinned-dbg" >/dev/null 2>&1; then
+	if has_package "$suite" "linux-image-$pinned-dbg"; then
 		echo "$pinned"
 		return
 	fi
@@ -75,21 +132,47 @@ resolve_abi() {
 
 # ---------------------------------------------------------------- kernels
 # unpack_kernel SUITE ABI → $KERNELS/ABI/{vmlinuz,vmlinux,System.map,config,modules/}
+# Two packagings: up to 6.x linux-image-<abi>-unsigned holds /boot/{vmlinuz,
+# config}-<abi> and the modules, -dbg the vmlinux and System.map under
+# /usr/lib/debug/boot/. From 7.x linux-image-<abi> is empty and depends on
+# linux-binary-<abi> (vmlinuz), linux-base-<abi> (config, System.map) and
+# linux-modules-<abi>, all in /usr/lib/modules/<abi>/; -dbg has the vmlinux at
+# /usr/lib/debug/lib/modules/<abi>/vmlinux (the boot/ name is a link to it).
 unpack_kernel() {
-	local suite=$1 abi=$2 d=$KERNELS/$2 img dbg
+	local suite=$1 abi=$2 d=$KERNELS/$2 dbg pkg debs=() x f
 	[ -e "$d/.done" ] && return 0
-	img=$(download "$suite" "linux-image-$abi-unsigned") || die "cannot download linux-image-$abi-unsigned"
+	if has_package "$suite" "linux-image-$abi-unsigned"; then
+		debs=("$(download "$suite" "linux-image-$abi-unsigned")") || die "cannot download linux-image-$abi-unsigned"
+	else
+		for pkg in binary base modules; do
+			debs+=("$(download "$suite" "linux-$pkg-$abi")") || die "cannot download linux-$pkg-$abi"
+		done
+	fi
 	dbg=$(download "$suite" "linux-image-$abi-dbg") || die "cannot download linux-image-$abi-dbg"
 	rm -rf "$d.tmp" && mkdir -p "$d.tmp/x"
-	dpkg-deb -x "$img" "$d.tmp/x"
-	dpkg-deb --fsys-tarfile "$dbg" | tar -x -C "$d.tmp/x" "./usr/lib/debug/boot/"
-	mv "$d.tmp/x/boot/vmlinuz-$abi" "$d.tmp/vmlinuz"
-	mv "$d.tmp/x/boot/config-$abi" "$d.tmp/config"
-	mv "$d.tmp/x/usr/lib/debug/boot/vmlinux-$abi" "$d.tmp/vmlinux"
-	mv "$d.tmp/x/usr/lib/debug/boot/System.map-$abi" "$d.tmp/System.map"
-	if [ -d "$d.tmp/x/usr/lib/modules/$abi" ]; then mv "$d.tmp/x/usr/lib/modules/$abi" "$d.tmp/modules"; else mv "$d.tmp/x/lib/modules/$abi" "$d.tmp/modules"; fi
-	dpkg-deb -f "$img" Version >"$d.tmp/package_version"
-	rm -rf "$d.tmp/x" "$d"
+	x=$d.tmp/x
+	for f in "${debs[@]}"; do dpkg-deb -x "$f" "$x"; done
+	# Only the vmlinux and System.map of the -dbg package (not its debug .ko files).
+	dpkg-deb --fsys-tarfile "$dbg" | tar -x -C "$x" --wildcards \
+		'./usr/lib/debug/boot/*' "./usr/lib/debug/lib/modules/$abi/vmlinux" "./usr/lib/debug/lib/modules/$abi/System.map" 2>/dev/null || true
+	# first_of NAME PATH...: move the first regular file (links followed) to NAME
+	first_of() {
+		local to=$1 p
+		shift
+		for p in "$@"; do
+			[ -f "$x/$p" ] && [ "$(stat -L -c %s "$x/$p")" -gt 1000 ] && { cp -L "$x/$p" "$d.tmp/$to"; return 0; }
+		done
+		die "$abi: no $to in its packages (looked for $*)"
+	}
+	first_of vmlinuz "boot/vmlinuz-$abi" "usr/lib/modules/$abi/vmlinuz"
+	first_of config "boot/config-$abi" "usr/lib/modules/$abi/config"
+	first_of vmlinux "usr/lib/debug/lib/modules/$abi/vmlinux" "usr/lib/debug/boot/vmlinux-$abi"
+	# The image package's System.map is an 83-byte placeholder: the real one is
+	# in -dbg (both real from 7.x).
+	first_of System.map "usr/lib/debug/lib/modules/$abi/System.map" "usr/lib/debug/boot/System.map-$abi" "usr/lib/modules/$abi/System.map"
+	if [ -d "$x/usr/lib/modules/$abi/kernel" ]; then mv "$x/usr/lib/modules/$abi" "$d.tmp/modules"; else mv "$x/lib/modules/$abi" "$d.tmp/modules"; fi
+	dpkg-deb -f "${debs[0]}" Version >"$d.tmp/package_version"
+	rm -rf "$x" "$d"
 	touch "$d.tmp/.done"
 	mv "$d.tmp" "$d"
 }
@@ -190,16 +273,43 @@ stop_guest() {
 }
 trap '[ -n "$QEMU_PID" ] && kill "$QEMU_PID" 2>/dev/null; true' EXIT
 
-# makedumpfile_of SUITE → path of that suite's makedumpfile, unpacked (not
-# installed) from its .deb; it runs on the host's libraries.
+# makedumpfile_of SUITE → a command running that suite's makedumpfile,
+# unpacked (not installed) from its .deb. One built against a newer glibc than
+# the host's (sid's 1.7.8 needs 2.38) runs under the suite's own dynamic loader
+# and libraries, unpacked beside it from the suite's .debs: the host's libraries
+# are never replaced and nothing is installed.
 makedumpfile_of() {
-	local suite=$1 d=$CACHE/makedumpfile-$1
-	if [ ! -x "$d/usr/bin/makedumpfile" ] && [ ! -x "$d/usr/sbin/makedumpfile" ]; then
+	local suite=$1 d=$CACHE/mdf-$1 bin pkg ld
+	if [ ! -x "$d/run" ]; then
 		apt_setup "$suite"
-		rm -rf "$d" && dpkg-deb -x "$(download "$suite" makedumpfile)" "$d" >&2
+		rm -rf "$d" && mkdir -p "$d"
+		dpkg-deb -x "$(download "$suite" makedumpfile)" "$d/root" >&2
+		bin=$(ls "$d"/root/usr/*bin/makedumpfile | head -1)
+		if "$bin" -v >/dev/null 2>&1; then
+			printf '#!/bin/sh\nexec %s "$@"\n' "$bin" >"$d/run"
+		else
+			# The shared-library packages makedumpfile depends on, recursively.
+			# shellcheck disable=SC2046
+			for pkg in $(apt-cache $(apt_opts "$suite") depends --recurse --no-recommends --no-suggests \
+				--no-conflicts --no-breaks --no-replaces --no-enhances makedumpfile |
+				grep -E '^(lib|zlib)' | grep -v '^libperl' | sort -u); do
+				dpkg-deb -x "$(download "$suite" "$pkg")" "$d/root" >&2 || die "cannot unpack $pkg of $suite"
+			done
+			ld=$(find "$d/root" -name 'ld-linux-x86-64.so.2' -type f | head -1)
+			[ -n "$ld" ] || die "no dynamic loader in $suite's libc6"
+			printf '#!/bin/sh\nexec %s --library-path %s %s "$@"\n' "$ld" \
+				"$d/root/usr/lib/x86_64-linux-gnu:$d/root/lib/x86_64-linux-gnu" "$bin" >"$d/run"
+		fi
+		chmod +x "$d/run"
+		"$d/run" -v >/dev/null 2>&1 || die "$suite's makedumpfile does not run here: $("$d/run" -v 2>&1 | head -2)"
 	fi
-	ls "$d"/usr/*bin/makedumpfile | head -1
+	echo "$d/run"
 }
+# mdf_version TOOL → e.g. 1.7.8
+mdf_version() { "$1" -v 2>&1 | awk '/version/ {print $3; exit}'; }
+# mdf_has_zstd TOOL: TOOL was built with zstd (bookworm's 1.7.2 was not: its
+# -z silently writes uncompressed pages; 1.6.8 has no -z at all).
+mdf_has_zstd() { "$1" -v 2>&1 | grep -q '^zstd[[:space:]]*enabled'; }
 
 # makedumpfile (1.7.2 and later) ignores e_phoff; QEMU writes its program
 # headers at 192. Copy the ELF with the headers moved to 64 (data unchanged).
@@ -217,10 +327,14 @@ fix_phoff() {
 # ---------------------------------------------------------------- manifest
 json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "${s//$'\t'/\\t}"; }
 FILES_JSON=()
-add_file() { # role name format producer compression dump_level vmcoreinfo truncated split_part
-	local dir=$1 role=$2 name=$3 f=$1/$3
-	FILES_JSON+=("{\"role\":$(json_str "$role"),\"name\":$(json_str "$name"),\"path\":$(json_str "$f"),\"size\":$(stat -c %s "$f"),\"sha256\":\"$(sha256sum "$f" | cut -c1-64)\",\"format\":\"$4\",\"producer\":$(json_str "$5"),\"compression\":\"$6\",\"dump_level\":$7,\"vmcoreinfo\":$8,\"truncated\":$9,\"split_part\":${10}}")
+add_file() { # dir role name format producer compression dump_level vmcoreinfo truncated split_part [makedumpfile json]
+	local dir=$1 role=$2 name=$3 f=$1/$3 mdf=${11:-null}
+	FILES_JSON+=("{\"role\":$(json_str "$role"),\"name\":$(json_str "$name"),\"path\":$(json_str "$f"),\"size\":$(stat -c %s "$f"),\"sha256\":\"$(sha256sum "$f" | cut -c1-64)\",\"format\":\"$4\",\"producer\":$(json_str "$5"),\"compression\":\"$6\",\"dump_level\":$7,\"vmcoreinfo\":$8,\"truncated\":$9,\"split_part\":${10},\"makedumpfile\":$mdf}")
 }
+# mdf_json TOOL SUITE [stale] → the manifest's record of which makedumpfile made a file
+mdf_json() { printf '{"version":%s,"suite":%s,"knows_kernel":%s}' "$(json_str "$(mdf_version "$1")")" "$(json_str "$2")" "$([ "${3:-}" = true ] && echo false || echo true)"; }
+# mdf_suite TOOL → the suite whose makedumpfile TOOL is
+mdf_suite() { local s=${1%/run}; echo "${s##*/mdf-}"; }
 join() { local IFS=,; echo "$*"; }
 
 # Files the ground truth must hold; one the kernel lacks must be in ABSENT.
@@ -273,31 +387,51 @@ build_set() {
 	t0=$SECONDS
 	fix_phoff "$work/qemu.elf" "$work/fixed.elf"
 	# Each kernel is dumped by the makedumpfile of its own release, as its
-	# kdump service would (bookworm's 1.7.2 misreads 6.12's slab pages and
-	# drops them); zstd always by trixie's, which really writes zstd.
-	local mdf zmdf
+	# kdump service would (an older one misreads a newer kernel's page flags
+	# and silently drops its slab pages); zstd by the first of (its own,
+	# trixie's) that was built with zstd. Each file's manifest entry names the
+	# makedumpfile that made it; a variant an old makedumpfile cannot make is
+	# left out of the manifest (tests expect what the manifest lists).
+	local mdf zmdf stale=""
 	mdf=$(makedumpfile_of "$suite")
-	zmdf=$(makedumpfile_of trixie)
-	MDF_VERSION=$("$mdf" -v 2>&1 | awk '/version/ {print $3; exit}')
-	local m="$mdf --message-level 1"
-	$m -l -d 31 "$work/fixed.elf" "$work/lzo-d31.kdump" >>"$work/mdf.log" 2>&1 &
-	$m -c -d 31 "$work/fixed.elf" "$work/zlib-d31.kdump" >>"$work/mdf.log" 2>&1
+	zmdf=$mdf
+	mdf_has_zstd "$mdf" || zmdf=$(makedumpfile_of trixie)
+	MDF_JSON=$(mdf_json "$mdf" "$suite")
+	case ",$extras," in *,stale-mdf=*) stale=${extras#*stale-mdf=} stale=${stale%%,*} ;; esac
+	mdf_variant() { # TOOL OUT ARGS...: run, keep OUT only when TOOL succeeded
+		local tool=$1 out=$2
+		shift 2
+		if "$tool" --message-level 1 "$@" >>"$work/mdf.log" 2>&1 && [ -s "$out" ]; then return 0; fi
+		echo "variant $out failed or is not supported by $("$tool" -v 2>&1 | head -1)" >>"$work/mdf.log"
+		rm -f "$out"
+	}
+	mdf_variant "$mdf" "$work/lzo-d31.kdump" -l -d 31 "$work/fixed.elf" "$work/lzo-d31.kdump" &
+	mdf_variant "$mdf" "$work/zlib-d31.kdump" -c -d 31 "$work/fixed.elf" "$work/zlib-d31.kdump"
 	wait
-	$m -d 31 "$work/fixed.elf" "$work/raw-d31.kdump" >>"$work/mdf.log" 2>&1 &
-	$m -E -d 31 "$work/fixed.elf" "$work/elf-d31.elf" >>"$work/mdf.log" 2>&1
+	mdf_variant "$mdf" "$work/raw-d31.kdump" -d 31 "$work/fixed.elf" "$work/raw-d31.kdump" &
+	mdf_variant "$mdf" "$work/elf-d31.elf" -E -d 31 "$work/fixed.elf" "$work/elf-d31.elf"
 	wait
-	$m -l -d 1 "$work/fixed.elf" "$work/lzo-d1.kdump" >>"$work/mdf.log" 2>&1 &
-	$m -F -l -d 31 "$work/fixed.elf" >"$work/lzo-d31.flat" 2>>"$work/mdf.log"
+	mdf_variant "$mdf" "$work/lzo-d1.kdump" -l -d 1 "$work/fixed.elf" "$work/lzo-d1.kdump" &
+	{ "$mdf" --message-level 1 -F -l -d 31 "$work/fixed.elf" >"$work/lzo-d31.flat" 2>>"$work/mdf.log" && [ -s "$work/lzo-d31.flat" ]; } || rm -f "$work/lzo-d31.flat"
 	wait
-	$m --split -l -d 31 "$work/fixed.elf" "$work/split-lzo-d31.1" "$work/split-lzo-d31.2" >>"$work/mdf.log" 2>&1
-	$m --dump-dmesg "$work/fixed.elf" "$work/makedumpfile-dmesg.txt" >>"$work/mdf.log" 2>&1
-	"$zmdf" --message-level 1 -z -d 31 "$work/fixed.elf" "$work/zstd-d31.kdump" >>"$work/mdf.log" 2>&1
-	size=$(stat -c %s "$work/lzo-d31.kdump")
-	head -c $((size * 60 / 100)) "$work/lzo-d31.kdump" >"$work/lzo-d31-truncated.kdump"
+	mdf_variant "$mdf" "$work/split-lzo-d31.2" --split -l -d 31 "$work/fixed.elf" "$work/split-lzo-d31.1" "$work/split-lzo-d31.2"
+	[ -e "$work/split-lzo-d31.2" ] || rm -f "$work/split-lzo-d31.1"
+	mdf_variant "$mdf" "$work/makedumpfile-dmesg.txt" --dump-dmesg "$work/fixed.elf" "$work/makedumpfile-dmesg.txt"
+	mdf_has_zstd "$zmdf" && mdf_variant "$zmdf" "$work/zstd-d31.kdump" -z -d 31 "$work/fixed.elf" "$work/zstd-d31.kdump"
+	# A dump by a makedumpfile that does not know this kernel (kernels.txt:
+	# stale-mdf=SUITE): what a customer brings when the crash kernel's tools
+	# are older than the crashed kernel.
+	[ -n "$stale" ] && mdf_variant "$(makedumpfile_of "$stale")" "$work/stale-mdf-lzo-d31.kdump" -l -d 31 "$work/fixed.elf" "$work/stale-mdf-lzo-d31.kdump"
+	if [ -e "$work/lzo-d31.kdump" ]; then
+		size=$(stat -c %s "$work/lzo-d31.kdump")
+		head -c $((size * 60 / 100)) "$work/lzo-d31.kdump" >"$work/lzo-d31-truncated.kdump"
+	fi
 	rm -f "$work/fixed.elf"
 	T[makedumpfile]=$((SECONDS - t0))
 
-	if [ "$extras" = bare ]; then
+	local bare=false
+	case ",$extras," in *,bare,*) bare=true ;; esac
+	if $bare; then
 		say "$id: booting $abi (bare, no qemu_fw_cfg)"
 		t0=$SECONDS
 		run_guest "$work" bare "$abi" "$id"
@@ -313,17 +447,22 @@ build_set() {
 	FILES_JSON=()
 	add_file "$work" qemu-elf qemu.elf elf "qemu dump-guest-memory (paging=false)" none 0 true false 0
 	add_file "$work" qemu-kdump-zlib qemu-kdump-zlib.flat flattened "qemu dump-guest-memory format=kdump-zlib" zlib 1 true false 0
-	add_file "$work" lzo-d31 lzo-d31.kdump kdump "makedumpfile $MDF_VERSION -l -d 31" lzo 31 true false 0
-	add_file "$work" zlib-d31 zlib-d31.kdump kdump "makedumpfile $MDF_VERSION -c -d 31" zlib 31 true false 0
-	add_file "$work" zstd-d31 zstd-d31.kdump kdump "makedumpfile (trixie) -z -d 31" zstd 31 true false 0
-	add_file "$work" raw-d31 raw-d31.kdump kdump "makedumpfile $MDF_VERSION -d 31" none 31 true false 0
-	add_file "$work" elf-d31 elf-d31.elf elf "makedumpfile $MDF_VERSION -E -d 31" none 31 true false 0
-	add_file "$work" lzo-d1 lzo-d1.kdump kdump "makedumpfile $MDF_VERSION -l -d 1" lzo 1 true false 0
-	add_file "$work" lzo-d31-flat lzo-d31.flat flattened "makedumpfile $MDF_VERSION -F -l -d 31" lzo 31 true false 0
-	add_file "$work" split-lzo-d31 split-lzo-d31.1 kdump-split "makedumpfile $MDF_VERSION --split -l -d 31" lzo 31 true false 1
-	add_file "$work" split-lzo-d31 split-lzo-d31.2 kdump-split "makedumpfile $MDF_VERSION --split -l -d 31" lzo 31 true false 2
-	add_file "$work" lzo-d31-truncated lzo-d31-truncated.kdump kdump "makedumpfile $MDF_VERSION -l -d 31, cut at 60 %" lzo 31 true true 0
-	[ "$extras" = bare ] && add_file "$work" novmcoreinfo-elf novmcoreinfo.elf elf "qemu dump-guest-memory, guest without qemu_fw_cfg" none 0 false false 0
+	local v
+	v=$(mdf_version "$mdf")
+	add_mdf() { [ -e "$work/$2" ] && add_file "$work" "$@"; true; } # only the variants made
+	add_mdf lzo-d31 lzo-d31.kdump kdump "makedumpfile $v -l -d 31" lzo 31 true false 0 "$MDF_JSON"
+	add_mdf zlib-d31 zlib-d31.kdump kdump "makedumpfile $v -c -d 31" zlib 31 true false 0 "$MDF_JSON"
+	add_mdf zstd-d31 zstd-d31.kdump kdump "makedumpfile $(mdf_version "$zmdf") -z -d 31" zstd 31 true false 0 "$(mdf_json "$zmdf" "$(mdf_suite "$zmdf")")"
+	add_mdf raw-d31 raw-d31.kdump kdump "makedumpfile $v -d 31" none 31 true false 0 "$MDF_JSON"
+	add_mdf elf-d31 elf-d31.elf elf "makedumpfile $v -E -d 31" none 31 true false 0 "$MDF_JSON"
+	add_mdf lzo-d1 lzo-d1.kdump kdump "makedumpfile $v -l -d 1" lzo 1 true false 0 "$MDF_JSON"
+	add_mdf lzo-d31-flat lzo-d31.flat flattened "makedumpfile $v -F -l -d 31" lzo 31 true false 0 "$MDF_JSON"
+	add_mdf split-lzo-d31 split-lzo-d31.1 kdump-split "makedumpfile $v --split -l -d 31" lzo 31 true false 1 "$MDF_JSON"
+	add_mdf split-lzo-d31 split-lzo-d31.2 kdump-split "makedumpfile $v --split -l -d 31" lzo 31 true false 2 "$MDF_JSON"
+	add_mdf lzo-d31-truncated lzo-d31-truncated.kdump kdump "makedumpfile $v -l -d 31, cut at 60 %" lzo 31 true true 0 "$MDF_JSON"
+	[ -n "$stale" ] && add_mdf stale-mdf-lzo-d31 stale-mdf-lzo-d31.kdump kdump "makedumpfile $(mdf_version "$(makedumpfile_of "$stale")") ($stale, does not know this kernel) -l -d 31" lzo 31 true false 0 \
+		"$(mdf_json "$(makedumpfile_of "$stale")" "$stale" true)"
+	$bare && add_file "$work" novmcoreinfo-elf novmcoreinfo.elf elf "qemu dump-guest-memory, guest without qemu_fw_cfg" none 0 false false 0
 
 	local truth_files=() absent=() f line
 	while IFS= read -r f; do truth_files+=("$(json_str "${f#./}")"); done < <(cd "$work/truth" && find . -type f ! -name ABSENT | LC_ALL=C sort)
@@ -358,7 +497,7 @@ build_set() {
 		  $(join "${FILES_JSON[@]}")
 		 ],
 		 "ground_truth": {"dir": $(json_str "$dest/truth"), "files": [$(join "${truth_files[@]}")], "absent": [$(join "${absent[@]}")]},
-		 "extra": {"system_map": $(json_str "$KERNELS/$abi/System.map"), "makedumpfile_dmesg": $(json_str "$dest/makedumpfile-dmesg.txt"), "console_log": $(json_str "$dest/console-full.log")}
+		 "extra": {"system_map": $(json_str "$KERNELS/$abi/System.map"), "makedumpfile_dmesg": $([ -e "$work/makedumpfile-dmesg.txt" ] && json_str "$dest/makedumpfile-dmesg.txt" || echo '""'), "console_log": $(json_str "$dest/console-full.log")}
 		}
 	EOF
 	# Paths inside the manifest name the final folder.
