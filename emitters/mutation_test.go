@@ -420,6 +420,9 @@ func TestMutations(t *testing.T) {
 					if oc := oracleChecks[e.Path]; oc != nil && s.Manifest.Scenario == "" {
 						oc(t, s, bad)
 					}
+					if cc := crashChecks[e.Path]; cc != nil && s.Manifest.Scenario == "" {
+						cc(t, s, bad)
+					}
 				})
 			}
 		}

@@ -143,6 +143,20 @@ func checkStat(t *testing.T, s *fixtures.Set, pid int64, got string) {
 	}
 	kthread := isKthread(t, s, pid)
 	ranAtCrash := pid == 1 || kthread
+	// The moving fields at the crash: between the crash-instant value and
+	// that plus the task's own rate (crashClock.counterMax).
+	if s.Manifest.Scenario == "" {
+		if one, two, c, ok := crashPIDStat(t, s, pid); ok && len(one) == 52 && len(two) == 52 {
+			for _, f := range statMoving {
+				a, _ := strconv.ParseFloat(one[f-1], 64)
+				b, _ := strconv.ParseFloat(two[f-1], 64)
+				h, _ := strconv.ParseFloat(have[f-1], 64)
+				if ok, rule := c.counterOK(a, b, h); !ok {
+					t.Errorf("pid %d stat field %d: %s, %s", pid, f, have[f-1], rule)
+				}
+			}
+		}
+	}
 	for i := range want {
 		f := i + 1
 		switch w, h := want[i], have[i]; {

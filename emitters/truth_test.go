@@ -473,6 +473,10 @@ func TestEmittersAgainstGroundTruth(t *testing.T) {
 						if chk := oracleChecks[e.Path]; chk != nil && s.Manifest.Scenario == "" {
 							chk(t, s, out.String())
 						}
+						// The crash-instant capture is the kernel's own set's.
+						if chk := crashChecks[e.Path]; chk != nil && s.Manifest.Scenario == "" {
+							chk(t, s, out.String())
+						}
 					})
 				}
 			})

@@ -180,6 +180,9 @@ sleep 2 # let IPv6 duplicate address detection finish
 
 T=/tmp/truth
 mkdir -p $T/commands $T/meta
+# Markers in the kernel log: their printk timestamps are the clock the panic
+# lines use, so the tests know each capture's time against the crash.
+echo "<6>fixture-init: truth capture start" >/dev/kmsg
 date +%s >$T/meta/capture_start
 echo "$lived_pid $sleeper $stopped $spinner" >$T/meta/fixture_pids
 cp /run/scenario $T/meta/scenario
@@ -227,4 +230,20 @@ log "capture done; writing truth tar"
 tar -cf /dev/vdb -C $T . || log "tar to /dev/vdb failed"
 # Only the truth disk: a sync of every filesystem would block on a frozen one.
 sync /dev/vdb
+
+# The crash-instant capture: the volatile files again, as the very last thing
+# before the crash, onto the truth disk at 64 MiB (the kernel's own set has a
+# disk that large; a kdump scenario's is smaller and keeps none). Between its
+# start marker and the panic only the tar write and the crash run; the tests
+# bound each counter by its own rate between the two captures.
+F=/tmp/crash
+mkdir -p $F
+echo "<6>fixture-init: crash-instant capture start" >/dev/kmsg
+/lived capture $F \
+	/proc/uptime /proc/loadavg /proc/stat /proc/meminfo /proc/vmstat /proc/zoneinfo \
+	/proc/buddyinfo /proc/slabinfo /proc/interrupts /proc/softirqs /proc/diskstats /proc/schedstat \
+	'/proc/[0-9]*/stat' '/proc/[0-9]*/statm' '/proc/[0-9]*/status' '/proc/[0-9]*/io' \
+	'/proc/[0-9]*/task/[0-9]*/stat'
+echo "<6>fixture-init: crash-instant capture end" >/dev/kmsg
+tar -cf - -C $F . | dd of=/dev/vdb bs=1M seek=64 iflag=fullblock conv=fsync 2>/dev/null || log "no crash-instant capture written"
 scenario_crash

@@ -239,11 +239,18 @@ qmp() { # qmp SOCKET JSON...: run commands in order, fail on an error reply
 	wait "$QMPC_PID" 2>/dev/null || true
 }
 
+# QEMU's sockets live in a short temporary folder, not under the cache: a UNIX
+# socket path has at most 108 bytes, and the cache may be anywhere.
+# One per guest (guests run as parallel jobs): run_guest sets QMP_SOCK.
+SOCKDIR=$(mktemp -d /tmp/vmcr-qmp.XXXXXX)
+QMP_SOCK=
+
 # run_guest WORK MODE ABI ID: boot, wait for the panic, leave QEMU stopped with
-# the QMP socket at WORK/qmp.sock.
+# the QMP socket at $QMP_SOCK.
 run_guest() {
 	local work=$1 mode=$2 abi=$3 id=$4 waited=0
-	rm -f "$work/console.log" "$work/qmp.sock"
+	QMP_SOCK=$SOCKDIR/$(basename "$work")-$mode.sock
+	rm -f "$work/console.log" "$QMP_SOCK"
 	qemu-system-x86_64 -accel tcg -machine pc -cpu qemu64 -smp 2 -m 512M \
 		-display none -monitor none -serial "file:$work/console.log" -no-reboot \
 		-kernel "$KERNELS/$abi/vmlinuz" -initrd "$work/initrd.img" \
@@ -254,7 +261,7 @@ run_guest() {
 		-drive "file=$work/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=fixture-nvme,drive=nvm \
 		-device virtio-scsi-pci,id=scsi0 -drive "file=$work/scsi.img,if=none,id=scsidisk,format=raw" \
 		-device scsi-hd,drive=scsidisk,bus=scsi0.0 \
-		-qmp "unix:$work/qmp.sock,server=on,wait=off" &
+		-qmp "unix:$QMP_SOCK,server=on,wait=off" &
 	QEMU_PID=$!
 	until grep -q -- '---\[ end Kernel panic' "$work/console.log" 2>/dev/null; do
 		kill -0 "$QEMU_PID" 2>/dev/null || die "QEMU exited before the panic; see $work/console.log"
@@ -262,16 +269,16 @@ run_guest() {
 		sleep 1
 		waited=$((waited + 1))
 	done
-	qmp "$work/qmp.sock" '{"execute":"stop"}'
+	qmp "$QMP_SOCK" '{"execute":"stop"}'
 }
 
 stop_guest() {
 	local work=$1
-	qmp "$work/qmp.sock" '{"execute":"quit"}' || true
+	qmp "$QMP_SOCK" '{"execute":"quit"}' || true
 	wait "$QEMU_PID" 2>/dev/null || true
 	QEMU_PID=
 }
-trap '[ -n "$QEMU_PID" ] && kill "$QEMU_PID" 2>/dev/null; true' EXIT
+trap '[ -n "$QEMU_PID" ] && kill "$QEMU_PID" 2>/dev/null; rm -rf "$SOCKDIR"; true' EXIT
 
 # makedumpfile_of SUITE → a command running that suite's makedumpfile,
 # unpacked (not installed) from its .deb. One built against a newer glibc than
@@ -324,6 +331,18 @@ fix_phoff() {
 	fi
 }
 
+# ---------------------------------------------------------------- truth at the crash
+# crash_truth WORK: unpack the crash-instant capture init.sh wrote at 64 MiB
+# of the truth disk into WORK/truth-crash.
+crash_truth() {
+	local work=$1
+	mkdir -p "$work/truth-crash"
+	# (tar stops reading at the archive's end: tail's SIGPIPE is no error)
+	{ tail -c +$((64 * 1024 * 1024 + 1)) "$work/truth.img" || true; } | tar -x -C "$work/truth-crash" ||
+		die "no crash-instant capture on the truth disk; see $work/console.log"
+	[ -s "$work/truth-crash/proc/vmstat" ] || die "crash-instant capture without proc/vmstat; see $work/console.log"
+}
+
 # ---------------------------------------------------------------- manifest
 json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "${s//$'\t'/\\t}"; }
 FILES_JSON=()
@@ -365,6 +384,7 @@ build_set() {
 	t0=$SECONDS
 	build_initrd "$abi" "$work"
 	truncate -s 64M "$work/data.img" "$work/truth.img" "$work/nvme.img" "$work/scsi.img"
+	truncate -s 96M "$work/truth.img" # the crash-instant capture goes at 64 MiB
 	mkfs.ext4 -q -F -O ^orphan_file -L fixture-data "$work/data.img"
 	T[initrd]=$((SECONDS - t0))
 
@@ -374,7 +394,7 @@ build_set() {
 	mv "$work/console.log" "$work/console-full.log"
 	T[guest]=$((SECONDS - t0))
 	t0=$SECONDS
-	qmp "$work/qmp.sock" \
+	qmp "$QMP_SOCK" \
 		"{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$work/qemu.elf\"}}" \
 		"{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$work/qemu-kdump-zlib.flat\",\"format\":\"kdump-zlib\"}}"
 	stop_guest "$work"
@@ -382,6 +402,7 @@ build_set() {
 
 	mkdir -p "$work/truth"
 	tar -xf "$work/truth.img" -C "$work/truth" || die "$id: no ground truth on the truth disk; see $work/console.log"
+	crash_truth "$work"
 
 	say "$id: makedumpfile variants"
 	t0=$SECONDS
@@ -436,11 +457,11 @@ build_set() {
 		t0=$SECONDS
 		run_guest "$work" bare "$abi" "$id"
 		mv "$work/console.log" "$work/console-bare.log"
-		qmp "$work/qmp.sock" "{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$work/novmcoreinfo.elf\"}}"
+		qmp "$QMP_SOCK" "{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,\"protocol\":\"file:$work/novmcoreinfo.elf\"}}"
 		stop_guest "$work"
 		T[bare_guest]=$((SECONDS - t0))
 	fi
-	rm -f "$work/data.img" "$work/nvme.img" "$work/scsi.img" "$work/truth.img" "$work/qmp.sock" "$work/gcc.log"
+	rm -f "$work/data.img" "$work/nvme.img" "$work/scsi.img" "$work/truth.img" "$work/gcc.log"
 	rm -rf "$work/initrd"
 
 	t0=$SECONDS
@@ -493,6 +514,8 @@ build_set() {
 		 "generator_key": "$KEY",
 		 "timings_seconds": {$(join "${timings[@]}")},
 		 "vmlinux": {"role":"vmlinux","name":"vmlinux","path":$(json_str "$vmlinux"),"size":$(stat -c %s "$vmlinux"),"sha256":"$(sha256sum "$vmlinux" | cut -c1-64)","format":"vmlinux"},
+		 "kernel_files": {"vmlinux": $(json_str "$vmlinux"), "system_map": $(json_str "$KERNELS/$abi/System.map"), "kernel_config": $(json_str "$KERNELS/$abi/config")},
+		 "crash_truth": {"dir": $(json_str "$dest/truth-crash")},
 		 "files": [
 		  $(join "${FILES_JSON[@]}")
 		 ],
