@@ -2,6 +2,7 @@ package emitters
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -41,7 +42,46 @@ func elapsed(t *testing.T, s *fixtures.Set) float64 {
 		}
 		return float64(c.Time) - start + 2
 	}
+	if s.Manifest.CrashTruth.Dir != "" {
+		// The kernel log times the capture's start and the panic (the
+		// crash-instant capture and its write ran in between, so the
+		// panic may come well over 10 s after capture_end under load);
+		// 1 s more for the CPUs that keep the clock running while the
+		// panic prints its backtrace.
+		return captureToPanic(t, s) + 1
+	}
 	return end - start + 10
+}
+
+var printkRe = regexp.MustCompile(`^\[\s*(\d+\.\d+)\] (?:\[\s*[TC]\d+\] )?(.*)$`)
+
+// captureToPanic is the time in seconds from the capture's start marker
+// (init.sh's "fixture-init: truth capture start") to the panic line, by
+// their printk stamps in the dump's own log (makedumpfile --dump-dmesg).
+func captureToPanic(t *testing.T, s *fixtures.Set) float64 {
+	t.Helper()
+	b, err := os.ReadFile(s.KernelFile(t, "makedumpfile_dmesg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var start, panicAt float64
+	for _, l := range strings.Split(string(b), "\n") {
+		m := printkRe.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		ts, _ := strconv.ParseFloat(m[1], 64)
+		switch {
+		case m[2] == "fixture-init: truth capture start":
+			start = ts
+		case strings.HasPrefix(m[2], "Kernel panic - not syncing"):
+			panicAt = ts
+		}
+	}
+	if start == 0 || panicAt <= start {
+		fixtures.Missing(t, fmt.Errorf("set %s: no capture marker (%v) before the panic (%v) in the dump's log (rebuild with `make fixtures`)", s.Manifest.ID, start, panicAt))
+	}
+	return panicAt - start
 }
 
 // cpuCount is the number of CPUs the live system had: its cpuN lines of

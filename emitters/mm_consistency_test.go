@@ -107,7 +107,7 @@ func TestMMFilesAgree(t *testing.T) {
 		for _, withVmlinux := range []bool{true, false} {
 			mode := map[bool]string{true: "vmlinux", false: "dump-only"}[withVmlinux]
 			t.Run(s.Manifest.ID+"/"+mode, func(t *testing.T) {
-				c := NewContext(kerneltest.Open(t, s, "lzo-d31", withVmlinux))
+				c := NewContext(kerneltest.Open(t, s, s.RefRole(), withVmlinux))
 				files := map[string]string{}
 				for _, e := range All() {
 					switch e.Path {

@@ -207,6 +207,13 @@ func checkPSColumns(t *testing.T, s *fixtures.Set, pid int64, heads, row []strin
 			bad = !moves && v[:1] != stat[2] && !(v[:1] == "D" && s.Manifest.Crash != nil && s.Manifest.Crash.Kind == "oom")
 		case "TIME":
 			ticks := num(stat[13]) + num(stat[14])
+			if slices.Contains(heads, "LWP") {
+				// ps -L: the row is the main thread's, its own times
+				// (task/PID/stat), not the process's sum over threads.
+				if ts := statFields(strings.TrimSpace(truth(t, s, fmt.Sprintf("proc/%d/task/%d/stat", pid, pid)))); len(ts) == 52 {
+					ticks = num(ts[13]) + num(ts[14])
+				}
+			}
 			secs := psSeconds(v)
 			limit := elapsed(t, s) * float64(cpuCount(t, s))
 			bad = secs < ticks/100 || float64(secs) > float64(ticks)/100+limit+1

@@ -86,11 +86,7 @@ Generated from the rule table of emitters/ruledoc_test.go by TestTestingDoc
 
 Every output is compared with ground truth from real crash dumps
 (testdata/gen, ` + "`make fixtures`" + `): the guest's own /proc, /sys and command
-outputs captured seconds before the crash (the capture), the volatile files
-captured again as the guest's very last act before the panic (the
-crash-instant capture, kernel-log markers placing both against the panic:
-each counter at the crash between its crash-instant value and that plus
-twice its own rate between the captures over the gap, +2), and drgn's raw
+outputs captured seconds before the crash (the capture), and drgn's raw
 counters read from the same dump (testdata/oracle/oracle.py, the second
 oracle; exact, with the kernel's folding rules applied in the test).
 ` + "`make mutation`" + ` breaks every output on purpose and counts the breakages
@@ -115,9 +111,6 @@ these rules catch.
 		}
 		if oracleChecks[p] != nil {
 			kinds = append(kinds, "drgn")
-		}
-		if crashChecks[p] != nil {
-			kinds = append(kinds, "crash-instant")
 		}
 		doc := ruleDocFor(p)
 		if doc == "" {

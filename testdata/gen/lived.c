@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -197,6 +198,11 @@ int main(int argc, char **argv) {
 	if (argc >= 3 && strcmp(argv[1], "hold") == 0)
 		return hold(argv[2]);
 	if (argc >= 2 && strcmp(argv[1], "spin") == 0) {
+		// Locked in memory: a spinner whose stack page was swapped out
+		// faults it back in, and in the OOM scenario that fault can be
+		// the allocation that panics instead of fixture-oom's.
+		if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+			die("mlockall");
 		for (volatile unsigned long i = 0;; i++)
 			;
 	}

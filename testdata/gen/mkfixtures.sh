@@ -417,8 +417,13 @@ build_set() {
 	mdf=$(makedumpfile_of "$suite")
 	zmdf=$mdf
 	mdf_has_zstd "$mdf" || zmdf=$(makedumpfile_of trixie)
-	MDF_JSON=$(mdf_json "$mdf" "$suite")
 	case ",$extras," in *,stale-mdf=*) stale=${extras#*stale-mdf=} stale=${stale%%,*} ;; esac
+	# reference=ROLE (kernels.txt): no released makedumpfile knows this
+	# kernel, its own included; its files say so, and the tests compare
+	# ROLE (one that excludes no kernel pages) with the ground truth.
+	local ref=""
+	case ",$extras," in *,reference=*) ref=${extras#*reference=} ref=${ref%%,*} ;; esac
+	MDF_JSON=$(mdf_json "$mdf" "$suite" "$([ -n "$ref" ] && echo true)")
 	mdf_variant() { # TOOL OUT ARGS...: run, keep OUT only when TOOL succeeded
 		local tool=$1 out=$2
 		shift 2
@@ -516,6 +521,7 @@ build_set() {
 		 "vmlinux": {"role":"vmlinux","name":"vmlinux","path":$(json_str "$vmlinux"),"size":$(stat -c %s "$vmlinux"),"sha256":"$(sha256sum "$vmlinux" | cut -c1-64)","format":"vmlinux"},
 		 "kernel_files": {"vmlinux": $(json_str "$vmlinux"), "system_map": $(json_str "$KERNELS/$abi/System.map"), "kernel_config": $(json_str "$KERNELS/$abi/config")},
 		 "crash_truth": {"dir": $(json_str "$dest/truth-crash")},
+		 "reference_role": $(json_str "$ref"),
 		 "files": [
 		  $(join "${FILES_JSON[@]}")
 		 ],

@@ -103,6 +103,11 @@ def main():
     }
     if has("vm_numa_event"):
         out["vm_numa_event"] = items(prog["vm_numa_event"], "numa_stat_item", "NR_VM_NUMA_EVENT_ITEMS")
+    elif has("vm_numa_stat"):
+        # Before 5.14 (f19298b9516c, "mm/vmstat: convert NUMA statistics to
+        # basic NUMA counters") the NUMA events were vm_numa_stat[], and
+        # /proc/vmstat printed those global counts alone (global_numa_state())
+        out["vm_numa_event"] = items(prog["vm_numa_stat"], "numa_stat_item", "NR_VM_NUMA_STAT_ITEMS")
 
     # VM events: per CPU, summed by all_vm_events() over online CPUs.
     events = [n for n, _ in enum("vm_event_item") if n != "NR_VM_EVENT_ITEMS"]
