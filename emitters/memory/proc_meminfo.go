@@ -12,7 +12,7 @@ func init() {
 		Mirrors: "meminfo_proc_show() in fs/proc/meminfo.c, hugetlb_report_meminfo() and x86's arch_report_meminfo()",
 		Desc:    "memory usage, every field the kernel's configuration prints",
 		Tracker: emit.Done,
-		Note: "a zswap kernel after 6.1 gets no Zswap: line (zswap_total_pages() asks each zpool driver); " +
+		Note: "a zswap kernel whose pools go through the zpool driver gets no Zswap: line (zswap_total_pages() asks each driver); " +
 			"CONFIG_HIGHMEM and !CONFIG_MMU lines do not exist on x86_64",
 		Run: func(c *emit.Context, _ int64, out *emit.Output) error {
 			m, err := meminfo(c)

@@ -11,8 +11,8 @@ import (
 
 // meminfoZswap adds Zswap and Zswapped (CONFIG_ZSWAP). 6.1 keeps the pool
 // size in bytes in zswap_pool_total_size; later kernels compute it per pool
-// through the zpool driver (zswap_total_pages()), which this tool does not
-// follow: that line is left out.
+// (zswap_total_pages()): read where the pool is zsmalloc's own
+// (linux.ZswapTotalPages), left out where it goes through the zpool driver.
 func meminfoZswap(c *emit.Context, m *meminfoData) {
 	p := c.Prog
 	if !linux.HasSymbol(p, "zswap_stored_pages") {
@@ -21,6 +21,8 @@ func meminfoZswap(c *emit.Context, m *meminfoData) {
 	if linux.HasSymbol(p, "zswap_pool_total_size") {
 		b, err := p.VarAs("zswap_pool_total_size", "u64").Uint()
 		m.kb("Zswap:          ", miVal{b >> 10, err})
+	} else if n, ok, err := linux.ZswapTotalPages(p); ok {
+		m.pages("Zswap:          ", miVal{n, err})
 	} else {
 		m.partial = append(m.partial, "Zswap: zswap_total_pages() sums the zpool drivers' page counts, not read")
 	}

@@ -112,10 +112,9 @@ func archShowInterrupts(c *emit.Context, b *strings.Builder, cpus []int, prec in
 
 // archShowInterruptsTable mirrors arch_show_interrupts() of x86 kernels
 // whose per-CPU counters are irq_stat.counts[] described by the table
-// irq_stat_info[IRQ_COUNT_MAX] (7.2): each entry with a symbol, unless its
-// skip_vector is set (all ones hides it, a vector number hides it while
-// that vector is not in system_vectors), prints the symbol, the counts of
-// every CPU and the entry's text.
+// irq_stat_info[IRQ_COUNT_MAX] (7.2): each entry whose bit is set in the
+// bitmap irq_stat_count_show prints the symbol, the counts of every CPU
+// and the entry's text.
 func archShowInterruptsTable(c *emit.Context, b *strings.Builder, cpus []int, prec int) error {
 	p := c.Prog
 	n, err := linux.EnumValue(p, "IRQ_COUNT_MAX")
@@ -146,18 +145,15 @@ func archShowInterruptsTable(c *emit.Context, b *strings.Builder, cpus []int, pr
 		if sym == "" {
 			continue
 		}
-		if vec, err := info.Member("skip_vector").Uint(); err != nil {
-			return err
-		} else if vec > 255 {
+		// irq_init_stats() and irq_stat_inc_and_enable() decide at run
+		// time which rows show (skip_vector, the platform IPI callback, the
+		// CPU vendor, a first increment); their verdict is the bitmap.
+		word, err := linux.SymbolIndex(p, "irq_stat_count_show", "unsigned long", i/64).Uint()
+		if err != nil {
+			return fmt.Errorf("irq_stat_count_show: %w", err)
+		}
+		if word&(1<<(i%64)) == 0 {
 			continue
-		} else if vec != 0 {
-			ok, err := systemVector(int(vec))(c)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue
-			}
 		}
 		text, err := optString(info.Member("text"))
 		if err != nil {

@@ -52,11 +52,15 @@ func procStat(c *emit.Context, _ int64, out *emit.Output) error {
 			soft[j] += uint64(uint32(v)) // per_softirq_sums[] is unsigned int
 		}
 	}
-	errCount, err := c.Prog.VarAs("irq_err_count", "int").Uint() // arch_irq_stat()
-	if err != nil {
-		return err
+	// arch_irq_stat() adds irq_err_count; 7.2 counts PIC/APIC errors per
+	// CPU in irq_stat.counts[] (in arch_irq_stat_cpu()) and has neither.
+	if linux.HasSymbol(c.Prog, "irq_err_count") {
+		errCount, err := c.Prog.VarAs("irq_err_count", "int").Uint()
+		if err != nil {
+			return err
+		}
+		intr += errCount
 	}
-	intr += errCount
 	var b strings.Builder
 	cpuLine(&b, "cpu ", sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], sum[7], sum[8], sum[9])
 	for _, cpu := range cs.Running {

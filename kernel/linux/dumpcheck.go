@@ -40,7 +40,10 @@ func ExcludedKernelPages(p *object.Program) ([]ExcludedKernelPage, error) {
 			_, err := o.Member(m).Uint()
 			switch {
 			case err == nil:
-			case errors.Is(err, dump.ErrExcluded):
+			case errors.Is(err, dump.ErrExcluded), errors.Is(err, dump.ErrNoMemory):
+				// An ELF dump by makedumpfile -E leaves excluded pages
+				// out of every PT_LOAD: there they read as no memory
+				// (the address came from a kernel list, so it is RAM).
 				out = append(out, ExcludedKernelPage{What: what, Addr: addr})
 				return nil
 			default:

@@ -203,6 +203,26 @@ func KstatIrqsUsr(desc object.Object, cpus []int) (uint64, error) {
 // added here, their sum returned too (hv) so that the file can say so.
 func ArchIrqStatCPU(p *object.Program, cpu int) (sum, hv uint64, err error) {
 	st := PerCPU(p, "irq_stat", "irq_cpustat_t", cpu)
+	if st.HasMember("counts") {
+		// 7.2's irq_cpustat_t is one array, counts[IRQ_COUNT_MAX], described
+		// by irq_stat_info[] in arch/x86/kernel/irq.c; arch_irq_stat_cpu()
+		// sums all of it (the member is the probe).
+		n, err := EnumValue(p, "IRQ_COUNT_MAX")
+		if err != nil {
+			return 0, 0, err
+		}
+		if n <= 0 || n > 256 {
+			return 0, 0, fmt.Errorf("IRQ_COUNT_MAX = %d, not plausible", n)
+		}
+		for i := range n {
+			v, err := st.Member("counts").Index(uint64(i)).Uint()
+			if err != nil {
+				return 0, 0, err
+			}
+			sum += v
+		}
+		return sum, 0, nil
+	}
 	members := []string{"__nmi_count", "apic_timer_irqs", "irq_spurious_count", "apic_perf_irqs",
 		"apic_irq_work_irqs", "icr_read_retry_count", "irq_resched_count", "irq_call_count",
 		"irq_thermal_count", "irq_threshold_count", "irq_hv_callback_count",

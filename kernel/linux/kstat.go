@@ -168,10 +168,62 @@ func cpuSleepTimeNS(p *object.Program, cpu int, member string, countDelta bool, 
 	return uint64(sleep) / 1000 * 1000, true, nil
 }
 
+// idleInKcpustat says the kernel accounts idle sleep time in struct
+// kernel_cpustat itself (idle_elapse, idle_entrytime, idle_stealtime), not
+// in struct tick_sched's idle_sleeptime/iowait_sleeptime: Frederic
+// Weisbecker's series "tick/sched: Refactor idle cputime accounting"
+// (lkml, 2026; in 7.x) removed get_idle_time() from fs/proc/stat.c and
+// reads kcpustat_field_idle() for every CPU. The member is the probe.
+func idleInKcpustat(p *object.Program) bool {
+	return p.HasMember("struct kernel_cpustat", "idle_elapse")
+}
+
+// kcpustatFieldDyntick mirrors kcpustat_field_dyntick() of 7.x
+// (kernel/sched/cputime.c): cpustat[idx] plus, while the CPU sits in an
+// idle period that is still elapsing (idle_elapse) and computeDelta says
+// this sleep counts, the time since idle_entrytime less the steal time
+// kept for it in idle_stealtime[iowait]; in nanoseconds.
+func kcpustatFieldDyntick(p *object.Program, kcs Kcpustat, cpu int, idx string, computeDelta bool, now int64) (uint64, error) {
+	v := kcs[idx]
+	if !computeDelta {
+		return v, nil
+	}
+	kc := PerCPU(p, "kernel_cpustat", "struct kernel_cpustat", cpu)
+	elapse, err := kc.Member("idle_elapse").Uint()
+	if err != nil || elapse == 0 {
+		return v, err
+	}
+	entry, err := kc.Member("idle_entrytime").Uint()
+	if err != nil {
+		return 0, err
+	}
+	if now <= 0 || uint64(now) <= entry {
+		return v, nil
+	}
+	i := 0
+	if idx == "CPUTIME_IOWAIT" {
+		i = 1
+	}
+	steal, err := kc.Member("idle_stealtime").Index(uint64(i)).Uint()
+	if err != nil {
+		return 0, err
+	}
+	delta := uint64(now) - entry
+	return v + delta - min(steal, delta), nil
+}
+
 // GetIdleTime mirrors get_idle_time() in fs/proc/stat.c for a CPU the
 // kernel considers online (pass those running before the panic): the NO_HZ
 // idle sleep time up to now (KtimeGet), else the kcpustat idle counter.
+// In 7.x (idleInKcpustat) it is kcpustat_field_idle(), for every CPU.
 func GetIdleTime(p *object.Program, kcs Kcpustat, cpu int, online bool, now int64) (uint64, error) {
+	if idleInKcpustat(p) {
+		iowait, err := NrIowaitCPU(p, cpu)
+		if err != nil {
+			return 0, err
+		}
+		return kcpustatFieldDyntick(p, kcs, cpu, "CPUTIME_IDLE", iowait == 0, now)
+	}
 	if online {
 		iowait, err := NrIowaitCPU(p, cpu)
 		if err != nil {
@@ -185,8 +237,16 @@ func GetIdleTime(p *object.Program, kcs Kcpustat, cpu int, online bool, now int6
 	return kcs["CPUTIME_IDLE"], nil
 }
 
-// GetIowaitTime mirrors get_iowait_time() in fs/proc/stat.c.
+// GetIowaitTime mirrors get_iowait_time() in fs/proc/stat.c (in 7.x,
+// kcpustat_field_iowait()).
 func GetIowaitTime(p *object.Program, kcs Kcpustat, cpu int, online bool, now int64) (uint64, error) {
+	if idleInKcpustat(p) {
+		iowait, err := NrIowaitCPU(p, cpu)
+		if err != nil {
+			return 0, err
+		}
+		return kcpustatFieldDyntick(p, kcs, cpu, "CPUTIME_IOWAIT", iowait != 0, now)
+	}
 	if online {
 		iowait, err := NrIowaitCPU(p, cpu)
 		if err != nil {

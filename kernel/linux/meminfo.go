@@ -285,3 +285,25 @@ func TotalSwapcachePages(p *object.Program, v *VMStat) (uint64, error) {
 	}
 	return total, nil
 }
+
+// ZswapTotalPages mirrors zswap_total_pages() (mm/zswap.c) of kernels
+// whose struct zswap_pool holds its zsmalloc pool directly (zs_pool: the
+// zpool layer was removed in 6.18/7.x; the member is the probe): the pages
+// of every pool on zswap_pools. ok is false for a kernel that goes through
+// the zpool driver instead (not followed here).
+func ZswapTotalPages(p *object.Program) (pages uint64, ok bool, err error) {
+	if !p.HasMember("struct zswap_pool", "zs_pool") {
+		return 0, false, nil
+	}
+	for pool, err := range ListForEachEntry(p.VarAs("zswap_pools", "struct list_head"), "struct zswap_pool", "list") {
+		if err != nil {
+			return 0, true, err
+		}
+		n, err := pool.Member("zs_pool").Deref().Member("pages_allocated.counter").Uint()
+		if err != nil {
+			return 0, true, err
+		}
+		pages += n
+	}
+	return pages, true, nil
+}

@@ -92,6 +92,21 @@ func OpenORC(p *object.Program, vmlinux io.ReaderAt, kaslr uint64, modules func(
 	if err != nil {
 		return nil, err
 	}
+	// The register numbers changed in 7.x with no type to tell (see
+	// unwind.ProbeRegNumbering): the entry at schedule()'s first
+	// instruction says which the table uses, once per opened kernel.
+	fn, err := p.Syms.Addr("schedule")
+	if err != nil {
+		return nil, fmt.Errorf("ORC register numbering: %w", err)
+	}
+	renumbered, err := unwind.ProbeRegNumbering(o.vmlinux, fn)
+	if err != nil {
+		return nil, fmt.Errorf("ORC register numbering: %w", err)
+	}
+	if renumbered {
+		o.layout = l.WithRenumberedRegs()
+		o.vmlinux = o.vmlinux.WithLayout(o.layout)
+	}
 	return o, nil
 }
 

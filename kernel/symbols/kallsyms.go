@@ -16,6 +16,10 @@ type VirtReader interface {
 
 // KallsymsAddrs are the (runtime) addresses of the kallsyms tables, as
 // VMCOREINFO gives them since Linux 6.0 (SYMBOL(kallsyms_names), …).
+// RelativeBase is 0 for a kernel without kallsyms_relative_base (commit
+// a081b5789255, "kallsyms: Get rid of kallsyms relative base", 7.x):
+// there each kallsyms_offsets[] entry is a signed offset from the entry's
+// own address (offset_to_ptr() in kallsyms_sym_address()).
 type KallsymsAddrs struct {
 	Names, NumSyms, TokenTable, TokenIndex, Offsets, RelativeBase uint64
 }
@@ -78,17 +82,21 @@ func FromKallsyms(mem VirtReader, a KallsymsAddrs) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err = rd("kallsyms_relative_base", a.RelativeBase, 8)
-	if err != nil {
-		return nil, err
+	placeRelative := a.RelativeBase == 0
+	var base uint64
+	if !placeRelative {
+		b, err = rd("kallsyms_relative_base", a.RelativeBase, 8)
+		if err != nil {
+			return nil, err
+		}
+		base = binary.LittleEndian.Uint64(b)
 	}
-	base := binary.LittleEndian.Uint64(b)
 	// With CONFIG_KALLSYMS_ABSOLUTE_PERCPU (x86_64 SMP) image symbols are
 	// stored as negative offsets from base-1 and per-cpu ones as absolute
 	// values; without it every offset is unsigned and relative. A kernel
 	// image is far smaller than 2 GiB, so any negative value tells.
 	absolutePercpu := false
-	for i := uint32(0); i < num; i++ {
+	for i := uint32(0); i < num && !placeRelative; i++ {
 		if int32(binary.LittleEndian.Uint32(offs[4*i:])) < 0 {
 			absolutePercpu = true
 			break
@@ -98,6 +106,8 @@ func FromKallsyms(mem VirtReader, a KallsymsAddrs) (*Table, error) {
 	addrOf := func(i uint32) uint64 {
 		off := int32(binary.LittleEndian.Uint32(offs[4*i:]))
 		switch {
+		case placeRelative:
+			return a.Offsets + 4*uint64(i) + uint64(int64(off))
 		case !absolutePercpu:
 			return base + uint64(uint32(off))
 		case off >= 0:

@@ -67,6 +67,23 @@ const (
 	RegR13        Reg = 7
 	RegBPIndirect Reg = 8
 	RegSPIndirect Reg = 9
+	// RegAX has no number in the old numbering: 7.x's ORC_REG_AX (1).
+	RegAX Reg = 16
+)
+
+// regsRenumbered maps 7.x's ORC_REG_* numbers (arch/x86/include/asm/
+// orc_types.h of 7.2: UNDEFINED 0, AX 1, DX 2, SP 3, BP 4, DI 5, R10 6,
+// R13 7, PREV_SP 8, SP_INDIRECT 9, BP_INDIRECT 10; ORC_REG_AX came with
+// 96f3b16a9de5, "objtool: Support Clang RAX DRAP sequence") to the Reg
+// values above.
+var regsRenumbered = [16]Reg{RegUndefined, RegAX, RegDX, RegSP, RegBP, RegDI, RegR10, RegR13,
+	RegPrevSP, RegSPIndirect, RegBPIndirect, 11, 12, 13, 14, 15}
+
+// Raw register numbers of a function's first instruction (CFA = SP + 8),
+// in each numbering: what ProbeRegNumbering tells them apart by.
+const (
+	rawSPOld = 5
+	rawSPNew = 3
 )
 
 // Entry is one decoded struct orc_entry.
@@ -107,6 +124,38 @@ func (f field) get(w uint16) uint8 {
 // not). So the presence of `end` decides the numbering.
 type Layout struct {
 	spReg, bpReg, typ, signal, end field
+	// renumberedRegs: the registers are numbered as in 7.x
+	// (regsRenumbered), which no type tells: ProbeRegNumbering finds it
+	// from the table itself.
+	renumberedRegs bool
+}
+
+// WithRenumberedRegs is l decoding 7.x's register numbers.
+func (l Layout) WithRenumberedRegs() Layout {
+	l.renumberedRegs = true
+	return l
+}
+
+// ProbeRegNumbering says whether the table's registers are numbered as in
+// 7.x, from the entry at fn, the first instruction of a C function (its
+// CFA is SP + 8 in every kernel: sp_reg is ORC_REG_SP, 5 before, 3 since).
+// t must decode with a layout that does not renumber (LayoutOf's).
+func ProbeRegNumbering(t *Table, fn uint64) (renumbered bool, err error) {
+	e, err := t.Find(fn)
+	if err != nil {
+		return false, err
+	}
+	if e.Kind != KindCall || e.SPOffset != 8 {
+		return false, fmt.Errorf("%w: entry at function start %#x is %v sp%+d, not a call frame at sp+8", ErrBadEntry, fn, e.Kind, e.SPOffset)
+	}
+	switch raw := e.SPReg; raw {
+	case rawSPOld:
+		return false, nil
+	case rawSPNew:
+		return true, nil
+	default:
+		return false, fmt.Errorf("%w: sp base register %d at function start %#x", ErrBadEntry, raw, fn)
+	}
 }
 
 // ErrLayout is wrapped when struct orc_entry has an unknown shape.
@@ -186,6 +235,9 @@ func (l Layout) Decode(b []byte) Entry {
 		BPReg:    Reg(l.bpReg.get(w)),
 		Signal:   l.signal.get(w) != 0,
 	}
+	if l.renumberedRegs {
+		e.SPReg, e.BPReg = regsRenumbered[e.SPReg&15], regsRenumbered[e.BPReg&15]
+	}
 	t := l.typ.get(w)
 	if l.renumbered() {
 		e.Kind = Kind(t) // above 4: unknown, the walk stops on it
@@ -255,6 +307,13 @@ type Table struct {
 	n        int
 	layout   Layout
 	unsorted int // index of the first entry out of order, or -1
+}
+
+// WithLayout is the same table decoded with l (after ProbeRegNumbering).
+func (t *Table) WithLayout(l Layout) *Table {
+	c := *t
+	c.layout = l
+	return &c
 }
 
 // MaxTableBytes bounds a table read from a dump (the 6.1 vmlinux's is 3.7 MB).

@@ -356,8 +356,8 @@ func (u *Unwinder) step(st *state) (done bool, err error) {
 	case RegBPIndirect:
 		sp = st.bp + uint64(int64(e.SPOffset))
 		indirect = true
-	case RegR10, RegR13, RegDI, RegDX:
-		i := map[Reg]int{RegR10: R10, RegR13: R13, RegDI: RDI, RegDX: RDX}[e.SPReg]
+	case RegR10, RegR13, RegDI, RegDX, RegAX:
+		i := map[Reg]int{RegR10: R10, RegR13: R13, RegDI: RDI, RegDX: RDX, RegAX: RAX}[e.SPReg]
 		v, ok := st.reg(i)
 		if !ok {
 			return true, at(fmt.Errorf("%w (sp base register %d)", ErrMissingReg, e.SPReg))

@@ -1,0 +1,47 @@
+package report
+
+import (
+	"context"
+	"testing"
+
+	"github.com/vmcore-report/vmcore-report/emitters"
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+)
+
+// TestStaleMakedumpfileNamed: a -d 31 dump made by a makedumpfile that does
+// not know the kernel (the manifest's knows_kernel false: sid-7.2's
+// stale-mdf-lzo-d31 by trixie's 1.7.6, and 7.2's own -d 31 files by sid's
+// 1.7.8) has the report name the kernel pages it lacks and say to re-make
+// it; a dump by one that knows the kernel, and any -d 1 dump, names none.
+func TestStaleMakedumpfileNamed(t *testing.T) {
+	var version []*emitters.Emitter
+	for _, e := range emitters.All() {
+		if e.Path == "proc/version" {
+			version = append(version, e)
+		}
+	}
+	for _, s := range fixtures.All(t) {
+		for _, f := range s.Manifest.Files {
+			if f.Makedumpfile == nil || f.Truncated || f.SplitPart > 1 {
+				continue
+			}
+			t.Run(s.Manifest.ID+"/"+f.Role, func(t *testing.T) {
+				k := openFixture(t, s, f.Role, true)
+				m, err := Run(context.Background(), k, Options{Emitters: version}, newMemSink())
+				if err != nil {
+					t.Fatal(err)
+				}
+				missing := m.Inputs.Dump.MissingKernelPages
+				stale := !f.Makedumpfile.KnowsKernel && f.DumpLevel == 31
+				switch {
+				case stale && len(missing) == 0:
+					t.Errorf("made by makedumpfile %s (%s), which does not know this kernel, at -d 31: no missing kernel pages named", f.Makedumpfile.Version, f.Makedumpfile.Suite)
+				case stale && len(m.Inputs.Dump.Warnings) == 0:
+					t.Errorf("missing kernel pages %v named without the advice to re-make the dump", missing)
+				case !stale && len(missing) > 0:
+					t.Errorf("makedumpfile %s (%s) knows this kernel (or -d %d keeps every kernel page), yet missing kernel pages: %v", f.Makedumpfile.Version, f.Makedumpfile.Suite, f.DumpLevel, missing)
+				}
+			})
+		}
+	}
+}
