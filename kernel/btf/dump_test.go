@@ -28,7 +28,7 @@ func TestBTFFromDumpMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			k := kerneltest.Open(t, s, "lzo-d31", false)
+			k := kerneltest.Open(t, s, s.RefRole(), false)
 			got := k.BTF()
 			if got == nil {
 				t.Fatal("no BTF read from the dump")

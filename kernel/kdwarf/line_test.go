@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,19 +30,20 @@ func TestLineForPC(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for fn, file := range map[string]string{
-				"sysrq_handle_crash": "drivers/tty/sysrq.c",
-				"do_syscall_64":      "arch/x86/entry/common.c",
-				"vfs_write":          "fs/read_write.c",
-				"panic":              "kernel/panic.c",
+			for fn, files := range map[string][]string{
+				"sysrq_handle_crash": {"drivers/tty/sysrq.c"},
+				// 7.2 defines it in arch/x86/entry/syscall_64.c.
+				"do_syscall_64": {"arch/x86/entry/common.c", "arch/x86/entry/syscall_64.c"},
+				"vfs_write":     {"fs/read_write.c"},
+				"panic":         {"kernel/panic.c"},
 			} {
 				a, err := syms.Addr(fn)
 				if err != nil {
 					t.Fatal(err)
 				}
 				got, line, err := l.LineForPC(a + 4)
-				if err != nil || !strings.HasSuffix(got, file) || line <= 0 {
-					t.Errorf("%s: %s:%d, %v; want %s", fn, got, line, err, file)
+				if err != nil || !slices.ContainsFunc(files, func(f string) bool { return strings.HasSuffix(got, f) }) || line <= 0 {
+					t.Errorf("%s: %s:%d, %v; want one of %v", fn, got, line, err, files)
 				}
 			}
 		})

@@ -73,7 +73,7 @@ func TestModuleBTFMatchesKo(t *testing.T) {
 	for _, s := range fixtures.All(t) {
 		for _, mode := range kerneltest.Modes {
 			t.Run(s.Manifest.ID+"/"+string(mode), func(t *testing.T) {
-				k := kerneltest.OpenMode(t, s, "lzo-d31", mode)
+				k := kerneltest.OpenMode(t, s, s.RefRole(), mode)
 				mt := NewModuleTypes(k.Program(), k.BTF())
 				mods, err := mt.Modules()
 				if errors.Is(err, ErrNoModuleBTF) {

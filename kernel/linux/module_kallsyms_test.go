@@ -56,7 +56,7 @@ func TestModuleKallsymsMatchTruth(t *testing.T) {
 		truth := truthModuleKallsyms(t, s)
 		for _, mode := range kerneltest.Modes {
 			t.Run(s.Manifest.ID+"/"+string(mode), func(t *testing.T) {
-				k := kerneltest.OpenMode(t, s, "lzo-d31", mode)
+				k := kerneltest.OpenMode(t, s, s.RefRole(), mode)
 				sym := NewSymbolizer(k.Program(), k.Symbols())
 				mods, err := sym.Modules()
 				if err != nil {

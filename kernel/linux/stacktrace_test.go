@@ -49,7 +49,7 @@ func TestEverySleepingStackEnds(t *testing.T) {
 	for _, s := range fixtures.All(t) {
 		for _, mode := range kerneltest.Modes {
 			t.Run(s.Manifest.ID+"/"+string(mode), func(t *testing.T) {
-				k := kerneltest.OpenMode(t, s, "lzo-d31", mode)
+				k := kerneltest.OpenMode(t, s, s.RefRole(), mode)
 				st := newTracer(t, k)
 				n := 0
 				for _, th := range allThreads(t, k.Program()) {
