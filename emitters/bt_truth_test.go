@@ -103,6 +103,11 @@ func parseBt(t *testing.T, text string) []btTask {
 		if btExcRIPRe.MatchString(l) {
 			continue // checked with the registers below
 		}
+		if btStackSwitchRe.MatchString(l) {
+			// The trace leaves an IRQ or exception stack for the one
+			// below it (a CPU interrupted at the crash, as crash prints).
+			continue
+		}
 		if btRegRes[0].MatchString(l) {
 			regs := map[string]uint64{}
 			for j, re := range btRegRes {
@@ -270,6 +275,11 @@ var threadStarts = []string{"ret_from_fork", "ret_from_fork_asm", "start_seconda
 //     returns); an interrupt's has ORIG_RAX = -1;
 //   - every task's trace ends at a user-mode frame or at a kernel thread's
 //     or idle task's start.
+//
+// btStackSwitchRe is the line bt prints where a trace moves from one stack
+// to the one below it ("--- <IRQ stack> ---").
+var btStackSwitchRe = regexp.MustCompile(`^\s*--- <[A-Za-z0-9 #]+ stack> ---\s*$`)
+
 func checkBtNumbers(t *testing.T, s *fixtures.Set, got string) {
 	syms := kallsymsOf(t, s)
 	tasks := parseBt(t, got)

@@ -755,7 +755,9 @@ func uptimeAtPanic(t *testing.T, s *fixtures.Set, got string) {
 	}
 	up, _ := strconv.ParseFloat(f[0], 64)
 	idle, _ := strconv.ParseFloat(f[1], 64)
-	if up < stamp-0.1 || up > stamp+0.5 || idle > up*float64(cpuCount(t, s)) {
+	// Under host load the vCPUs stall: measured 0.14 s before the stamp
+	// (7.2) and 0.68 s after it (6.1) at a load of 15-20 on 2 cores.
+	if up < stamp-0.3 || up > stamp+1.0 || idle > up*float64(cpuCount(t, s)) {
 		t.Errorf("uptime %q: the panic line is stamped %.6f s", got, stamp)
 	}
 }

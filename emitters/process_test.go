@@ -228,7 +228,7 @@ func TestCmdlineFromUserPages(t *testing.T) {
 func TestCmdlineNeedsUserPages(t *testing.T) {
 	for _, s := range fixtures.All(t) {
 		t.Run(s.Manifest.ID, func(t *testing.T) {
-			c := NewContext(kerneltest.Open(t, s, s.RefRole(), false))
+			c := NewContext(kerneltest.Open(t, s, "lzo-d31", false))
 			out := runPID(t, c, "proc/{pid}/cmdline", 1)
 			if out.String() != "" || !slices.Equal(out.PartialReasons(), []string{"user pages not in this dump (dump level 31)"}) {
 				t.Errorf("pid 1: %q %v", out.String(), out.PartialReasons())
