@@ -257,7 +257,9 @@ def main():
     for inode in lst(prog["blockdev_superblock"].s_inodes, "struct inode", "i_sb_list"):
         bdev += inode.i_mapping.nrpages.value_()
     out["blockdev_pages"] = bdev
-    tk = prog["tk_core"].timekeeper
+    # Since 6.17 ("timekeeping: Introduce auxiliary timekeepers") the core
+    # timekeeper is timekeeper_data[TIMEKEEPER_CORE] (0); tk_core is gone.
+    tk = prog["tk_core"].timekeeper if has("tk_core") else prog["timekeeper_data"][0].timekeeper
     mono = tk.tkr_mono.base.value_() + (tk.tkr_mono.xtime_nsec.value_() >> tk.tkr_mono.shift.value_())
     out["boottime_ns"] = mono + tk.offs_boot.value_()
     out["realtime_ns"] = mono + tk.offs_real.value_()
