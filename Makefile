@@ -3,7 +3,7 @@
 GO ?= go
 export GOFLAGS ?= -mod=readonly
 
-.PHONY: all build test unit fixtures bench wasm run web vet coverage clean browser-test browser-bench mutation
+.PHONY: all build test unit fixtures bench bench-fixtures wasm run web vet coverage clean browser-test browser-bench mutation
 
 all: build
 
@@ -36,7 +36,11 @@ wasm:
 coverage:
 	$(GO) generate ./report
 
-bench: fixtures
+# The many-tasks set (issue 18), for benchmarks only: not part of `make test`.
+bench-fixtures: fixtures
+	FIXTURE_KERNELS=bookworm-6.1 FIXTURE_SCENARIOS=many bash testdata/gen/mkfixtures.sh
+
+bench: fixtures bench-fixtures
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 60m ./kernel/... ./report/ ./wasm/
 
 # The mutation check: every output broken on purpose (emitters/mutation_test.go);
@@ -62,7 +66,7 @@ browser-test: fixtures web node_modules/.package-lock.json
 	node --test tests/browser/
 
 # Time to a finished report and peak wasm memory in Chromium (not a test).
-browser-bench: fixtures web node_modules/.package-lock.json
+browser-bench: fixtures bench-fixtures web node_modules/.package-lock.json
 	node tests/browser/bench.mjs
 
 clean:

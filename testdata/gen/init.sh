@@ -6,7 +6,7 @@
 #
 # Kernel parameters read here (unknown key=value parameters reach init's
 # environment): vmcore_fixture=<id>, fixture_mode=full|bare|kdump|capture,
-# fixture_scenario=sysrq|oom|hung (kdump mode: how the kernel crashes; see
+# fixture_scenario=sysrq|oom|hung|many (kdump mode: how the kernel crashes; see
 # the scenario section below and kdump.sh).
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -14,7 +14,9 @@ mkdir -p /proc /sys /dev /tmp /mnt/data /run
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs -o size=64m,mode=1777 tmpfs /tmp
+# The many-tasks scenario's ground truth (every task's files) needs more room.
+if [ "$fixture_scenario" = many ]; then tmp_size=512m; else tmp_size=64m; fi
+mount -t tmpfs -o size=$tmp_size,mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=755 tmpfs /run
 
 log() { echo "fixture-init: $*" >/dev/console; echo "<6>fixture-init: $*" >/dev/kmsg; }
@@ -95,6 +97,20 @@ scenario_prepare() {
 		for p in /proc/[0-9]*; do
 			[ "$(cat $p/comm 2>/dev/null)" = khungtaskd ] && echo "khungtaskd_pid ${p#/proc/}" >>/run/scenario
 		done
+		;;
+	many)
+		# A server's worth of tasks (scenario.c's many()): ~2,000 in S, some
+		# in T, Z, R, and D on a frozen filesystem; khungtaskd is told not to
+		# report the D ones. The crash is sysrq-c.
+		sysctl -w kernel.hung_task_timeout_secs=0 >/dev/null
+		mkdir -p /mnt/frozen
+		mount -t ext4 "$(findfs LABEL=fixture-frozen)" /mnt/frozen || log "many: no frozen disk"
+		fsfreeze --freeze /mnt/frozen || log "many: fsfreeze failed"
+		/fixture-many /mnt/frozen /run/many-ready &
+		echo "many_pid $!" >>/run/scenario
+		for i in $(seq 1 600); do [ -e /run/many-ready ] && break; sleep 0.2; done
+		[ -e /run/many-ready ] || log "many: the tasks were not ready after 120 s"
+		log "many: $(ls -d /proc/[0-9]*/task/[0-9]* | wc -l) tasks"
 		;;
 	esac
 	echo "scenario $fixture_scenario" >>/run/scenario

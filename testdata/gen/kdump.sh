@@ -13,6 +13,9 @@
 #   hung   kernel.hung_task_panic=1, a 2 s timeout,  panic in khungtaskd's
 #          a writer blocked on a FIFREEZE-frozen     check_hung_uninterruptible_tasks
 #          ext4 (uninterruptible, in sb_start_write)
+#   many   ~2,000 tasks of varied kinds           panic in sysrq_handle_crash
+#          (the bench set: FIXTURE_SCENARIOS=many,  in a 2.5 GiB guest
+#          `make bench-fixtures`; not built by default)
 # The capture kernel runs makedumpfile -l -d 31 and -E -d 31 on /proc/vmcore
 # onto an ext4 disk and powers off; the host copies the files out with
 # debugfs. Each scenario is a set of its own (its own boot, its own ground
@@ -24,6 +27,8 @@ KDUMP_SCENARIOS=${FIXTURE_SCENARIOS:-sysrq oom hung}
 # makedumpfile in 192 MiB; the crashed kernel keeps 576 MiB of 768.
 KDUMP_MEM=768M
 KDUMP_CRASHKERNEL=192M
+# The many-tasks bench set: a server-sized guest (issue: >= 2 GiB).
+KDUMP_MEM_MANY=2560M
 
 # kdump_tools SUITE → a folder holding the suite's kexec-tools and
 # makedumpfile and the library packages they depend on (recursively, lib*
@@ -123,9 +128,10 @@ kdump_prepare() {
 	tools=$(kdump_tools "$suite")
 	rm -rf "$prep" && mkdir -p "$prep"
 	build_initrd "$abi" "$prep"
-	gcc -static -O2 -o "$prep/initrd/scenario" "$GEN/scenario.c" 2>"$prep/gcc.log" || die "building scenario failed: $(cat "$prep/gcc.log")"
+	gcc -static -O2 -pthread -o "$prep/initrd/scenario" "$GEN/scenario.c" 2>"$prep/gcc.log" || die "building scenario failed: $(cat "$prep/gcc.log")"
 	ln -s scenario "$prep/initrd/fixture-oom"
 	ln -s scenario "$prep/initrd/fixture-writer"
+	ln -s scenario "$prep/initrd/fixture-many"
 	kdump_stage "$tools" "$prep/initrd"
 	(cd "$prep/initrd" && find . | cpio -o -H newc --quiet) | gzip -1 >"$prep/initrd.img"
 	cp "$tools/packages" "$prep/packages"
@@ -186,6 +192,10 @@ crash_json() {
 		[ "$hpid" = "$(meta_of writer_pid)" ] || die "kdump $sc: the console names hung task ${hpid:-none}, the guest started fixture-writer as $(meta_of writer_pid)"
 		hung="{\"comm\":\"fixture-writer\",\"pid\":$hpid}"
 		;;
+	many)
+		kind=sysrq-c want_comm=init want_pid=1 culprit=sysrq_handle_crash
+		desc="many tasks (~2,000: threads, mount namespaces, sockets, tasks in S/D/T/Z/R), then echo c >/proc/sysrq-trigger from /init (pid 1)"
+		;;
 	esac
 	[ "$comm" = "$want_comm" ] && [ "$pid" = "$want_pid" ] ||
 		die "kdump $sc: the panic ran in $comm ($pid), the scenario expects $want_comm ($want_pid); see $console"
@@ -212,20 +222,23 @@ crash_json() {
 # kdump_scenario ID SUITE PINNED ABI SC: one scenario's guest, dumps and manifest.
 kdump_scenario() {
 	local id=$1 suite=$2 pinned=$3 abi=$4 sc=$5 prep=$OUT/scenarios/$1.prep
-	local dest=$OUT/scenarios/$1/kdump-$5 work t0 waited=0 qpid tools kexec_v mdf_v build_id
+	local dest=$OUT/scenarios/$1/kdump-$5 work t0 waited=0 qpid tools kexec_v mdf_v build_id mem=$KDUMP_MEM truth_size=64M kdump_size=1G
 	[ -e "$dest/manifest.json" ] && { say "$id kdump-$sc: up to date"; return 0; }
 	work=$dest.tmp
 	rm -rf "$work" && mkdir -p "$work/kdump-root" "$work/truth"
 	t0=$SECONDS
 	cp "$KERNELS/$abi/vmlinuz" "$work/kdump-root/vmlinuz"
 	cp "$prep/initrd.img" "$work/kdump-root/initrd.img"
-	truncate -s 64M "$work/data.img" "$work/truth.img" "$work/nvme.img" "$work/scsi.img"
-	truncate -s 1G "$work/kdump.img"
+	# The many-tasks set: more memory, and room for its larger truth and dumps.
+	[ "$sc" != many ] || mem=$KDUMP_MEM_MANY truth_size=512M kdump_size=2G
+	truncate -s 64M "$work/data.img" "$work/nvme.img" "$work/scsi.img"
+	truncate -s "$truth_size" "$work/truth.img"
+	truncate -s "$kdump_size" "$work/kdump.img"
 	mkfs.ext4 -q -F -O ^orphan_file -L fixture-data "$work/data.img"
 	mkfs.ext4 -q -F -O ^orphan_file -L fixture-frozen "$work/nvme.img"
 	mkfs.ext4 -q -F -O ^orphan_file -L fixture-kdump -d "$work/kdump-root" "$work/kdump.img"
 	say "$id kdump-$sc: booting $abi"
-	qemu-system-x86_64 -accel tcg -machine pc -cpu qemu64 -smp 2 -m "$KDUMP_MEM" \
+	qemu-system-x86_64 -accel tcg -machine pc -cpu qemu64 -smp 2 -m "$mem" \
 		-display none -monitor none -serial "file:$work/console.log" -no-reboot \
 		-kernel "$KERNELS/$abi/vmlinuz" -initrd "$prep/initrd.img" \
 		-append "console=ttyS0 no_timer_check panic=0 crashkernel=$KDUMP_CRASHKERNEL vmcore_fixture=$id fixture_mode=kdump fixture_scenario=$sc" \
@@ -289,7 +302,7 @@ kdump_scenario() {
 		 ],
 		 "ground_truth": $(truth_json "$work" "$dest"),
 		 "crash": $crash,
-		 "kdump": {"kexec_tools": $(json_str "$kexec_v"), "makedumpfile": $(json_str "$mdf_v"), "vmcore_size": $(echo "$mdf_s" | awk '{print $2+0}'), "crashkernel": "$KDUMP_CRASHKERNEL", "guest_memory": "$KDUMP_MEM", "capture_cmdline": $(json_str "$(cat "$work/capture-cmdline")")},
+		 "kdump": {"kexec_tools": $(json_str "$kexec_v"), "makedumpfile": $(json_str "$mdf_v"), "vmcore_size": $(echo "$mdf_s" | awk '{printf "%.0f", $2}'), "crashkernel": "$KDUMP_CRASHKERNEL", "guest_memory": "$mem", "capture_cmdline": $(json_str "$(cat "$work/capture-cmdline")")},
 		 "extra": {"system_map": $(json_str "$KERNELS/$abi/System.map"), "makedumpfile_dmesg": $(json_str "$dest/kdump-dmesg.txt"), "console_log": $(json_str "$dest/console.log")}
 		}
 	EOF
