@@ -384,10 +384,6 @@ var knownBroken = func() map[string]string {
 			m["sid-7.2/"+sc+"/*/"+path] = slab72
 		}
 	}
-	// 7.2's zoneinfo_show() prints each pageset's high_min and high_max and
-	// the zone's reserved_highatomic and free_highatomic; 6.12 has the same
-	// members (per_cpu_pages.high_min, zone.nr_free_highatomic) and prints
-	// none of it, so no member or symbol tells which layout a kernel prints.
 	// Tasks whose state moved between the capture and the crash in this
 	// build's kdump scenarios (a kthread that wakes periodically, jbd2
 	// committing at the capture and idle at the crash while the writer
@@ -396,7 +392,6 @@ var knownBroken = func() map[string]string {
 	m["bullseye-5.10/kdump-sysrq/*/proc/{pid}/wchan"] = "pid 18 (a per-CPU smpboot kthread) was runnable at the crash and asleep at the capture"
 	m["trixie-6.12/kdump-hung/*/proc/{pid}/wchan"] = "jbd2 (pid 172) was committing at the capture and idle at the crash; pid 283 was preempted at the capture"
 	m["trixie-6.12/kdump-hung/*/proc/{pid}/stack"] = "jbd2 (pid 172) was committing at the capture and idle at the crash; pid 283 was preempted at the capture"
-	m["sid-7.2/*/proc/zoneinfo"] = "7.2's zoneinfo_show() adds high_min/high_max and the highatomic lines; no member or symbol tells a kernel that prints them (6.12 has the same members and does not)"
 	return m
 }()
 

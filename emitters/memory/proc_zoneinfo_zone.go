@@ -14,6 +14,10 @@ import (
 func zoneinfoZone(c *emit.Context, out *emit.Output, zone, pgdat object.Object, populated bool,
 	wmarks []string, names []string, l linux.VMStatLayout, cpus []int) error {
 	p := c.Prog
+	f := zoneinfoFormats(c)
+	if f.err != nil {
+		return f.err
+	}
 	stats, err := linux.ZonePageStates(zone)
 	if err != nil {
 		return err
@@ -81,14 +85,23 @@ func zoneinfoZone(c *emit.Context, out *emit.Output, zone, pgdat object.Object, 
 		if err != nil {
 			return err
 		}
-		var v [3]int64
-		for i, m := range []string{"count", "high", "batch"} {
+		members := []string{"count", "high", "batch"}
+		if f.highMin {
+			members = append(members, "high_min", "high_max")
+		}
+		var v [5]int64
+		for i, m := range members {
 			if v[i], err = pcp.Member(m).Int(); err != nil {
 				return err
 			}
 		}
-		fmt.Fprintf(out, "\n    cpu: %d\n              count: %d\n              high:  %d\n              batch: %d",
-			cpu, v[0], v[1], v[2])
+		if f.highMin {
+			fmt.Fprintf(out, "\n    cpu: %d\n              count:    %d\n              high:     %d\n              batch:    %d\n              high_min: %d\n              high_max: %d",
+				cpu, v[0], v[1], v[2], v[3], v[4])
+		} else {
+			fmt.Fprintf(out, "\n    cpu: %d\n              count: %d\n              high:  %d\n              batch: %d",
+				cpu, v[0], v[1], v[2])
+		}
 		th, err := stat.Member("stat_threshold").Int()
 		if err != nil {
 			return err
@@ -107,8 +120,43 @@ func zoneinfoZone(c *emit.Context, out *emit.Output, zone, pgdat object.Object, 
 	if failures >= maxReclaimRetries {
 		unreclaimable = 1
 	}
-	fmt.Fprintf(out, "\n  node_unreclaimable:  %d\n  start_pfn:           %d\n", unreclaimable, start)
+	fmt.Fprintf(out, "\n  node_unreclaimable:  %d\n  start_pfn:           %d", unreclaimable, start)
+	if f.highatomic {
+		var h [2]uint64
+		for i, m := range []string{"nr_reserved_highatomic", "nr_free_highatomic"} {
+			if h[i], err = zone.Member(m).Uint(); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(out, "\n  reserved_highatomic: %d\n  free_highatomic:     %d", h[0], h[1])
+	}
+	out.WriteString("\n")
 	return nil
+}
+
+// zoneinfoFeatures: lines of zoneinfo_show_print() that kernels with the
+// same members print or not (6.12 has per_cpu_pages.high_min and
+// zone.nr_free_highatomic and prints neither; 7.2 prints both), so the
+// kernel's own format strings in .rodata decide, once per run.
+type zoneinfoFeatures struct {
+	highMin, highatomic bool
+	err                 error
+}
+
+const (
+	zoneinfoHighMinFormat    = "\n              high_min: %i\n              high_max: %i"
+	zoneinfoHighatomicFormat = "\n  reserved_highatomic: %lu\n  free_highatomic:     %lu"
+)
+
+func zoneinfoFormats(c *emit.Context) zoneinfoFeatures {
+	f, _ := emit.Once(c, "emitters/zoneinfo-formats", func() (zoneinfoFeatures, error) {
+		m, err := c.RodataContains(zoneinfoHighMinFormat, zoneinfoHighatomicFormat)
+		if err != nil {
+			return zoneinfoFeatures{err: fmt.Errorf("zoneinfo's format strings in .rodata: %w", err)}, nil
+		}
+		return zoneinfoFeatures{highMin: m[zoneinfoHighMinFormat], highatomic: m[zoneinfoHighatomicFormat]}, nil
+	})
+	return f
 }
 
 // zonePCP is one CPU's page lists (struct per_cpu_pages) and the object
