@@ -50,7 +50,8 @@ func stackSkipped(t *testing.T, s *fixtures.Set, pid int64) string {
 // uninterruptibly: allocating (direct reclaim, the allocator's retry
 // sleep) or faulting a page back in from swap or a file (measured on CI:
 // a long-lived process went R -> D in __alloc_pages_slowpath under
-// swap_cluster_readahead). Only such a trace is accepted, and only there.
+// swap_cluster_readahead; on 5.10 kswapd in D in shrink_node's
+// congestion_wait). Only such a trace is accepted, and only there.
 func blockedInReclaim(s *fixtures.Set, block string) bool {
 	if c := s.Manifest.Crash; c == nil || c.Kind != "oom" {
 		return false
@@ -58,6 +59,7 @@ func blockedInReclaim(s *fixtures.Set, block string) bool {
 	for _, n := range frameNames(block) {
 		switch {
 		case strings.HasPrefix(n, "__alloc_pages"), strings.HasPrefix(n, "try_to_free_pages"),
+			strings.HasPrefix(n, "shrink_"), n == "balance_pgdat", // kswapd reclaiming (5.10: congestion_wait in shrink_node)
 			n == "do_swap_page", n == "swap_cluster_readahead", n == "filemap_fault":
 			return true
 		}

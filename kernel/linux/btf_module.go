@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vmcore-report/vmcore-report/kernel/btf"
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
@@ -60,6 +61,12 @@ type ModuleTypes struct {
 	once sync.Once
 	mods []*ModuleBTF
 	err  error
+	// reading is set while btf_modules is read: the types that read needs
+	// (struct btf_module, list_head) are the vmlinux's, and when the
+	// vmlinux BTF lost them (a damaged dump), the object layer's fallback
+	// would ask the module types again, inside the once: a deadlock (seen
+	// on an ELF dump cut in half). Lookups meanwhile fail instead.
+	reading atomic.Bool
 
 	baseOnce    sync.Once
 	baseFromMem *btf.Spec
@@ -67,6 +74,10 @@ type ModuleTypes struct {
 }
 
 var _ ktype.Source = (*ModuleTypes)(nil)
+
+// ErrModuleTypesBusy: a module type was asked for while the module list
+// itself was being read (the vmlinux types that reading needs were lost).
+var ErrModuleTypesBusy = errors.New("module types asked for while btf_modules is being read")
 
 // NewModuleTypes reads module BTF from p's memory on top of base, the
 // vmlinux BTF; with base nil (types from DWARF), the kernel's own vmlinux
@@ -78,7 +89,14 @@ func NewModuleTypes(p *object.Program, base *btf.Spec) *ModuleTypes {
 // Modules lists btf_modules, read once. It wraps ErrNoModuleBTF when the
 // kernel has no such list.
 func (t *ModuleTypes) Modules() ([]*ModuleBTF, error) {
-	t.once.Do(func() { t.mods, t.err = t.read() })
+	if t.reading.Load() {
+		return nil, ErrModuleTypesBusy
+	}
+	t.once.Do(func() {
+		t.reading.Store(true)
+		defer t.reading.Store(false)
+		t.mods, t.err = t.read()
+	})
 	return t.mods, t.err
 }
 
