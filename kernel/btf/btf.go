@@ -379,6 +379,9 @@ func (s *Spec) strLost(off uint32) bool {
 	if len(s.strHoles) == 0 {
 		return false
 	}
+	if int64(off-s.strBase) >= int64(len(s.strings)) {
+		return false // past the section: not a name at all (found by FuzzLoadDamagedSpec)
+	}
 	end := off
 	if i := strings.IndexByte(s.strings[off-s.strBase:], 0); i >= 0 {
 		end += uint32(i)
