@@ -120,25 +120,11 @@ func irqRow(b *strings.Builder, out *emit.Output, d linux.IrqDesc, cpus []int, p
 	}
 	data := desc.Member("irq_data")
 	chip := data.Member("chip")
-	if ptr, err := chip.Uint(); err != nil {
+	name, err := irqChipName(chip, d.Irq, out)
+	if err != nil {
 		return err
-	} else if ptr == 0 {
-		fmt.Fprintf(b, " %8s", "None")
-	} else {
-		if pc, err := chip.Member("irq_print_chip").Uint(); err != nil {
-			return err
-		} else if pc != 0 {
-			out.Partial("irq %d: the chip prints its own name (irq_print_chip); its name field is shown", d.Irq)
-		}
-		name, err := optString(chip.Member("name"))
-		if err != nil {
-			return err
-		}
-		if name == "" {
-			name = "-"
-		}
-		fmt.Fprintf(b, " %8s", name)
 	}
+	fmt.Fprintf(b, " %8s", name)
 	if dom, err := data.Member("domain").Uint(); err != nil {
 		return err
 	} else if dom != 0 {
@@ -195,25 +181,11 @@ func irqRowConstrained(b *strings.Builder, out *emit.Output, d linux.IrqDesc, cp
 	b.WriteString("  ")
 	data := desc.Member("irq_data")
 	chip := data.Member("chip")
-	if ptr, err := chip.Uint(); err != nil {
+	name, err := irqChipName(chip, d.Irq, out)
+	if err != nil {
 		return err
-	} else if ptr == 0 {
-		fmt.Fprintf(b, "%-*s", constr.ChipWidth, "None")
-	} else {
-		if pc, err := chip.Member("irq_print_chip").Uint(); err != nil {
-			return err
-		} else if pc != 0 {
-			out.Partial("irq %d: the chip prints its own name (irq_print_chip); its name field is shown", d.Irq)
-		}
-		name, err := optString(chip.Member("name"))
-		if err != nil {
-			return err
-		}
-		if name == "" {
-			name = "-"
-		}
-		fmt.Fprintf(b, "%-*s", constr.ChipWidth, name)
 	}
+	fmt.Fprintf(b, "%-*s", constr.ChipWidth, name)
 	b.WriteByte(' ')
 	if dom, err := data.Member("domain").Uint(); err != nil {
 		return err
@@ -263,4 +235,24 @@ func irqNameAndActions(b *strings.Builder, desc object.Object) error {
 	}
 	b.WriteByte('\n')
 	return nil
+}
+
+// irqChipName is the chip column of both layouts: "None" without a chip,
+// "-" for a chip without a name. A chip that prints its own name
+// (irq_print_chip) makes the output partial: its name field stands in.
+func irqChipName(chip object.Object, irq int, out *emit.Output) (string, error) {
+	ptr, err := chip.Uint()
+	if err != nil || ptr == 0 {
+		return "None", err
+	}
+	if pc, err := chip.Member("irq_print_chip").Uint(); err != nil {
+		return "", err
+	} else if pc != 0 {
+		out.Partial("irq %d: the chip prints its own name (irq_print_chip); its name field is shown", irq)
+	}
+	name, err := optString(chip.Member("name"))
+	if err != nil || name != "" {
+		return name, err
+	}
+	return "-", nil
 }
