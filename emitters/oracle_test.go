@@ -112,8 +112,41 @@ type oracleData struct {
 	Kstat map[string]struct {
 		Cpustat  map[string]int64 `json:"cpustat"`
 		Softirqs []int64          `json:"softirqs"`
+		IrqsSum  int64            `json:"irqs_sum"`
+		// IdleDyntick: 7.x's idle accounting in kernel_cpustat (nil
+		// before).
+		IdleDyntick *struct {
+			IdleElapse    int64   `json:"idle_elapse"`
+			IdleEntrytime int64   `json:"idle_entrytime"`
+			IdleStealtime []int64 `json:"idle_stealtime"`
+		} `json:"idle_dyntick"`
 	} `json:"kstat"`
-	Nodes []struct {
+	// The NO_HZ tick's idle accounting (struct tick_sched per CPU) and
+	// the monotonic clock at the last timekeeper update (ktime_get() as
+	// the dump has it).
+	TickNohzActive *int64 `json:"tick_nohz_active"`
+	TickSched      map[string]struct {
+		IdleSleeptime   int64  `json:"idle_sleeptime"`
+		IowaitSleeptime int64  `json:"iowait_sleeptime"`
+		IdleEntrytime   int64  `json:"idle_entrytime"`
+		IdleActive      *int64 `json:"idle_active"` // before 6.9
+		Flags           *int64 `json:"flags"`       // 6.9+: TS_FLAG_IDLE_ACTIVE
+	} `json:"tick_sched"`
+	MonotonicNs int64 `json:"monotonic_ns"`
+	// Interrupts: every irq descriptor by number, the enumerators that
+	// decide kstat_irqs_usr(), nr_irqs, each CPU's irq_stat members (7.x:
+	// counts[], named by IrqStatInfo), the global error counts.
+	IrqDescs         map[string]oracleIrqDesc  `json:"irq_descs"`
+	IrqDescsMismatch [][]uint64                `json:"irq_descs_mismatch"`
+	IrqDescsError    string                    `json:"irq_descs_error"`
+	IrqEnums         map[string]uint64         `json:"irq_enums"`
+	NrIrqs           int                       `json:"nr_irqs"`
+	IrqStat          map[string]map[string]any `json:"irq_stat"`
+	IrqErrCount      *int64                    `json:"irq_err_count"`
+	IrqMisCount      *int64                    `json:"irq_mis_count"`
+	PlatformIPI      uint64                    `json:"x86_platform_ipi_callback"`
+	IrqStatInfo      []*string                 `json:"irq_stat_info"`
+	Nodes            []struct {
 		Node   int        `json:"node"`
 		VMStat enumValues `json:"vm_stat"`
 	} `json:"nodes"`
@@ -130,6 +163,7 @@ type oracleData struct {
 		Curr       uint64 `json:"curr"`
 		Idle       uint64 `json:"idle"`
 		NrSwitches uint64 `json:"nr_switches"`
+		NrIowait   int64  `json:"nr_iowait"`
 	} `json:"runqueues"`
 	VMCommittedAs struct {
 		Count  int64            `json:"count"`
@@ -182,6 +216,29 @@ type oracleTask struct {
 	Prio          int64  `json:"prio"`
 	Policy        int64  `json:"policy"`
 	TotalVM       *int64 `json:"total_vm"` // nil: no mm (a kernel thread, or exited)
+	// What cputime_adjust() splits: the precise run time, the last
+	// reported [utime, stime]; a leader's signal struct (its exited
+	// threads' times and the process's last reported split); vtime.
+	SumExecRuntime uint64    `json:"sum_exec_runtime"`
+	PrevCputime    [2]uint64 `json:"prev_cputime"`
+	Signal         *struct {
+		Utime           uint64    `json:"utime"`
+		Stime           uint64    `json:"stime"`
+		SumSchedRuntime uint64    `json:"sum_sched_runtime"`
+		PrevCputime     [2]uint64 `json:"prev_cputime"`
+	} `json:"signal"`
+	Vtime *struct {
+		State uint64 `json:"state"`
+	} `json:"vtime"`
+}
+
+// oracleIrqDesc is one struct irq_desc as drgn reads it.
+type oracleIrqDesc struct {
+	Irq       int               `json:"irq"`
+	TotCount  uint64            `json:"tot_count"`
+	Status    uint64            `json:"status_use_accessors"`
+	Istate    uint64            `json:"istate"`
+	KstatIrqs map[string]uint64 `json:"kstat_irqs"` // per possible CPU
 }
 
 // tasks is the oracle's task list; a rule needing it fails when drgn could
@@ -516,16 +573,17 @@ func oracleSlabinfo(t *testing.T, s *fixtures.Set, got string) {
 
 // statColumns are /proc/stat's cpu fields read straight from
 // kernel_cpustat (nsec_to_clock_t(): ns / 10^7 at USER_HZ 100); idle and
-// iowait come from the tick code's idle time, not checked here.
+// iowait (fields 4 and 5) come from the tick code's idle time (oracleIdle).
 var statColumns = map[int]string{1: "CPUTIME_USER", 2: "CPUTIME_NICE", 3: "CPUTIME_SYSTEM", 6: "CPUTIME_IRQ",
 	7: "CPUTIME_SOFTIRQ", 8: "CPUTIME_STEAL", 9: "CPUTIME_GUEST", 10: "CPUTIME_GUEST_NICE"}
 
 // oracleStat: show_stat(): each cpuN line from that CPU's kernel_cpustat,
 // the cpu line from their sums over the possible CPUs (summed in ns, then
-// converted), the softirq line (kstat softirqs summed), processes
-// (total_forks).
+// converted), idle and iowait by oracleIdle, the intr line by oracleIntr,
+// the softirq line (kstat softirqs summed), processes (total_forks).
 func oracleStat(t *testing.T, s *fixtures.Set, got string) {
 	o := oracleOf(t, s)
+	live := liveCPUs(t, s)
 	const nsPerTick = 10000000
 	for _, l := range strings.Split(got, "\n") {
 		f := strings.Fields(l)
@@ -552,6 +610,22 @@ func oracleStat(t *testing.T, s *fixtures.Set, got string) {
 				if col < len(f) && f[col] != fmt.Sprint(ns/nsPerTick) {
 					t.Errorf("%s field %d (%s): %s, drgn %d", label, col, name, f[col], ns/nsPerTick)
 				}
+			}
+			// get_idle_time()/get_iowait_time(): the CPUs online while
+			// the guest ran (the panic took the others offline after
+			// the last read of the live file).
+			var idle, iowait int64
+			for _, c := range cpus {
+				i, w := oracleIdle(t, o, c, slices.Contains(live, c))
+				idle += i
+				iowait += w
+			}
+			if len(f) < 6 || f[4] != fmt.Sprint(idle/nsPerTick) || f[5] != fmt.Sprint(iowait/nsPerTick) {
+				t.Errorf("%q: drgn's idle %d and iowait %d", l, idle/nsPerTick, iowait/nsPerTick)
+			}
+		case label == "intr":
+			if want := oracleIntr(t, o); !slices.Equal(f, want) {
+				t.Errorf("intr line differs from drgn's irq descriptors and counters:\n%s", lineDiff(strings.Join(want, "\n"), strings.Join(f, "\n")))
 			}
 		case label == "softirq":
 			var total int64
@@ -752,6 +826,18 @@ func uptimeAtPanic(t *testing.T, s *fixtures.Set, got string) {
 	o := oracleOf(t, s)
 	if want := fmt.Sprintf("%d.%02d", o.BoottimeNs/1e9, o.BoottimeNs%1e9/1e7); f[0] != want {
 		t.Errorf("uptime %s, drgn's boot-time clock %s", f[0], want)
+	}
+	// Idle exactly: get_idle_time() summed over the possible CPUs
+	// (uptime_proc_show(); Debian's 5.10 has it too: its live uptime and
+	// stat idle agree), seconds and hundredths.
+	var idleNs int64
+	live := liveCPUs(t, s)
+	for _, c := range o.PossibleCPUs {
+		i, _ := oracleIdle(t, o, c, slices.Contains(live, c))
+		idleNs += i
+	}
+	if want := fmt.Sprintf("%d.%02d", idleNs/1e9, idleNs%1e9/1e7); f[1] != want {
+		t.Errorf("idle %s, drgn's idle times sum to %s", f[1], want)
 	}
 	up, _ := strconv.ParseFloat(f[0], 64)
 	idle, _ := strconv.ParseFloat(f[1], 64)

@@ -292,12 +292,163 @@ def main():
             bdevs.append(tot)
         out["bdevs"] = bdevs
 
-    # Each CPU's runqueue: its current and idle task, its context switches.
+    # Each CPU's runqueue: its current and idle task, its context switches,
+    # its tasks waiting on I/O (nr_iowait_cpu(), which decides whether an
+    # idle period is idle or iowait time).
     rqs = {}
     for cpu in possible:
         rq = per_cpu(prog["runqueues"], cpu)
-        rqs[str(cpu)] = {"curr": rq.curr.value_(), "idle": rq.idle.value_(), "nr_switches": rq.nr_switches.value_()}
+        rqs[str(cpu)] = {"curr": rq.curr.value_(), "idle": rq.idle.value_(), "nr_switches": rq.nr_switches.value_(),
+                         "nr_iowait": rq.nr_iowait.counter.value_()}
     out["runqueues"] = rqs
+    out["monotonic_ns"] = mono
+
+    # Idle time: the NO_HZ tick's per-CPU sleep times (struct tick_sched:
+    # idle_sleeptime, iowait_sleeptime, the current idle period's
+    # idle_entrytime and whether one is running: an idle_active bitfield,
+    # or since 6.9 a bit of flags), whether NO_HZ is active, and the
+    # idle-accounting members kernel_cpustat has in 7.x.
+    if has("tick_nohz_active"):
+        out["tick_nohz_active"] = prog["tick_nohz_active"].value_()
+    if has("tick_cpu_sched") and has_member("struct tick_sched", "idle_sleeptime"):
+        ticks = {}
+        for cpu in possible:
+            ts = per_cpu(prog["tick_cpu_sched"], cpu)
+            row = {"idle_sleeptime": ts.idle_sleeptime.value_(), "iowait_sleeptime": ts.iowait_sleeptime.value_(),
+                   "idle_entrytime": ts.idle_entrytime.value_()}
+            if has_member("struct tick_sched", "idle_active"):
+                row["idle_active"] = ts.idle_active.value_()
+            else:
+                row["flags"] = ts.flags.value_()
+            ticks[str(cpu)] = row
+        out["tick_sched"] = ticks
+    if has_member("struct kernel_cpustat", "idle_elapse"):
+        for cpu in possible:
+            kc = per_cpu(prog["kernel_cpustat"], cpu)
+            out["kstat"][str(cpu)]["idle_dyntick"] = {
+                "idle_elapse": int(kc.idle_elapse.value_()), "idle_entrytime": kc.idle_entrytime.value_(),
+                "idle_stealtime": [kc.idle_stealtime[i].value_() for i in range(len(kc.idle_stealtime))]}
+
+    # Interrupts: every irq descriptor (its number from irq_data.irq, the
+    # raw status bits, tot_count and each possible CPU's kstat_irqs count,
+    # the first unsigned int there: a plain counter, or struct irqstat's
+    # cnt since 6.10), the x86 per-CPU irq_stat (every member), the MCE
+    # counters, the global error counts, and 7.x's irq_stat_info[] names.
+    # Descriptors are found by walking the store the kernel has: the maple
+    # tree sparse_irqs (6.5+), else the radix tree irq_desc_tree.
+    KERNEL = 0xFFFF800000000000  # the lowest x86_64 kernel address
+
+    def xa_entries(v, index, found):
+        # xa_is_node(): internal (low bits 10) and above 4096; the node at
+        # v - 2, its slot i covering index + (i << shift). Leaves are plain
+        # pointers; other internal entries (siblings, retry) are skipped.
+        if v & 3 == 2 and v > 4096:
+            node = drgn.Object(prog, "struct xa_node", address=v - 2)
+            shift = node.shift.value_()
+            for i in range(len(node.slots)):
+                xa_entries(node.slots[i].value_(), index + (i << shift), found)
+        elif v >= KERNEL and v & 3 == 0:
+            found.append((index, index, v))
+
+    def mt_entries(enode, lo, hi, found, depth=0):
+        # An encoded maple node: the node at enode & ~MAPLE_NODE_MASK (255),
+        # its type in bits 3-6 (maple_leaf_64 1, maple_range_64 2,
+        # maple_arange_64 3); slot i covers from the previous pivot + 1 to
+        # pivot[i] (the node's maximum past the pivots); the data ends where
+        # ma_data_end() says: the metadata's end, unless the last pivot is
+        # set (the node is full, or ends at its maximum).
+        if depth > 31:
+            raise ValueError("maple tree deeper than MAPLE_HEIGHT_MAX")
+        typ = (enode >> 3) & 0xF
+        node = drgn.Object(prog, "struct maple_node", address=enode & ~255)
+        if typ == 3:
+            n = node.ma64
+        elif typ in (1, 2):
+            n = node.mr64
+        else:
+            raise ValueError("maple node %#x of type %d" % (enode, typ))
+        npiv = len(n.pivot)
+        end = n.meta.end.value_()
+        if typ != 3:
+            last = n.pivot[npiv - 1].value_()
+            if last == hi:
+                end = npiv - 1
+            elif last != 0:
+                end = npiv
+        first = lo
+        for i in range(end + 1):
+            last = hi
+            if i < npiv:
+                last = n.pivot[i].value_()
+                if last == 0 and i > 0:
+                    last = hi
+            e = n.slot[i].value_()
+            if e and typ != 1:
+                mt_entries(e, first, last, found, depth + 1)
+            elif e >= KERNEL and e & 3 == 0:
+                found.append((first, last, e))
+            if last >= hi:
+                break
+            first = last + 1
+
+    found = []
+    if has("sparse_irqs"):
+        root = prog["sparse_irqs"].ma_root.value_()
+        if root & 3 == 2 and root > 4096:
+            mt_entries(root & ~2, 0, (1 << 64) - 1, found)
+        elif root >= KERNEL and root & 3 == 0:
+            found.append((0, 0, root))
+    elif has("irq_desc_tree"):
+        xa_entries(prog["irq_desc_tree"].xa_head.value_(), 0, found)
+    else:
+        out["irq_descs_error"] = "neither sparse_irqs nor irq_desc_tree"
+    descs = {}
+    for first, last, addr in found:
+        d = drgn.Object(prog, "struct irq_desc", address=addr)
+        irq = d.irq_data.irq.value_()
+        if first != last or irq != first:
+            out.setdefault("irq_descs_mismatch", []).append([first, last, irq])
+            continue
+        kp = d.kstat_irqs.value_()
+        per = {}
+        for cpu in possible:
+            a = (kp + offsets[cpu].value_()) & (1 << 64) - 1
+            per[str(cpu)] = drgn.Object(prog, "unsigned int", address=a).value_() if kp else 0
+        descs[str(irq)] = {"irq": irq, "address": addr, "tot_count": d.tot_count.value_(),
+                           "status_use_accessors": d.status_use_accessors.value_(),
+                           "istate": d.core_internal_state__do_not_mess_with_it.value_(), "kstat_irqs": per}
+    out["irq_descs"] = descs
+    out["irq_enums"] = {n: prog[n].value_() for n in ("IRQ_PER_CPU", "IRQ_PER_CPU_DEVID", "IRQS_NMI")}
+    out["nr_irqs"] = prog["nr_irqs" if has("nr_irqs") else "total_nr_irqs"].value_()
+    st = prog.type("irq_cpustat_t")
+    while st.kind == drgn.TypeKind.TYPEDEF:
+        st = st.type
+    irqstat = {}
+    for cpu in possible:
+        o = per_cpu(prog["irq_stat"], cpu)
+        row = {}
+        for m in st.members:
+            v = getattr(o, m.name)
+            if v.type_.kind == drgn.TypeKind.ARRAY:
+                row[m.name] = [v[i].value_() for i in range(len(v))]
+            elif v.type_.kind == drgn.TypeKind.INT:
+                row[m.name] = v.value_()
+        for sym in ("mce_exception_count", "mce_poll_count"):
+            if has(sym):
+                row[sym] = per_cpu(prog[sym], cpu).value_()
+        irqstat[str(cpu)] = row
+    out["irq_stat"] = irqstat
+    for sym in ("irq_err_count", "irq_mis_count"):
+        if has(sym):
+            out[sym] = prog[sym].counter.value_()
+    if has("x86_platform_ipi_callback"):
+        out["x86_platform_ipi_callback"] = prog["x86_platform_ipi_callback"].value_()
+    if has("irq_stat_info"):
+        names = []
+        for i in range(len(prog["irq_stat_info"])):
+            p = prog["irq_stat_info"][i].symbol
+            names.append(p.string_().decode() if p.value_() else None)
+        out["irq_stat_info"] = names
 
     # Every task: the process list (init_task.tasks), then each process's
     # threads (signal->thread_head, linked by thread_node), raw fields.
@@ -318,6 +469,20 @@ def main():
                 mm = t.mm
                 if mm.value_():
                     row["total_vm"] = mm.total_vm.value_()
+                # what cputime_adjust() splits (procps' %CPU and C come from
+                # the adjusted times): the precise run time and the last
+                # reported split; for a leader also its group's exited
+                # threads' (signal); vtime where a nohz_full CPU keeps some.
+                row["sum_exec_runtime"] = t.se.sum_exec_runtime.value_()
+                row["prev_cputime"] = [t.prev_cputime.utime.value_(), t.prev_cputime.stime.value_()]
+                if t.pid.value_() == t.tgid.value_():
+                    sg = t.signal
+                    row["signal"] = {"utime": sg.utime.value_(), "stime": sg.stime.value_(),
+                                     "sum_sched_runtime": sg.sum_sched_runtime.value_(),
+                                     "prev_cputime": [sg.prev_cputime.utime.value_(), sg.prev_cputime.stime.value_()]}
+                if has_member("struct task_struct", "vtime"):
+                    row["vtime"] = {"state": t.vtime.state.value_(), "utime": t.vtime.utime.value_(),
+                                    "stime": t.vtime.stime.value_()}
                 tasks.append(row)
         return tasks
 
