@@ -85,12 +85,18 @@ type oracleZone struct {
 	VMNumaEvent    *enumValues      `json:"vm_numa_event"`
 	PCP            map[string]pcpOf `json:"pcp"`
 	FreeLists      [][]int64        `json:"free_lists"` // [order][migratetype]: entries
+	// The highatomic reserve's pageblocks and free pages (nil where the
+	// zone has no such member).
+	ReservedHighatomic *int64 `json:"nr_reserved_highatomic"`
+	FreeHighatomic     *int64 `json:"nr_free_highatomic"`
 }
 
 type pcpOf struct {
 	Count       int64   `json:"count"`
 	High        int64   `json:"high"`
 	Batch       int64   `json:"batch"`
+	HighMin     *int64  `json:"high_min"` // 6.7+
+	HighMax     *int64  `json:"high_max"`
 	VMStatDiff  []int64 `json:"vm_stat_diff"`
 	VMNumaEvent []int64 `json:"vm_numa_event"`
 }
@@ -444,7 +450,9 @@ func zoneSections(text string) map[string][]string {
 // (first zone of a node), pages free, the watermarks (wmark_pages(): the
 // watermark plus the boost), spanned, present, managed, the zone items
 // (zone_page_state(), negative reads 0), the zone's NUMA events (after
-// fold_vm_zone_numa_events()) and each CPU's pageset: count, high, batch.
+// fold_vm_zone_numa_events()), each CPU's pageset: count, high, batch
+// (and high_min, high_max where printed), and the highatomic reserve's
+// counts where printed.
 func oracleZoneinfo(t *testing.T, s *fixtures.Set, got string) {
 	o := oracleOf(t, s)
 	cpus := liveCPUs(t, s)
@@ -523,11 +531,21 @@ func oracleZoneinfo(t *testing.T, s *fixtures.Set, got string) {
 				inZone++
 				continue
 			}
-			if cpu != "" && (key == "count" || key == "high" || key == "batch") {
+			if cpu != "" && (key == "count" || key == "high" || key == "batch" || key == "high_min" || key == "high_max") {
 				p, ok := z.PCP[cpu]
-				w := map[string]int64{"count": p.Count, "high": p.High, "batch": p.Batch}[key]
-				if !ok || v != w {
-					t.Errorf("zone %s cpu %s %s: %d, drgn %d", z.Name, cpu, key, v, w)
+				w := map[string]*int64{"count": &p.Count, "high": &p.High, "batch": &p.Batch, "high_min": p.HighMin, "high_max": p.HighMax}[key]
+				if !ok || w == nil || v != *w {
+					t.Errorf("zone %s cpu %s %s: %d, drgn %v", z.Name, cpu, key, v, w)
+				}
+				continue
+			}
+			if key == "reserved_highatomic" || key == "free_highatomic" {
+				w := z.ReservedHighatomic
+				if key == "free_highatomic" {
+					w = z.FreeHighatomic
+				}
+				if w == nil || v != *w {
+					t.Errorf("zone %s %s: %d, drgn %v", z.Name, key, v, w)
 				}
 				continue
 			}

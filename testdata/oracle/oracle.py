@@ -172,11 +172,19 @@ def main():
                 for cpu in possible:
                     p = per_cpu_ptr(z.per_cpu_pageset, cpu)
                     pcp[str(cpu)] = {"count": p.count.value_(), "high": p.high.value_(), "batch": p.batch.value_()}
+                    if has_member("struct per_cpu_pages", "high_min"):
+                        # where the kernel tunes pcp->high between bounds
+                        # (6.7+; 7.2's zoneinfo prints them)
+                        pcp[str(cpu)]["high_min"] = p.high_min.value_()
+                        pcp[str(cpu)]["high_max"] = p.high_max.value_()
                     zs = per_cpu_ptr(z.per_cpu_zonestats, cpu)
                     pcp[str(cpu)]["vm_stat_diff"] = [zs.vm_stat_diff[i].value_() for i in range(len(zs.vm_stat_diff))]
                     if has("vm_numa_event"):
                         pcp[str(cpu)]["vm_numa_event"] = [zs.vm_numa_event[i].value_() for i in range(len(zs.vm_numa_event))]
             zone["pcp"] = pcp
+            for m in ("nr_reserved_highatomic", "nr_free_highatomic"):
+                if has_member("struct zone", m):
+                    zone[m] = z.member_(m).value_()
             # The buddy free lists: entries of free_area[order].free_list[type],
             # counted as pagetypeinfo_showfree_print() does (up to 100000).
             free = []
