@@ -36,6 +36,14 @@ func stackSkipped(t *testing.T, s *fixtures.Set, pid int64) string {
 		// period (rcu_gp_kthread): where it sleeps changes all the time.
 		return "RCU grace-period kthread wakes every few jiffies"
 	}
+	if strings.HasPrefix(comm, "kcompactd") {
+		// kcompactd wakes every 500 ms (HPAGE_FRAG_CHECK_INTERVAL_MSEC,
+		// proactive compaction since 5.9) to check fragmentation; a crash
+		// just after a wake finds it runnable (seen on a from-nothing
+		// build's 5.10 kdump-hung set, which crashes tens of seconds after
+		// the capture: wchan 0, its captured one kcompactd).
+		return "kcompactd wakes every 500 ms"
+	}
 	if comm == "khugepaged" {
 		// khugepaged wakes every scan_sleep_millisecs (10 s by default)
 		// to scan; a crash in its scan finds it runnable (seen on the
