@@ -437,6 +437,8 @@ func TestEmittersAgainstGroundTruth(t *testing.T) {
 					if e.Each == PerPID {
 						t.Run(e.Path, func(t *testing.T) {
 							skipKnownBroken(t, s.Manifest.ID, mode, e.Path)
+							compared := 0
+							defer func() { t.Logf("%d of %d processes given to the rule (it logs any it skips)", compared, len(pids)) }()
 							for _, pid := range pids {
 								var out Output
 								if err := e.Run(c, pid, &out); err != nil {
@@ -455,6 +457,7 @@ func TestEmittersAgainstGroundTruth(t *testing.T) {
 								}
 								if chk := pidChecks[e.Path]; chk != nil {
 									chk(t, s, pid, out.String())
+									compared++
 								}
 							}
 						})
