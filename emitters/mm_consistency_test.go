@@ -71,19 +71,27 @@ func dirtyLimits(t *testing.T, s *fixtures.Set, vmstat, zoneinfo string) (bg, di
 		return n
 	}
 	_, reserve := zoneFacts(t, zoneinfo)
-	free := v["nr_free_pages"]
-	avail := free - min(free, reserve) + v["nr_inactive_file"] + v["nr_active_file"] + 1
-	// domain_dirty_limits() (mm/page-writeback.c): a bytes setting wins
-	// over its ratio, rounded up to pages.
-	if b := sysctl("dirty_bytes"); b != 0 {
-		dirty = (b + 4095) / 4096
+	return dirtyLimitsOf(v["nr_free_pages"], v["nr_inactive_file"], v["nr_active_file"], reserve,
+		sysctl("dirty_ratio"), sysctl("dirty_bytes"), sysctl("dirty_background_ratio"), sysctl("dirty_background_bytes"))
+}
+
+// dirtyLimitsOf is global_dirty_limits() (mm/page-writeback.c) in pages:
+// global_dirtyable_memory() (free pages less totalreserve_pages, plus the
+// file LRU pages, plus 1; no highmem on x86_64), then
+// domain_dirty_limits(): a bytes setting wins over its ratio, rounded up
+// to pages; the background threshold at most half the other (the reader is
+// no real-time task).
+func dirtyLimitsOf(free, inactiveFile, activeFile, reserve, ratio, bytes, bgRatio, bgBytes int64) (bg, dirty int64) {
+	avail := free - min(free, reserve) + inactiveFile + activeFile + 1
+	if bytes != 0 {
+		dirty = (bytes + 4095) / 4096
 	} else {
-		dirty = sysctl("dirty_ratio") * 4096 / 100 * avail / 4096
+		dirty = ratio * 4096 / 100 * avail / 4096
 	}
-	if b := sysctl("dirty_background_bytes"); b != 0 {
-		bg = (b + 4095) / 4096
+	if bgBytes != 0 {
+		bg = (bgBytes + 4095) / 4096
 	} else {
-		bg = sysctl("dirty_background_ratio") * 4096 / 100 * avail / 4096
+		bg = bgRatio * 4096 / 100 * avail / 4096
 	}
 	if bg >= dirty {
 		bg = dirty / 2

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
 )
@@ -32,11 +33,26 @@ var oracleChecks = map[string]check{
 	"proc/pagetypeinfo": oraclePagetypeinfo,
 	"proc/uptime":       uptimeAtPanic,
 	"proc/diskstats":    oracleDiskstats,
-	// uptime(1)'s load averages: avenrun as loadavg folds it.
+	// uptime(1)'s load averages: avenrun as loadavg folds it; the time of
+	// day drgn's wall clock at the last timekeeper update (tk_core, UTC),
+	// the time up its boot-time clock's whole minutes.
 	"sos_commands/host/uptime": func(t *testing.T, s *fixtures.Set, got string) {
 		o := oracleOf(t, s)
-		if g := hostUptimeRe.FindStringSubmatch(got); g == nil || strings.Join(g[6:9], " ") != oracleAverages(o, " ") {
+		g := hostUptimeRe.FindStringSubmatch(got)
+		if g == nil || strings.Join(g[6:9], " ") != oracleAverages(o, " ") {
 			t.Errorf("uptime %q: drgn's avenrun %s", got, oracleAverages(o, " "))
+		}
+		now := time.Unix(0, o.RealtimeNs).UTC()
+		up := o.BoottimeNs / 1e9
+		upText := fmt.Sprintf("%d min", up/60%60) // procps: hours:minutes when there are hours
+		if up/3600%24 > 0 {
+			upText = fmt.Sprintf("%2d:%02d", up/3600%24, up/60%60)
+		}
+		if up >= 86400 {
+			upText = fmt.Sprintf("%d day", up/86400) + map[bool]string{true: "s", false: ""}[up >= 2*86400] + ", " + upText
+		}
+		if g != nil && (g[1]+":"+g[2]+":"+g[3] != now.Format("15:04:05") || g[4] != upText) {
+			t.Errorf("uptime %q: drgn's clocks give %s, up %s", got, now.Format("15:04:05"), upText)
 		}
 	},
 	"sos_commands/memory/free": func(t *testing.T, s *fixtures.Set, got string) {
@@ -83,6 +99,7 @@ type oracleZone struct {
 	WatermarkBoost int64            `json:"watermark_boost"`
 	VMStat         enumValues       `json:"vm_stat"`
 	VMNumaEvent    *enumValues      `json:"vm_numa_event"`
+	VMNumaStat     *enumValues      `json:"vm_numa_stat"` // before 5.14
 	PCP            map[string]pcpOf `json:"pcp"`
 	FreeLists      [][]int64        `json:"free_lists"` // [order][migratetype]: entries
 	// The highatomic reserve's pageblocks and free pages (nil where the
@@ -99,19 +116,27 @@ type pcpOf struct {
 	HighMax     *int64  `json:"high_max"`
 	VMStatDiff  []int64 `json:"vm_stat_diff"`
 	VMNumaEvent []int64 `json:"vm_numa_event"`
+	// VMNumaStatDiff: before 5.14, the CPU's pending zone NUMA counts.
+	VMNumaStatDiff []int64 `json:"vm_numa_stat_diff"`
 }
 
 type oracleData struct {
-	Release       string      `json:"release"`
-	PossibleCPUs  []int       `json:"possible_cpus"`
-	VMZoneStat    enumValues  `json:"vm_zone_stat"`
-	VMNodeStat    enumValues  `json:"vm_node_stat"`
-	VMNumaEvent   *enumValues `json:"vm_numa_event"`
-	TotalRAM      int64       `json:"totalram_pages"`
-	NrThreads     int64       `json:"nr_threads"`
-	TotalForks    int64       `json:"total_forks"`
-	TotalSwap     int64       `json:"total_swap_pages"`
-	VMEventStates struct {
+	Release      string      `json:"release"`
+	PossibleCPUs []int       `json:"possible_cpus"`
+	VMZoneStat   enumValues  `json:"vm_zone_stat"`
+	VMNodeStat   enumValues  `json:"vm_node_stat"`
+	VMNumaEvent  *enumValues `json:"vm_numa_event"`
+	TotalRAM     int64       `json:"totalram_pages"`
+	NrThreads    int64       `json:"nr_threads"`
+	TotalForks   int64       `json:"total_forks"`
+	TotalSwap    int64       `json:"total_swap_pages"`
+	// What global_dirty_limits() takes besides free and file pages, and
+	// 6.11+'s memmap page counts (nil before).
+	TotalReserve      int64            `json:"totalreserve_pages"`
+	DirtySysctls      map[string]int64 `json:"dirty_sysctls"`
+	NrMemmapPages     *int64           `json:"nr_memmap_pages"`
+	NrMemmapBootPages *int64           `json:"nr_memmap_boot_pages"`
+	VMEventStates     struct {
 		Names  []string           `json:"names"`
 		PerCPU map[string][]int64 `json:"per_cpu"`
 	} `json:"vm_event_states"`
@@ -374,10 +399,10 @@ func numaPending(z oracleZone, cpus []int, i int) int64 {
 // oracleVmstat: vmstat_start()'s array, from the raw values: zone items
 // (global_zone_page_state(), negative reads 0), NUMA events (the global
 // counts after fold_vm_numa_events(): plus every zone's per-CPU pending
-// counts), node items (nodeItem), then the VM events (all_vm_events(): the
-// per-CPU counts summed; pgpgin and pgpgout halved, sectors to kB). The
-// dirty thresholds between node items and events are computed, not read
-// (TestMMFilesAgree checks them).
+// counts), node items (nodeItem), the dirty thresholds global_dirty_limits()
+// computes from drgn's values, 6.11+'s memmap counts, then the VM events
+// (all_vm_events(): the per-CPU counts summed; pgpgin and pgpgout halved,
+// sectors to kB).
 func oracleVmstat(t *testing.T, s *fixtures.Set, got string) {
 	o := oracleOf(t, s)
 	cpus := liveCPUs(t, s)
@@ -408,6 +433,28 @@ func oracleVmstat(t *testing.T, s *fixtures.Set, got string) {
 	for i, w := range wants {
 		if vals[i] != w.v {
 			t.Errorf("%s %d: drgn reads %s = %d", names[i], vals[i], w.name, w.v)
+		}
+	}
+	// After the node items: the dirty thresholds global_dirty_limits()
+	// computes from drgn's free and file pages, totalreserve_pages and the
+	// sysctls (dirtyLimitsOf); 6.11+'s memmap page counts as drgn reads them.
+	sc := o.DirtySysctls
+	bg, dirty := dirtyLimitsOf(max(o.VMZoneStat.get(t, "NR_FREE_PAGES"), 0), max(o.VMNodeStat.get(t, "NR_INACTIVE_FILE"), 0),
+		max(o.VMNodeStat.get(t, "NR_ACTIVE_FILE"), 0), o.TotalReserve,
+		sc["vm_dirty_ratio"], sc["vm_dirty_bytes"], sc["dirty_background_ratio"], sc["dirty_background_bytes"])
+	extra := map[string]*int64{"nr_dirty_threshold": &dirty, "nr_dirty_background_threshold": &bg,
+		"nr_memmap_pages": o.NrMemmapPages, "nr_memmap_boot_pages": o.NrMemmapBootPages}
+	for i, n := range names {
+		if w, ok := extra[n]; ok {
+			if w == nil || vals[i] != *w {
+				t.Errorf("%s %d: drgn's values give %v", n, vals[i], w)
+			}
+			delete(extra, n)
+		}
+	}
+	for _, n := range []string{"nr_dirty_threshold", "nr_dirty_background_threshold"} {
+		if _, ok := extra[n]; ok {
+			t.Errorf("no %s line", n)
 		}
 	}
 	ev := o.VMEventStates
@@ -479,6 +526,19 @@ func oracleZoneinfo(t *testing.T, s *fixtures.Set, got string) {
 		if z.VMNumaEvent != nil {
 			for i := range z.VMNumaEvent.Values {
 				after = append(after, z.VMNumaEvent.Values[i]+numaPending(z, cpus, i))
+			}
+		}
+		if z.VMNumaStat != nil {
+			// Before 5.14, zone_numa_state_snapshot(): the zone's count
+			// plus every online CPU's pending vm_numa_stat_diff.
+			for i := range z.VMNumaStat.Values {
+				v := z.VMNumaStat.Values[i]
+				for _, c := range cpus {
+					if p, ok := z.PCP[strconv.Itoa(c)]; ok && i < len(p.VMNumaStatDiff) {
+						v += p.VMNumaStatDiff[i]
+					}
+				}
+				after = append(after, v)
 			}
 		}
 		var nodeVals []int64

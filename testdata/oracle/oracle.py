@@ -100,7 +100,16 @@ def main():
         "nr_threads": prog["nr_threads"].value_(),
         "total_forks": prog["total_forks"].value_(),
         "total_swap_pages": prog["total_swap_pages"].value_(),
+        # what global_dirty_limits() computes the dirty thresholds from
+        # (besides the free and file pages): the reserve and the sysctls
+        "totalreserve_pages": prog["totalreserve_pages"].value_(),
+        "dirty_sysctls": {n: prog[n].value_() for n in ("vm_dirty_ratio", "dirty_background_ratio",
+                                                         "vm_dirty_bytes", "dirty_background_bytes")},
     }
+    # 6.11+: the memmap page counts vmstat prints after the node items
+    for n in ("nr_memmap_pages", "nr_memmap_boot_pages"):
+        if has(n):
+            out[n] = prog[n].counter.value_()
     if has("vm_numa_event"):
         out["vm_numa_event"] = items(prog["vm_numa_event"], "numa_stat_item", "NR_VM_NUMA_EVENT_ITEMS")
     elif has("vm_numa_stat"):
@@ -157,6 +166,10 @@ def main():
             }
             if has("vm_numa_event"):
                 zone["vm_numa_event"] = items(z.vm_numa_event, "numa_stat_item", "NR_VM_NUMA_EVENT_ITEMS")
+            elif has_member("struct zone", "vm_numa_stat"):
+                # before 5.14: the zone's NUMA counts, each CPU's pending
+                # part in its pageset's vm_numa_stat_diff[]
+                zone["vm_numa_stat"] = items(z.vm_numa_stat, "numa_stat_item", "NR_VM_NUMA_STAT_ITEMS")
             pcp = {}
             if not has_member("struct zone", "per_cpu_pageset"):
                 # Before v5.14 (28f836b6777b, "mm/page_alloc: split per cpu
@@ -168,6 +181,9 @@ def main():
                         pcp[str(cpu)] = {"count": p.pcp.count.value_(), "high": p.pcp.high.value_(),
                                          "batch": p.pcp.batch.value_(),
                                          "vm_stat_diff": [p.vm_stat_diff[i].value_() for i in range(len(p.vm_stat_diff))]}
+                        if has_member("struct per_cpu_pageset", "vm_numa_stat_diff"):
+                            pcp[str(cpu)]["vm_numa_stat_diff"] = [p.vm_numa_stat_diff[i].value_()
+                                                                  for i in range(len(p.vm_numa_stat_diff))]
             elif z.per_cpu_pageset.value_():
                 for cpu in possible:
                     p = per_cpu_ptr(z.per_cpu_pageset, cpu)
