@@ -2,27 +2,37 @@ package kdwarf
 
 import (
 	"bytes"
+	"cmp"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"sync"
 )
 
 // Lines maps code addresses to source lines, reading only what one lookup
-// needs: .debug_aranges once (a few hundred KB), then for each compile unit
-// asked about its header, its abbreviation and its line program, kept for
-// later lookups. Nothing reads the whole .debug_info or .debug_line.
+// needs: .debug_aranges and .debug_line_str once (a few hundred KB), then
+// for each compile unit asked about the first bytes of its header and of its
+// abbreviations, its line program, and the .debug_str strings it names
+// (none for DWARF 5, whose names are in .debug_line_str), kept for later
+// lookups. Nothing reads the whole .debug_info, .debug_line or .debug_str
+// (3.5 MiB of a distribution vmlinux: a tenth of a browser report's reads
+// for the few strings a trace needs).
 type Lines struct {
 	r                  io.ReaderAt
 	info, abbrev, line *elf.Section
-	lineStr, str       []byte
-	aranges            []arange
-	mu                 sync.Mutex
-	units              map[uint64]*lineTable // by .debug_info offset
+	lineStr            []byte
+	// str is .debug_str, read in memory only when it is compressed;
+	// strSec, when set, is read a string at a time.
+	str     []byte
+	strSec  *elf.Section
+	aranges []arange
+	mu      sync.Mutex
+	units   map[uint64]*lineTable // by .debug_info offset
 }
 
 type arange struct{ lo, hi, cu uint64 }
@@ -65,7 +75,14 @@ func OpenLines(r io.ReaderAt) (*Lines, error) {
 			return nil, fmt.Errorf("%w: %s is compressed or empty", ErrNoLines, s.Name)
 		}
 	}
-	small, err := readSmall(r, []*elf.Section{ar, f.Section(".debug_line_str"), f.Section(".debug_str")})
+	str := f.Section(".debug_str")
+	whole := []*elf.Section{ar, f.Section(".debug_line_str"), nil}
+	if str != nil && (compressed(str) || str.Type == elf.SHT_NOBITS) {
+		whole[2] = str // no string can be read from the file on its own
+	} else {
+		l.strSec = str
+	}
+	small, err := readSmall(r, whole)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +116,9 @@ func (l *Lines) parseAranges(b []byte) error {
 			l.aranges = append(l.aranges, arange{lo, lo + size, cu})
 		}
 	}
-	sort.Slice(l.aranges, func(i, j int) bool { return l.aranges[i].lo < l.aranges[j].lo })
+	// A sort without reflection: 10,000 ranges, once per run, before a
+	// browser has optimised the code.
+	slices.SortFunc(l.aranges, func(a, b arange) int { return cmp.Compare(a.lo, b.lo) })
 	return nil
 }
 
@@ -253,6 +272,39 @@ func lineCstr(b []byte, off uint64) string {
 	return string(v)
 }
 
+// maxStrRead bounds one string read from .debug_str (a path).
+const maxStrRead = 64 << 10
+
+// debugStr is the .debug_str string at off ("" when there is none).
+func (l *Lines) debugStr(off uint64) string {
+	if l.strSec == nil {
+		return lineCstr(l.str, off)
+	}
+	for n := uint64(256); ; n *= 4 {
+		b, err := l.read(l.strSec, off, n)
+		if err != nil {
+			return ""
+		}
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			return string(b[:i])
+		}
+		if uint64(len(b)) < n || n >= maxStrRead {
+			return ""
+		}
+	}
+}
+
+// Read sizes for a unit's first DIE and its abbreviations: enough for the
+// unit DIE GCC writes (about 40 bytes) and for the abbreviations up to its
+// own (GCC puts it 2–3 KB into a kernel unit's table); a unit that needs
+// more is read again with the larger sizes.
+const (
+	unitHeadRead   = 512
+	unitHeadMax    = 4096
+	abbrevHeadRead = 4096
+	abbrevHeadMax  = 1 << 16
+)
+
 // DWARF constants used here.
 const (
 	lAtStmtList  = 0x10
@@ -262,14 +314,30 @@ const (
 )
 
 // readUnit reads the unit's DW_AT_stmt_list and runs its line program.
+// It reads the first bytes of the unit and of its abbreviations, and
+// again with more when they end too soon.
 func (l *Lines) readUnit(cuOff uint64, t *lineTable) error {
-	hdr, err := l.read(l.info, cuOff, 4096)
+	stmt, compDir, err := l.unitStmt(cuOff, unitHeadRead, abbrevHeadRead)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		stmt, compDir, err = l.unitStmt(cuOff, unitHeadMax, abbrevHeadMax)
+	}
 	if err != nil {
 		return err
 	}
+	return l.runProgram(stmt, compDir, t)
+}
+
+// unitStmt reads the unit DIE's DW_AT_stmt_list and, for DWARF before 5
+// (whose line header does not name it), DW_AT_comp_dir, from the first
+// headN bytes of the unit and abbrevN of its abbreviations.
+func (l *Lines) unitStmt(cuOff, headN, abbrevN uint64) (stmt uint64, compDir string, err error) {
+	hdr, err := l.read(l.info, cuOff, headN)
+	if err != nil {
+		return 0, "", err
+	}
 	c := &cursor{b: hdr}
 	if n := c.u32(); n == 0xffffffff {
-		return fmt.Errorf("kdwarf: 64-bit DWARF unit at %#x", cuOff)
+		return 0, "", fmt.Errorf("kdwarf: 64-bit DWARF unit at %#x", cuOff)
 	}
 	ver := c.u16()
 	var abbrevOff uint64
@@ -277,26 +345,29 @@ func (l *Lines) readUnit(cuOff uint64, t *lineTable) error {
 	case ver == 5:
 		c.u8() // unit_type
 		if c.u8() != 8 {
-			return fmt.Errorf("kdwarf: unit at %#x: address size not 8", cuOff)
+			return 0, "", fmt.Errorf("kdwarf: unit at %#x: address size not 8", cuOff)
 		}
 		abbrevOff = uint64(c.u32())
 	case ver >= 2 && ver <= 4:
 		abbrevOff = uint64(c.u32())
 		c.u8()
 	default:
-		return fmt.Errorf("kdwarf: unit at %#x has DWARF version %d", cuOff, ver)
+		return 0, "", fmt.Errorf("kdwarf: unit at %#x has DWARF version %d", cuOff, ver)
 	}
 	code := c.uleb()
-	ab, err := l.read(l.abbrev, abbrevOff, 1<<16)
+	ab, err := l.read(l.abbrev, abbrevOff, abbrevN)
 	if err != nil {
-		return err
+		return 0, "", err
 	}
 	a := &cursor{b: ab}
 	// Find the declaration of the unit DIE's code.
 	for a.err == nil {
 		ac := a.uleb()
+		if a.err != nil {
+			return 0, "", fmt.Errorf("kdwarf: unit at %#x: abbreviation %d: %w", cuOff, code, a.err)
+		}
 		if ac == 0 {
-			return fmt.Errorf("kdwarf: unit at %#x: abbreviation %d not found", cuOff, code)
+			return 0, "", fmt.Errorf("kdwarf: unit at %#x: abbreviation %d not found", cuOff, code)
 		}
 		a.uleb() // tag
 		a.u8()   // children
@@ -313,9 +384,7 @@ func (l *Lines) readUnit(cuOff uint64, t *lineTable) error {
 			}
 		}
 	}
-	var stmt uint64
 	var haveStmt bool
-	var compDir string
 	for a.err == nil && c.err == nil {
 		name, form := a.uleb(), a.uleb()
 		var implicit int64
@@ -325,9 +394,9 @@ func (l *Lines) readUnit(cuOff uint64, t *lineTable) error {
 		if name == 0 && form == 0 {
 			break
 		}
-		v, s, err := l.formValue(c, form, ver, implicit)
+		v, s, err := l.formValue(c, form, ver, implicit, name == lAtCompDir && ver < 5)
 		if err != nil {
-			return fmt.Errorf("kdwarf: unit at %#x: %w", cuOff, err)
+			return 0, "", fmt.Errorf("kdwarf: unit at %#x: %w", cuOff, err)
 		}
 		switch name {
 		case lAtStmtList:
@@ -337,12 +406,12 @@ func (l *Lines) readUnit(cuOff uint64, t *lineTable) error {
 		}
 	}
 	if err := errors.Join(a.err, c.err); err != nil {
-		return fmt.Errorf("kdwarf: unit at %#x: %w", cuOff, err)
+		return 0, "", fmt.Errorf("kdwarf: unit at %#x: %w", cuOff, err)
 	}
 	if !haveStmt {
-		return fmt.Errorf("%w: unit at %#x has no line program", ErrNoLines, cuOff)
+		return 0, "", fmt.Errorf("%w: unit at %#x has no line program", ErrNoLines, cuOff)
 	}
-	return l.runProgram(stmt, compDir, t)
+	return stmt, compDir, nil
 }
 
 // DWARF forms.
@@ -392,8 +461,9 @@ const (
 )
 
 // formValue reads one attribute value: a number, or a string for string
-// forms (strx forms are skipped: their offsets table is not read here).
-func (l *Lines) formValue(c *cursor, form uint64, ver uint16, implicit int64) (uint64, string, error) {
+// forms (strx forms are skipped: their offsets table is not read here); a
+// .debug_str string is read only when wantStr.
+func (l *Lines) formValue(c *cursor, form uint64, ver uint16, implicit int64, wantStr bool) (uint64, string, error) {
 	switch form {
 	case lFormAddr, lFormData8, lFormRef8, lFormRefSig8:
 		return c.u64(), "", nil
@@ -413,7 +483,10 @@ func (l *Lines) formValue(c *cursor, form uint64, ver uint16, implicit int64) (u
 		return uint64(c.u32()), "", nil
 	case lFormStrp:
 		off := uint64(c.u32())
-		return off, lineCstr(l.str, off), nil
+		if !wantStr || c.err != nil {
+			return off, "", nil
+		}
+		return off, l.debugStr(off), nil
 	case lFormLineStrp:
 		off := uint64(c.u32())
 		return off, lineCstr(l.lineStr, off), nil
@@ -440,7 +513,7 @@ func (l *Lines) formValue(c *cursor, form uint64, ver uint16, implicit int64) (u
 	case lFormBlock, lFormExprloc:
 		c.skip(c.uleb())
 	case lFormIndirect:
-		return l.formValue(c, c.uleb(), ver, implicit)
+		return l.formValue(c, c.uleb(), ver, implicit, wantStr)
 	default:
 		return 0, "", fmt.Errorf("unknown form %#x", form)
 	}
@@ -590,7 +663,7 @@ func (l *Lines) runProgram(off uint64, compDir string, t *lineTable) error {
 	if p.err != nil {
 		return fmt.Errorf("kdwarf: line program at %#x: %w", off, p.err)
 	}
-	sort.SliceStable(t.rows, func(i, j int) bool { return t.rows[i].addr < t.rows[j].addr })
+	slices.SortStableFunc(t.rows, func(a, b lineRow) int { return cmp.Compare(a.addr, b.addr) })
 	return nil
 }
 
@@ -612,7 +685,7 @@ func (l *Lines) entries(c *cursor, dirs []string) ([]string, error) {
 		var name string
 		var dir uint64
 		for _, f := range fmts {
-			v, s, err := l.formValue(c, f.form, 5, 0)
+			v, s, err := l.formValue(c, f.form, 5, 0, f.ct == lnctPath)
 			if err != nil {
 				return nil, err
 			}
