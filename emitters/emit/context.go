@@ -174,11 +174,15 @@ func (c *Context) VmlinuxName() (name string, ok bool) {
 // vmlinux's section when one is given (plain file reads), else in the
 // kernel's memory.
 func (c *Context) RodataContains(needles ...string) (map[string]bool, error) {
-	var r io.ReaderAt
-	if v := c.k.Vmlinux(); v != nil {
-		r = v.R
-	}
-	return linux.RodataContainsIn(c.Prog, r, needles...)
+	// One scanner per run: the outputs that ask share what it read.
+	s, _ := Once(c, "rodata", func() (*linux.RodataScanner, error) {
+		var r io.ReaderAt
+		if v := c.k.Vmlinux(); v != nil {
+			r = v.R
+		}
+		return linux.NewRodataScanner(c.Prog, r), nil
+	})
+	return s.Contains(needles...)
 }
 
 // SourceLine is the file and line of a kernel-image address from the
