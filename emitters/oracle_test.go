@@ -205,8 +205,8 @@ type oracleData struct {
 	BoottimeNs    int64 `json:"boottime_ns"`
 	RealtimeNs    int64 `json:"realtime_ns"`
 	HZ            int64 `json:"hz"`
-	// Bdevs: each block device's I/O statistics summed over the CPUs (nil
-	// on a kernel without block_device.bd_stats, before 5.11).
+	// Bdevs: each block device's I/O statistics summed over the CPUs
+	// (block_device.bd_stats; before 5.11 hd_struct.dkstats).
 	Bdevs []struct {
 		Dev     uint64   `json:"dev"`
 		IOTicks uint64   `json:"io_ticks"`
@@ -969,8 +969,7 @@ func oraclePagetypeinfo(t *testing.T, s *fixtures.Set, got string) {
 func oracleDiskstats(t *testing.T, s *fixtures.Set, got string) {
 	o := oracleOf(t, s)
 	if o.Bdevs == nil {
-		t.Logf("drgn has no bd_stats to read on this kernel")
-		return
+		t.Fatalf("drgn found no block device statistics (bd_stats, or hd_struct's dkstats before 5.11)")
 	}
 	if o.HZ == 0 {
 		t.Fatalf("drgn found no HZ")

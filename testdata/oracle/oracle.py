@@ -315,6 +315,28 @@ def main():
                 tot["io_ticks"] += st.io_ticks.value_()
             bdevs.append(tot)
         out["bdevs"] = bdevs
+    elif has_member("struct hd_struct", "dkstats"):
+        # Before 5.11 ("block: merge struct block_device and struct
+        # hd_struct") the statistics are each partition's struct hd_struct
+        # (a disk's is its part0): every device of the block class
+        # (block_class's klist, as /proc/diskstats' class iterator walks
+        # it) is one's __dev; its dkstats summed over the possible CPUs.
+        bdevs = []
+        for priv in lst(prog["block_class"].p.klist_devices.k_list, "struct device_private", "knode_class.n_node"):
+            hd = drgn.container_of(priv.device, "struct hd_struct", "__dev")
+            if not hd.dkstats.value_():
+                continue
+            tot = {"dev": priv.device.devt.value_(), "io_ticks": 0}
+            for c in possible:
+                st = drgn.Object(prog, "struct disk_stats", address=(hd.dkstats.value_() + offsets[c].value_()) & (1 << 64) - 1)
+                for m in ("nsecs", "sectors", "ios", "merges"):
+                    arr = getattr(st, m)
+                    tot.setdefault(m, [0] * len(arr))
+                    for i in range(len(arr)):
+                        tot[m][i] += arr[i].value_()
+                tot["io_ticks"] += st.io_ticks.value_()
+            bdevs.append(tot)
+        out["bdevs"] = bdevs
 
     # Each CPU's runqueue: its current and idle task, its context switches,
     # its tasks waiting on I/O (nr_iowait_cpu(), which decides whether an
