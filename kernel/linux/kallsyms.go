@@ -33,16 +33,17 @@ func NewSymbolizer(p *object.Program, core CoreSymbols) *Symbolizer {
 	return &Symbolizer{prog: p, core: core}
 }
 
-// Modules is every loaded module's symbol table, read once; the error says
-// why the list is incomplete (modules whose own table is unreadable carry
-// their ModuleKallsyms.Err instead).
+// Modules is every loaded module, read once, each symbol table read by
+// its first lookup (ModuleKallsyms.Load reads it); the error says why the
+// list is incomplete (modules whose own table is unreadable carry their
+// ModuleKallsyms.Err instead).
 func (s *Symbolizer) Modules() ([]*ModuleKallsyms, error) {
 	s.once.Do(func() {
 		if s.prog == nil {
 			s.modErr = fmt.Errorf("module kallsyms: no program")
 			return
 		}
-		s.mods, s.modErr = ReadModuleKallsyms(s.prog)
+		s.mods, s.modErr = ReadModuleKallsymsLazy(s.prog)
 	})
 	return s.mods, s.modErr
 }

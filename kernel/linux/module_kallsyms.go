@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
@@ -76,7 +77,8 @@ type ModuleKallsyms struct {
 	Addr   uint64 // the struct module
 	Ranges []ModuleRange
 	// Syms is the table in the kernel's order (index 0 is the ELF null
-	// symbol); nil when Err is set.
+	// symbol); nil when Err is set. From ReadModuleKallsymsLazy it is
+	// read by the first lookup (or Load).
 	Syms []ModuleSymbol
 	// Err says why Syms could not be read (wraps ErrModuleSymbols or a
 	// read fault); lookups in the module then fail, as %pS prints a bare
@@ -87,6 +89,20 @@ type ModuleKallsyms struct {
 	ExportErr error
 
 	byValue []int32 // indices of resolvable symbols, by value then index
+
+	once sync.Once
+	load func(*ModuleKallsyms) // reads Syms, Err, ExportErr and byValue; nil once read
+}
+
+// Load reads the module's symbol table if it has not been read yet
+// (ReadModuleKallsymsLazy); Syms, Err and ExportErr are then set.
+func (m *ModuleKallsyms) Load() {
+	m.once.Do(func() {
+		if m.load != nil {
+			m.load(m)
+			m.load = nil
+		}
+	})
 }
 
 // Contains mirrors within_module(): addr lies in one of the module's
@@ -128,6 +144,7 @@ func (m *ModuleKallsyms) textEnd(init bool) uint64 {
 // past the text gets the kernel's wrapped size). Of symbols sharing a value
 // the first in the table wins.
 func (m *ModuleKallsyms) FindKallsymsSymbol(addr uint64) (name string, off, size uint64, ok bool) {
+	m.Load()
 	if len(m.Syms) == 0 {
 		return "", 0, 0, false
 	}
@@ -197,6 +214,19 @@ func ModuleAddress(mods []*ModuleKallsyms, addr uint64) *ModuleKallsyms {
 // ranges still say an address is in it); an error ending the list walk is
 // returned with the modules read so far.
 func ReadModuleKallsyms(p *object.Program) ([]*ModuleKallsyms, error) {
+	mods, err := ReadModuleKallsymsLazy(p)
+	for _, m := range mods {
+		m.Load()
+	}
+	return mods, err
+}
+
+// ReadModuleKallsymsLazy is ReadModuleKallsyms reading each module's
+// symbol table only when a lookup needs it (or Load): which module holds
+// an address needs only the ranges, and a report's traces name one or two
+// modules of the twenty a guest loads (a tenth of a browser report's
+// stack-trace time went to reading them all).
+func ReadModuleKallsymsLazy(p *object.Program) ([]*ModuleKallsyms, error) {
 	unformed, err := p.Types.EnumValue("MODULE_STATE_UNFORMED")
 	if err != nil {
 		return nil, fmt.Errorf("module kallsyms: %w", err)
@@ -238,13 +268,15 @@ func ReadModuleKallsyms(p *object.Program) ([]*ModuleKallsyms, error) {
 		if err != nil {
 			return mods, fmt.Errorf("module %s: %w", mk.Name, err)
 		}
-		mk.Syms, mk.Err = readModSyms(p, m.Member("kallsyms").Deref())
-		if mk.Err != nil {
-			mk.Err = fmt.Errorf("module %s: %w", mk.Name, mk.Err)
-		} else if err := markExported(p, m, mk.Syms); err != nil {
-			mk.ExportErr = fmt.Errorf("module %s: %w", mk.Name, err)
+		mk.load = func(mk *ModuleKallsyms) {
+			mk.Syms, mk.Err = readModSyms(p, m.Member("kallsyms").Deref())
+			if mk.Err != nil {
+				mk.Err = fmt.Errorf("module %s: %w", mk.Name, mk.Err)
+			} else if err := markExported(p, m, mk.Syms); err != nil {
+				mk.ExportErr = fmt.Errorf("module %s: %w", mk.Name, err)
+			}
+			mk.index()
 		}
-		mk.index()
 		mods = append(mods, mk)
 	}
 	return mods, nil
@@ -408,6 +440,7 @@ func readStrtab(p *object.Program, strtab, typetab uint64, maxName uint32) (func
 // FindKallsymsSymbolValue mirrors find_kallsyms_symbol_value(): the value
 // of the first defined (not SHN_UNDEF) symbol called name.
 func (m *ModuleKallsyms) FindKallsymsSymbolValue(name string) (uint64, bool) {
+	m.Load()
 	for _, s := range m.Syms {
 		if s.Name == name && s.Shndx != shnUndef {
 			return s.Value, true

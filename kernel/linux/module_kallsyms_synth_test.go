@@ -214,7 +214,11 @@ func TestModuleKallsymsCorrupt(t *testing.T) {
 	mem.Write(0x10200+8, binary.LittleEndian.AppendUint32(nil, 0xffffffff))
 	s := NewSymbolizer(p, noCore{})
 	mods, err = s.Modules()
-	if err != nil || len(mods) != 1 || !errors.Is(mods[0].Err, ErrModuleSymbols) {
+	if err != nil || len(mods) != 1 || mods[0].Syms != nil || mods[0].Err != nil {
+		t.Fatalf("huge count: a table read before any lookup: %v, %v", mods, err)
+	}
+	mods[0].Load()
+	if !errors.Is(mods[0].Err, ErrModuleSymbols) {
 		t.Fatalf("huge count: %v, %v", mods, err)
 	}
 	if got := s.SprintSymbol(0xc0001010); got != "0xc0001010" || s.ModuleOf(0xc0001010) != "huge" {
