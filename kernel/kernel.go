@@ -251,6 +251,7 @@ func (k *Kernel) open(ctx context.Context, opt Options) error {
 		return fmt.Errorf("types: %w", err)
 	}
 	k.prog = &object.Program{Mem: k.mmu, Types: types, Syms: k.syms, Vars: vars}
+	k.prog.CacheReads()
 	return nil
 }
 

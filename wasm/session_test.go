@@ -11,7 +11,9 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
 	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/kernel/object"
 	"github.com/vmcore-report/vmcore-report/report"
 )
 
@@ -421,4 +424,100 @@ func truthTasks(tb testing.TB, s *fixtures.Set) int {
 		tb.Fatalf("%s: no /proc/*/task/*/stat in the ground truth", s.Manifest.ID)
 	}
 	return n
+}
+
+// countingMemory counts the reads of the kernel's memory and their bytes.
+type countingMemory struct {
+	m            object.Memory
+	reads, bytes atomic.Int64
+}
+
+func (c *countingMemory) ReadVirtAt(p []byte, va uint64) (int, error) {
+	c.reads.Add(1)
+	c.bytes.Add(int64(len(p)))
+	return c.m.ReadVirtAt(p, va)
+}
+
+// processCPUTime is the process's CPU time so far, nil where the platform
+// does not say (cputime_unix_test.go).
+var processCPUTime func() time.Duration
+
+// BenchmarkReportTasks runs the whole report (into a plain tar thrown
+// away) on a kernel opened once, so that the dump's decoded pages stay
+// cached: the emitters' own cost, which grows with the tasks, without
+// decompression or the compressor. It compares the small 6.1 scenario
+// (~70 tasks) with the many-tasks set (~2,100 tasks, `make
+// bench-fixtures`) and reports per op the reads of the kernel's memory
+// that reach the dump (past the program's page cache) and their bytes
+// (reads/op, readB/op); the log gives the cost per
+// task (the difference over the difference of the task counts). Where the
+// platform tells the process's CPU time, cpu-ns/op is that per report (the
+// garbage collector's work on other threads included): on a loaded machine
+// a steadier measure than the wall clock.
+func BenchmarkReportTasks(b *testing.B) {
+	many := fixtures.Bench(b)
+	var small *fixtures.Set
+	for _, s := range fixtures.Scenarios(b) {
+		if s.Manifest.ID == fixtures.BenchKernel+"/kdump-sysrq" {
+			small = s
+		}
+	}
+	if small == nil {
+		fixtures.Missing(b, fmt.Errorf("no %s/kdump-sysrq set", fixtures.BenchKernel))
+	}
+	var perOp, cpuOp, allocs [2]float64
+	var tasks [2]int
+	for i, s := range []*fixtures.Set{small, many} {
+		tasks[i] = truthTasks(b, s)
+		b.Run(s.Manifest.Scenario, func(b *testing.B) {
+			req := request(b, s, "kdump-lzo-d31", true)
+			k, err := kernel.Open(context.Background(), req.Dump, kernel.Options{Vmlinux: req.Vmlinux})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer k.Close()
+			mem := &countingMemory{m: k.Program().Mem}
+			k.Program().Mem = mem
+			b.ReportAllocs()
+			run := func() {
+				sink, err := report.NewTarSink(io.Discard, report.TarPlain, time.Unix(0, 0))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := report.Run(context.Background(), k, report.Options{}, sink); err != nil {
+					b.Fatal(err)
+				}
+				sink.Close()
+			}
+			run() // decode the pages once
+			mem.reads.Store(0)
+			mem.bytes.Store(0)
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			mallocs := ms.Mallocs
+			var cpu0 time.Duration
+			if processCPUTime != nil {
+				cpu0 = processCPUTime()
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				run()
+			}
+			if processCPUTime != nil {
+				cpuOp[i] = float64(processCPUTime()-cpu0) / float64(b.N)
+				b.ReportMetric(cpuOp[i], "cpu-ns/op")
+			}
+			runtime.ReadMemStats(&ms)
+			perOp[i] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			allocs[i] = float64(ms.Mallocs-mallocs) / float64(b.N)
+			b.ReportMetric(float64(mem.reads.Load())/float64(b.N), "reads/op")
+			b.ReportMetric(float64(mem.bytes.Load())/float64(b.N), "readB/op")
+			b.ReportMetric(float64(tasks[i]), "tasks")
+		})
+	}
+	if d := tasks[1] - tasks[0]; d > 0 && perOp[0] > 0 && perOp[1] > 0 {
+		b.Logf("per task: %.0f µs (CPU %.0f µs), %.0f allocations (%d tasks %.1f ms, %d tasks %.1f ms)",
+			(perOp[1]-perOp[0])/float64(d)/1e3, (cpuOp[1]-cpuOp[0])/float64(d)/1e3, (allocs[1]-allocs[0])/float64(d),
+			tasks[0], perOp[0]/1e6, tasks[1], perOp[1]/1e6)
+	}
 }

@@ -53,6 +53,9 @@ type Program struct {
 	// shadows the kernel's own definition.
 	ModuleTypes ktype.Source
 
+	// pages, when set (CacheReads), keeps the pages objects read.
+	pages *pageCache
+
 	// Every task, mount and page walk asks for the same few type
 	// spellings and members thousands of times; both answers are kept.
 	typeCache sync.Map // spelling → typeAnswer
@@ -162,8 +165,33 @@ type Object struct {
 	// bitfields: position and width within the bytes at addr.
 	bitOff, bitSize uint64
 	path            *exprPath
-	err             error
+	// last is the path's last step, kept in the object: it goes to the
+	// heap (as the parent of the next step) only when a further step is
+	// taken. Most reads are one member away from an object whose path is
+	// on the heap already, so each saves an allocation.
+	last step
+	err  error
 }
+
+// step is one step of an expression path held in an Object: op is
+// pathMember, pathDeref, pathIndex, pathAddressOf or pathCast; pathName
+// (0) means none (roots are always on the heap).
+type step struct {
+	op   byte
+	text string
+	n    uint64
+}
+
+// full is the object's whole path on the heap.
+func (o Object) full() *exprPath {
+	if o.last.op == pathName {
+		return o.path
+	}
+	return &exprPath{parent: o.path, op: o.last.op, text: o.last.text, n: o.last.n}
+}
+
+// pathText spells the object's path, for messages.
+func (o Object) pathText() string { return o.full().String() }
 
 // exprPath is the expression that produced an object, as a chain of steps
 // spelled out only for messages: formatting it at every step cost more
@@ -234,7 +262,7 @@ func (o Object) Err() error { return o.err }
 func (o Object) Type() ktype.Type { return o.typ }
 
 // Path is the expression that produced the object, for messages.
-func (o Object) Path() string { return o.path.String() }
+func (o Object) Path() string { return o.pathText() }
 
 // Address is where the object lives; ok is false for an rvalue.
 func (o Object) Address() (uint64, bool) { return o.addr, !o.rvalue && o.err == nil }
@@ -246,7 +274,7 @@ func (o Object) fail(err error) Object {
 	if o.err != nil {
 		return o
 	}
-	o.err = fmt.Errorf("%s: %w", o.path.String(), err)
+	o.err = fmt.Errorf("%s: %w", o.pathText(), err)
 	return o
 }
 
@@ -432,7 +460,7 @@ func (o Object) Member(path string) Object {
 	if err != nil {
 		return o.fail(err)
 	}
-	r := Object{prog: o.prog, typ: m.Type, path: &exprPath{parent: o.path, op: pathMember, text: path}}
+	r := Object{prog: o.prog, typ: m.Type, path: o.full(), last: step{op: pathMember, text: path}}
 	if err := lostType(m.Type); err != nil {
 		return r.fail(err)
 	}
@@ -460,12 +488,12 @@ func (o Object) Deref() Object {
 	}
 	v, err := o.Uint()
 	if err != nil {
-		return Object{prog: o.prog, path: o.path, err: err}
+		return Object{prog: o.prog, path: o.path, last: o.last, err: err}
 	}
 	if v == 0 {
 		return o.fail(errors.New("NULL pointer dereference"))
 	}
-	r := Object{prog: o.prog, typ: ptr.Target, addr: v, path: &exprPath{parent: o.path, op: pathDeref}}
+	r := Object{prog: o.prog, typ: ptr.Target, addr: v, path: o.full(), last: step{op: pathDeref}}
 	if err := lostType(ptr.Target); err != nil {
 		return r.fail(err)
 	}
@@ -491,7 +519,7 @@ func (o Object) Index(i uint64) Object {
 	case *ktype.Pointer:
 		v, err := o.Uint()
 		if err != nil {
-			return Object{prog: o.prog, path: o.path, err: err}
+			return Object{prog: o.prog, path: o.path, last: o.last, err: err}
 		}
 		base, elem = v, u.Target
 	default:
@@ -501,7 +529,7 @@ func (o Object) Index(i uint64) Object {
 	if err != nil {
 		return o.fail(err)
 	}
-	return Object{prog: o.prog, typ: elem, addr: base + i*size, path: &exprPath{parent: o.path, op: pathIndex, n: i}}
+	return Object{prog: o.prog, typ: elem, addr: base + i*size, path: o.full(), last: step{op: pathIndex, n: i}}
 }
 
 // AddressOf is a pointer to the object (C's &).
@@ -512,7 +540,7 @@ func (o Object) AddressOf() Object {
 	if o.rvalue {
 		return o.fail(errors.New("address of a value with no address"))
 	}
-	return Object{prog: o.prog, typ: &ktype.Pointer{Target: o.typ}, rvalue: true, val: o.addr, path: &exprPath{parent: o.path, op: pathAddressOf}}
+	return Object{prog: o.prog, typ: &ktype.Pointer{Target: o.typ}, rvalue: true, val: o.addr, path: o.full(), last: step{op: pathAddressOf}}
 }
 
 // Cast reinterprets the object as type t (spelled as for Program.Type).
@@ -525,7 +553,7 @@ func (o Object) Cast(typ string) Object {
 		return o.fail(err)
 	}
 	o.typ = t
-	o.path = &exprPath{parent: o.path, op: pathCast, text: typ}
+	o.path, o.last = o.full(), step{op: pathCast, text: typ}
 	return o
 }
 
@@ -552,10 +580,10 @@ func (o Object) Read(b []byte) error {
 		return o.err
 	}
 	if o.rvalue {
-		return fmt.Errorf("%s: read of a value with no address", o.path.String())
+		return fmt.Errorf("%s: read of a value with no address", o.pathText())
 	}
-	if _, err := o.prog.Mem.ReadVirtAt(b, o.addr); err != nil {
-		return fmt.Errorf("%s: %w", o.path.String(), err)
+	if err := o.prog.readMem(b, o.addr); err != nil {
+		return fmt.Errorf("%s: %w", o.pathText(), err)
 	}
 	return nil
 }
@@ -567,10 +595,10 @@ func (o Object) Bytes() ([]byte, error) {
 	}
 	size, err := ktype.Sizeof(o.typ)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.path.String(), err)
+		return nil, fmt.Errorf("%s: %w", o.pathText(), err)
 	}
 	if size > 64<<20 {
-		return nil, fmt.Errorf("%s: object of %d bytes is too large to read whole", o.path.String(), size)
+		return nil, fmt.Errorf("%s: object of %d bytes is too large to read whole", o.pathText(), size)
 	}
 	b := make([]byte, size)
 	return b, o.Read(b)
@@ -599,13 +627,19 @@ func (o Object) Uint() (uint64, error) {
 	}
 	size, _, err := scalarSize(o.typ)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", o.path.String(), err)
+		return 0, fmt.Errorf("%s: %w", o.pathText(), err)
 	}
 	if o.bitSize != 0 {
 		return o.readBitfield()
 	}
 	if size == 0 || size > 8 {
-		return 0, fmt.Errorf("%s: integer of %d bytes", o.path.String(), size)
+		return 0, fmt.Errorf("%s: integer of %d bytes", o.pathText(), size)
+	}
+	if c := o.prog.pages; c != nil {
+		// Decoded in the cache: no buffer escapes into Mem's interface.
+		if v, ok := c.uint(o.prog.Mem, o.addr, size); ok {
+			return v, nil
+		}
 	}
 	var b [8]byte
 	if err := o.Read(b[:size]); err != nil {
@@ -616,7 +650,7 @@ func (o Object) Uint() (uint64, error) {
 
 func (o Object) readBitfield() (uint64, error) {
 	if o.bitOff+o.bitSize > 64 {
-		return 0, fmt.Errorf("%s: bitfield of %d bits at bit %d", o.path.String(), o.bitSize, o.bitOff)
+		return 0, fmt.Errorf("%s: bitfield of %d bits at bit %d", o.pathText(), o.bitSize, o.bitOff)
 	}
 	n := (o.bitOff + o.bitSize + 7) / 8
 	var b [8]byte
@@ -679,11 +713,11 @@ func (o Object) CString() (string, error) {
 			return "", err
 		}
 		if v == 0 {
-			return "", fmt.Errorf("%s: NULL string", o.path.String())
+			return "", fmt.Errorf("%s: NULL string", o.pathText())
 		}
 		return ReadCString(o.prog.Mem, v, maxCString)
 	}
-	return "", fmt.Errorf("%s: %s is not a string", o.path.String(), ktype.String(o.typ))
+	return "", fmt.Errorf("%s: %s is not a string", o.pathText(), ktype.String(o.typ))
 }
 
 // ReadCString reads a NUL-terminated string at va, at most max bytes, in
