@@ -694,7 +694,8 @@ func elfString(f *elf.File, name string) string {
 			continue
 		}
 		sec := f.Sections[s.Section]
-		if s.Value < sec.Addr || sec.Type == elf.SHT_NOBITS {
+		// A compressed section has no ReaderAt in debug/elf.
+		if s.Value < sec.Addr || sec.Type == elf.SHT_NOBITS || sec.Flags&elf.SHF_COMPRESSED != 0 {
 			return ""
 		}
 		b := make([]byte, 512)

@@ -145,6 +145,11 @@ func inFile(r io.ReaderAt, sec *elf.Section) error {
 	if sec.Type == elf.SHT_NOBITS {
 		return fmt.Errorf("section %s has no bytes in the file", sec.Name)
 	}
+	// The kernel's build never compresses its symbol or string table, and
+	// debug/elf gives a compressed section no ReaderAt to read it raw.
+	if sec.Flags&elf.SHF_COMPRESSED != 0 {
+		return fmt.Errorf("section %s is compressed (SHF_COMPRESSED), which a vmlinux's symbol tables never are", sec.Name)
+	}
 	if sec.Size == 0 {
 		return nil
 	}
