@@ -47,13 +47,8 @@ func (s *taskStat) readTimes(task, sig object.Object, whole bool) error {
 		}
 	}
 	if whole {
-		for _, f := range []struct {
-			member string
-			dst    *uint64
-		}{{"min_flt", &s.minFlt}, {"maj_flt", &s.majFlt}, {"gtime", &s.gtime}} {
-			if *f.dst, err = sumMembers(task, f.member); err != nil {
-				return err
-			}
+		if err := s.sumThreads(task, sig); err != nil {
+			return err
 		}
 		s.utime, s.stime, s.pendingCPU, err = linux.ThreadGroupCputimeAdjusted(task)
 		return err

@@ -2,6 +2,7 @@ package process
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/vmcore-report/vmcore-report/emitters/emit"
@@ -25,7 +26,19 @@ type mmStats struct {
 
 // readMMStats reads what task_mem() needs from the struct mm_struct object
 // mm; the RSS counters are summed over the CPUs running before the panic.
+// Read once per run and mm: status, statm and stat of a process and every
+// thread's line of ps share it.
 func readMMStats(c *emit.Context, mm object.Object) (mmStats, error) {
+	addr, ok := mm.Address()
+	if !ok {
+		return computeMMStats(c, mm)
+	}
+	return emit.Once(c, "emitters/mm-stats/"+strconv.FormatUint(addr, 16), func() (mmStats, error) {
+		return computeMMStats(c, mm)
+	})
+}
+
+func computeMMStats(c *emit.Context, mm object.Object) (mmStats, error) {
 	var s mmStats
 	cpus, err := c.RunningCPUs()
 	if err != nil {

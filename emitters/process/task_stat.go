@@ -38,23 +38,29 @@ type taskStat struct {
 	pendingCPU                     bool   // cputime of a nohz_full CPU not yet folded in
 }
 
-// sumMembers adds one member over the signal struct and every thread.
-func sumMembers(task object.Object, member string) (uint64, error) {
-	sum, err := task.Member("signal").Member(member).Uint()
-	if err != nil {
-		return 0, err
+// sumThreads sets the faults and guest time of the whole thread group:
+// the signal struct's totals (of the threads gone) plus each live
+// thread's, in one walk of the threads.
+func (s *taskStat) sumThreads(task, sig object.Object) error {
+	var rd object.Reader
+	s.minFlt = rd.Uint(sig.Member("min_flt"))
+	s.majFlt = rd.Uint(sig.Member("maj_flt"))
+	s.gtime = rd.Uint(sig.Member("gtime"))
+	if err := rd.Err(); err != nil {
+		return err
 	}
 	for t, err := range linux.ForEachThread(task) {
 		if err != nil {
-			return 0, err
+			return err
 		}
-		v, err := t.Member(member).Uint()
-		if err != nil {
-			return 0, err
+		s.minFlt += rd.Uint(t.Member("min_flt"))
+		s.majFlt += rd.Uint(t.Member("maj_flt"))
+		s.gtime += rd.Uint(t.Member("gtime"))
+		if err := rd.Err(); err != nil {
+			return err
 		}
-		sum += v
 	}
-	return sum, nil
+	return nil
 }
 
 // readTaskStat mirrors do_task_stat(m, ns, pid, task, whole) for the
@@ -150,31 +156,12 @@ func (s *taskStat) readMM(c *emit.Context, task object.Object) error {
 	if err != nil || !hasMM {
 		return err
 	}
-	if s.totalVM, err = mm.Member("total_vm").Uint(); err != nil {
-		return err
-	}
-	s.vsize = s.totalVM << pageShift
-	if s.rss, err = linux.GetMMRSS(mm); err != nil {
-		return err
-	}
-	if s.lockedVM, err = mm.Member("locked_vm").Uint(); err != nil {
-		return err
-	}
-	st, err := readMMStats(c, mm)
+	v, err := readMMValues(c, mm)
 	if err != nil {
 		return err
 	}
-	s.rssKB = (st.anon + st.file + st.shmem) << (pageShift - 10)
-	for i, m := range []string{"start_code", "end_code", "start_stack"} {
-		if s.mmFields[i], err = mm.Member(m).Uint(); err != nil {
-			return err
-		}
-	}
-	for i, m := range []string{"start_data", "end_data", "start_brk", "arg_start", "arg_end", "env_start", "env_end"} {
-		if s.mmData[i], err = mm.Member(m).Uint(); err != nil {
-			return err
-		}
-	}
+	s.totalVM, s.vsize, s.rss, s.lockedVM, s.rssKB = v.totalVM, v.totalVM<<pageShift, v.rss, v.lockedVM, v.rssKB
+	s.mmFields, s.mmData = v.fields, v.data
 	// esp and eip only for a task dumping core or exiting.
 	if s.flags&(linux.PFExiting|linux.PFDumpcore|linux.PFPostCoredmp) != 0 {
 		regs, ok, err := linux.TaskPtRegs(task)
@@ -189,4 +176,54 @@ func (s *taskStat) readMM(c *emit.Context, task object.Object) error {
 		}
 	}
 	return nil
+}
+
+// mmValues are the values do_task_stat() and ps take from one struct
+// mm_struct.
+type mmValues struct {
+	totalVM, rss, lockedVM, rssKB uint64
+	fields                        [3]uint64 // start_code, end_code, start_stack
+	data                          [7]uint64 // start_data … env_end
+}
+
+// readMMValues reads them once per run and mm: the threads of a process
+// share their mm, and ps reads each thread's stat.
+func readMMValues(c *emit.Context, mm object.Object) (mmValues, error) {
+	addr, ok := mm.Address()
+	if !ok {
+		return computeMMValues(c, mm)
+	}
+	return emit.Once(c, "emitters/mm-values/"+strconv.FormatUint(addr, 16), func() (mmValues, error) {
+		return computeMMValues(c, mm)
+	})
+}
+
+func computeMMValues(c *emit.Context, mm object.Object) (mmValues, error) {
+	var v mmValues
+	var err error
+	if v.totalVM, err = mm.Member("total_vm").Uint(); err != nil {
+		return v, err
+	}
+	if v.rss, err = linux.GetMMRSS(mm); err != nil {
+		return v, err
+	}
+	if v.lockedVM, err = mm.Member("locked_vm").Uint(); err != nil {
+		return v, err
+	}
+	st, err := readMMStats(c, mm)
+	if err != nil {
+		return v, err
+	}
+	v.rssKB = (st.anon + st.file + st.shmem) << (pageShift - 10)
+	for i, m := range []string{"start_code", "end_code", "start_stack"} {
+		if v.fields[i], err = mm.Member(m).Uint(); err != nil {
+			return v, err
+		}
+	}
+	for i, m := range []string{"start_data", "end_data", "start_brk", "arg_start", "arg_end", "env_start", "env_end"} {
+		if v.data[i], err = mm.Member(m).Uint(); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
 }

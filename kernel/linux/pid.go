@@ -35,7 +35,9 @@ func TaskPidPtr(task object.Object, typ string) object.Object {
 	if err != nil {
 		return task.Prog().Errorf(task.Path(), "%s: %v", typ, err)
 	}
-	return task.Member("signal").Member(fmt.Sprintf("pids[%d]", i))
+	// Member, then Index: the path reads "signal.pids[i]" as with
+	// Member("pids[i]"), without formatting a member path per call.
+	return task.Member("signal").Member("pids").Index(uint64(i))
 }
 
 // PidNrNs mirrors pid_nr_ns() in kernel/pid.c: the number the struct pid *
@@ -51,7 +53,9 @@ func PidNrNs(pid object.Object, ns uint64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	nsLevel, err := p.Object(t, ns, fmt.Sprintf("(struct pid_namespace *)%#x", ns)).Member("level").Uint()
+	// The namespace's object is named by its address (*(struct
+	// pid_namespace *)0x…), spelled only if a message needs it.
+	nsLevel, err := p.Object(t, ns, "").Member("level").Uint()
 	if err != nil {
 		return 0, err
 	}

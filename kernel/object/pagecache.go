@@ -18,12 +18,20 @@ import (
 // gives for exactly the bytes asked.
 const (
 	cachePageSize = 4096
-	cacheSlots    = 128 // 512 KiB: a few hundred tasks' hot pages
+	// 256 sets of 2 pages: 2 MiB. One task's outputs touch some ten
+	// pages (task_struct, mm, signal, creds, pids, …); a direct-mapped
+	// cache of 128 pages missed on one read in nine, mostly pages of one
+	// task pushing each other out.
+	cacheSets = 256
+	cacheWays = 2
 )
 
 type pageCache struct {
-	mu    sync.Mutex
-	slots [cacheSlots]cachedPage
+	mu   sync.Mutex
+	sets [cacheSets]struct {
+		ways [cacheWays]cachedPage
+		mru  uint8 // the way used last
+	}
 }
 
 type cachedPage struct {
@@ -31,8 +39,8 @@ type cachedPage struct {
 	data [cachePageSize]byte
 }
 
-// CacheReads makes the program keep the pages its objects read (512 KiB
-// at most). Mem must not change afterwards: the pages it gave stay.
+// CacheReads makes the program keep the pages its objects read (2 MiB at
+// most). Mem must not change afterwards: the pages it gave stay.
 func (p *Program) CacheReads() {
 	if p.pages == nil {
 		p.pages = new(pageCache)
@@ -42,15 +50,21 @@ func (p *Program) CacheReads() {
 // page is the cached page of page number pg, read into its slot if need
 // be; nil when the page cannot be read whole. c.mu is held.
 func (c *pageCache) page(m Memory, pg uint64) *cachedPage {
-	s := &c.slots[pg%cacheSlots]
-	if s.tag == pg+1 {
-		return s
+	set := &c.sets[pg%cacheSets]
+	for i := range set.ways {
+		if set.ways[i].tag == pg+1 {
+			set.mru = uint8(i)
+			return &set.ways[i]
+		}
 	}
+	i := (set.mru + 1) % cacheWays // the other way: least recently used
+	s := &set.ways[i]
 	s.tag = 0
 	if _, err := m.ReadVirtAt(s.data[:], pg*cachePageSize); err != nil {
 		return nil
 	}
 	s.tag = pg + 1
+	set.mru = i
 	return s
 }
 
