@@ -428,8 +428,9 @@ func TestMutations(t *testing.T) {
 
 // TestMutationSweep (VMCORE_REPORT_MUTATION=sweep, a diagnostic, not part
 // of `make mutation`) breaks one number at a time: for up to sweepPerFile
-// numbers of at least 10 spread over each output of each kernel's set, the
-// number 10 % too large, then 0, each run against the output's rules. It
+// numbers of at least 10 spread over each output of each kernel's set (a
+// per-process output: sweepPerPIDFile in each compared process's file),
+// the number 10 % too large, then 0, each run against the output's rules. It
 // logs every single-number error the rules accept ("SWEEP MISSED") and the
 // count per output: where "a 10 % error in any counter, any gauge set to 0
 // fails" does not hold yet.
@@ -437,44 +438,74 @@ func TestMutationSweep(t *testing.T) {
 	if os.Getenv("VMCORE_REPORT_MUTATION") != "sweep" {
 		return
 	}
-	const sweepPerFile = 60
+	const sweepPerFile, sweepPerPIDFile = 60, 12
 	for _, s := range fixtures.All(t) {
 		// The reference dump, as TestMutations (7.2's lzo-d31 lacks the
 		// slab pages several outputs read).
 		c := NewContext(kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.BTF))
+		pids := comparablePIDs(t, s)
 		for _, e := range All() {
-			chk := checks[e.Path]
-			var out Output
-			if e.Each == PerPID || chk == nil || e.Run(c, 0, &out) != nil {
-				continue
+			// One text per file: a per-process output once per pid it
+			// is compared for.
+			type file struct {
+				pid  int64
+				text string
+				chk  func(t *testing.T, text string)
 			}
-			text := out.String()
-			locs := numberRe.FindAllStringIndex(text, -1)
-			var big [][]int
-			for _, l := range locs {
-				if v, err := strconv.ParseInt(text[l[0]:l[1]], 10, 64); err == nil && v >= 10 {
-					big = append(big, l)
+			var files []file
+			perFile := sweepPerFile
+			if e.Each == PerPID {
+				pchk := pidChecks[e.Path]
+				if pchk == nil {
+					continue
 				}
+				perFile = sweepPerPIDFile
+				for _, pid := range pids {
+					var out Output
+					if e.Run(c, pid, &out) == nil {
+						files = append(files, file{pid, out.String(), func(t *testing.T, text string) { pchk(t, s, pid, text) }})
+					}
+				}
+			} else {
+				chk := checks[e.Path]
+				var out Output
+				if chk == nil || e.Run(c, 0, &out) != nil {
+					continue
+				}
+				files = append(files, file{0, out.String(), func(t *testing.T, text string) {
+					chk(t, s, text)
+					if oc := oracleChecks[e.Path]; oc != nil {
+						oc(t, s, text)
+					}
+				}})
 			}
-			step := max(1, len(big)/sweepPerFile)
 			tried, missed := 0, 0
-			for i := 0; i < len(big); i += step {
-				l := big[i]
-				v, _ := strconv.ParseInt(text[l[0]:l[1]], 10, 64)
-				for _, nv := range []int64{v + v/10, 0} {
-					bad := text[:l[0]] + strconv.FormatInt(nv, 10) + text[l[1]:]
-					tried++
-					name := fmt.Sprintf("sweep/%s/%s/%d-to-%d@%d", s.Manifest.ID, e.Path, v, nv, l[0])
-					if t.Run(name, func(t *testing.T) {
-						chk(t, s, bad)
-						if oc := oracleChecks[e.Path]; oc != nil {
-							oc(t, s, bad)
+			for _, f := range files {
+				text := f.text
+				locs := numberRe.FindAllStringIndex(text, -1)
+				var big [][]int
+				for _, l := range locs {
+					if v, err := strconv.ParseInt(text[l[0]:l[1]], 10, 64); err == nil && v >= 10 {
+						big = append(big, l)
+					}
+				}
+				step := max(1, len(big)/perFile)
+				for i := 0; i < len(big); i += step {
+					l := big[i]
+					v, _ := strconv.ParseInt(text[l[0]:l[1]], 10, 64)
+					for _, nv := range []int64{v + v/10, 0} {
+						bad := text[:l[0]] + strconv.FormatInt(nv, 10) + text[l[1]:]
+						tried++
+						name := fmt.Sprintf("sweep/%s/%s/%d-to-%d@%d", s.Manifest.ID, e.Path, v, nv, l[0])
+						if f.pid != 0 {
+							name = fmt.Sprintf("sweep/%s/%s/pid%d/%d-to-%d@%d", s.Manifest.ID, e.Path, f.pid, v, nv, l[0])
 						}
-					}) {
-						missed++
-						line := text[strings.LastIndex(text[:l[0]], "\n")+1:]
-						line, _, _ = strings.Cut(line, "\n")
-						t.Logf("SWEEP MISSED %s: %q", name, line)
+						if t.Run(name, func(t *testing.T) { f.chk(t, bad) }) {
+							missed++
+							line := text[strings.LastIndex(text[:l[0]], "\n")+1:]
+							line, _, _ = strings.Cut(line, "\n")
+							t.Logf("SWEEP MISSED %s: %q", name, line)
+						}
 					}
 				}
 			}

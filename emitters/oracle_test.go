@@ -252,15 +252,48 @@ type oracleTask struct {
 	// threads' times and the process's last reported split); vtime.
 	SumExecRuntime uint64    `json:"sum_exec_runtime"`
 	PrevCputime    [2]uint64 `json:"prev_cputime"`
+	Mm             *oracleMM `json:"mm"`
+	BlkioDelay     *uint64   `json:"blkio_delay"` // ns; nil without task->delays
+	MinFlt         uint64    `json:"min_flt"`
+	MajFlt         uint64    `json:"maj_flt"`
+	Nvcsw          uint64    `json:"nvcsw"`
+	Nivcsw         uint64    `json:"nivcsw"`
 	Signal         *struct {
 		Utime           uint64    `json:"utime"`
 		Stime           uint64    `json:"stime"`
 		SumSchedRuntime uint64    `json:"sum_sched_runtime"`
 		PrevCputime     [2]uint64 `json:"prev_cputime"`
+		MinFlt          uint64    `json:"min_flt"`
+		MajFlt          uint64    `json:"maj_flt"`
+		CminFlt         uint64    `json:"cmin_flt"`
+		CmajFlt         uint64    `json:"cmaj_flt"`
+		Cutime          uint64    `json:"cutime"`
+		Cstime          uint64    `json:"cstime"`
 	} `json:"signal"`
 	Vtime *struct {
 		State uint64 `json:"state"`
 	} `json:"vtime"`
+}
+
+// oracleMM is what task_mem() prints a process's memory from, as drgn
+// reads its mm_struct (page counts unless named bytes); Rss holds each
+// MM_* counter's shared count and (a percpu_counter, 6.2+) the CPUs'
+// unfolded parts.
+type oracleMM struct {
+	HiwaterVM     int64 `json:"hiwater_vm"`
+	HiwaterRSS    int64 `json:"hiwater_rss"`
+	LockedVM      int64 `json:"locked_vm"`
+	PinnedVM      int64 `json:"pinned_vm"`
+	DataVM        int64 `json:"data_vm"`
+	StackVM       int64 `json:"stack_vm"`
+	ExecVM        int64 `json:"exec_vm"`
+	StartCode     int64 `json:"start_code"`
+	EndCode       int64 `json:"end_code"`
+	PgtablesBytes int64 `json:"pgtables_bytes"`
+	Rss           map[string]struct {
+		Count  int64            `json:"count"`
+		PerCPU map[string]int64 `json:"per_cpu"`
+	} `json:"rss"`
 }
 
 // oracleIrqDesc is one struct irq_desc as drgn reads it.

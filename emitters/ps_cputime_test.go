@@ -47,23 +47,23 @@ func cputimeAdjusted(rtime, utime, stime uint64, prev [2]uint64) (ut, st uint64)
 	return utime, stime
 }
 
-// oracleTicks is utime + stime in clock ticks (each converted by
-// nsec_to_clock_t() as /proc/<pid>/stat prints it) of drgn's task w: the
-// whole process's when group (ps aux), else the thread's (ps -L). ok is
-// false when a thread ran on a nohz_full CPU (vtime state VTIME_SYS or
-// later): time the kernel would add then needs the clock of the moment.
-func oracleTicks(o *oracleData, w oracleTask, group bool) (ticks uint64, ok bool) {
+// oracleCputime is the utime and stime (ns) /proc/<pid>/stat shows for
+// drgn's task w: the whole process's when group (thread_group_cputime():
+// the signal struct's plus every thread's, adjusted against
+// signal->prev_cputime), else the thread's own. ok is false when a thread
+// ran on a nohz_full CPU (vtime state VTIME_SYS or later): the time the
+// kernel would add then needs the clock of the moment.
+func oracleCputime(o *oracleData, w oracleTask, group bool) (ut, st uint64, ok bool) {
 	const vtimeSys = 2
-	clockT := func(ns uint64) uint64 { return ns / 1e7 }
 	if !group {
 		if w.Vtime != nil && w.Vtime.State >= vtimeSys {
-			return 0, false
+			return 0, 0, false
 		}
-		ut, st := cputimeAdjusted(w.SumExecRuntime, w.Utime, w.Stime, w.PrevCputime)
-		return clockT(ut) + clockT(st), true
+		ut, st = cputimeAdjusted(w.SumExecRuntime, w.Utime, w.Stime, w.PrevCputime)
+		return ut, st, true
 	}
 	if w.Signal == nil {
-		return 0, false
+		return 0, 0, false
 	}
 	ut, st, rt := w.Signal.Utime, w.Signal.Stime, w.Signal.SumSchedRuntime
 	for _, th := range o.Tasks {
@@ -71,14 +71,24 @@ func oracleTicks(o *oracleData, w oracleTask, group bool) (ticks uint64, ok bool
 			continue
 		}
 		if th.Vtime != nil && th.Vtime.State >= vtimeSys {
-			return 0, false
+			return 0, 0, false
 		}
 		ut += th.Utime
 		st += th.Stime
 		rt += th.SumExecRuntime
 	}
 	ut, st = cputimeAdjusted(rt, ut, st, w.Signal.PrevCputime)
-	return clockT(ut) + clockT(st), true
+	return ut, st, true
+}
+
+// clockT is nsec_to_clock_t() at USER_HZ 100.
+func clockT(ns uint64) uint64 { return ns / 1e7 }
+
+// oracleTicks is utime + stime in clock ticks, each converted as
+// /proc/<pid>/stat prints it (see oracleCputime).
+func oracleTicks(o *oracleData, w oracleTask, group bool) (ticks uint64, ok bool) {
+	ut, st, ok := oracleCputime(o, w, group)
+	return clockT(ut) + clockT(st), ok
 }
 
 // psUtilization is procps' CPU use of a task, in percent: its CPU ticks

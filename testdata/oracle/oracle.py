@@ -500,6 +500,29 @@ def main():
     # threads (signal->thread_head, linked by thread_node), raw fields.
     state_member = "__state" if has_member("struct task_struct", "__state") else "state"
 
+    # What task_mem() (fs/proc/task_mmu.c) prints a process's memory from:
+    # the mm's page counts and high-water marks, its code bounds, page-table
+    # bytes, and get_mm_counter() of each RSS counter (mm->rss_stat: atomic
+    # counts before 6.2, per-CPU counters' shared count since).
+    def mm_fields(mm):
+        f = {m: mm.member_(m).value_() for m in ("hiwater_vm", "hiwater_rss", "locked_vm", "data_vm",
+                                                   "stack_vm", "exec_vm", "start_code", "end_code")}
+        f["pinned_vm"] = mm.pinned_vm.counter.value_()
+        f["pgtables_bytes"] = mm.pgtables_bytes.counter.value_()
+        rs = mm.rss_stat
+        f["rss"] = {}
+        for n in ("MM_FILEPAGES", "MM_ANONPAGES", "MM_SWAPENTS", "MM_SHMEMPAGES"):
+            i = prog[n].value_()
+            if rs.type_.kind == drgn.TypeKind.ARRAY:
+                # a struct percpu_counter: the shared count and each
+                # CPU's part not yet folded into it
+                pc = rs[i]
+                f["rss"][n] = {"count": pc.count.value_(),
+                               "per_cpu": {str(c): per_cpu_ptr(pc.counters, c).value_() for c in possible}}
+            else:
+                f["rss"][n] = {"count": rs.count[i].counter.value_(), "per_cpu": {}}
+        return f
+
     def read_tasks():
         tasks = []
         for leader in lst(prog["init_task"].tasks, "struct task_struct", "tasks"):
@@ -515,17 +538,29 @@ def main():
                 mm = t.mm
                 if mm.value_():
                     row["total_vm"] = mm.total_vm.value_()
+                    row["mm"] = mm_fields(mm)
+                # block I/O delay (delayacct_blkio_ticks()), where accounted
+                if has_member("struct task_struct", "delays") and t.delays.value_():
+                    row["blkio_delay"] = t.delays.blkio_delay.value_()
                 # what cputime_adjust() splits (procps' %CPU and C come from
                 # the adjusted times): the precise run time and the last
                 # reported split; for a leader also its group's exited
                 # threads' (signal); vtime where a nohz_full CPU keeps some.
+                row["nvcsw"] = t.nvcsw.value_()
+                row["nivcsw"] = t.nivcsw.value_()
                 row["sum_exec_runtime"] = t.se.sum_exec_runtime.value_()
                 row["prev_cputime"] = [t.prev_cputime.utime.value_(), t.prev_cputime.stime.value_()]
                 if t.pid.value_() == t.tgid.value_():
                     sg = t.signal
+                    # and what do_task_stat() adds for the whole process:
+                    # the exited threads' faults, the reaped children's
+                    # faults and times
                     row["signal"] = {"utime": sg.utime.value_(), "stime": sg.stime.value_(),
                                      "sum_sched_runtime": sg.sum_sched_runtime.value_(),
-                                     "prev_cputime": [sg.prev_cputime.utime.value_(), sg.prev_cputime.stime.value_()]}
+                                     "prev_cputime": [sg.prev_cputime.utime.value_(), sg.prev_cputime.stime.value_()],
+                                     "min_flt": sg.min_flt.value_(), "maj_flt": sg.maj_flt.value_(),
+                                     "cmin_flt": sg.cmin_flt.value_(), "cmaj_flt": sg.cmaj_flt.value_(),
+                                     "cutime": sg.cutime.value_(), "cstime": sg.cstime.value_()}
                 if has_member("struct task_struct", "vtime"):
                     row["vtime"] = {"state": t.vtime.state.value_(), "utime": t.vtime.utime.value_(),
                                     "stime": t.vtime.stime.value_()}
