@@ -17,8 +17,11 @@ import (
 // Read caching. Each read of a browser File costs 1–2 ms plus 4–7 ms per
 // MiB (Chromium, FileReaderSync, and the copy into wasm memory), so every
 // input sits behind a cache of chunks, sized so that neither count nor
-// bytes dominate: 256 KiB chunks read a report's pages of the 6.1 fixture
-// in 29 reads of 9 MiB, where 1 MiB chunks took 14 reads of 17 MiB.
+// bytes dominate. A dump's pages, for a report of the 6.1 fixture with its
+// vmlinux (and of the many-tasks set): 256 KiB chunks take 31 reads of
+// 9.7 MiB (58 of 26), 512 KiB ones 19 of 10.7 (39 of 29), 1 MiB ones 13
+// of 12.7 (26 of 37). On a loaded machine a read's fixed cost grows to
+// 5–60 ms (the browser process serves it), so fewer reads count more.
 //
 // A vmlinux is read by whole sections and DWARF units of known size
 // (median 110 KiB, those a report needs): those of 64 KiB or more are read
@@ -29,7 +32,7 @@ import (
 // read 0.9 MiB of the 6.1 fixture's where 256 KiB ones read 5.2 (and a
 // DWARF-only report 218 MiB in 306 reads against 231 in 278).
 const (
-	dumpChunk         = 256 << 10
+	dumpChunk         = 512 << 10
 	dumpCacheBytes    = 48 << 20 // shared by the parts of a split dump
 	vmlinuxChunk      = 32 << 10
 	vmlinuxDirectRead = 64 << 10

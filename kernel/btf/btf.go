@@ -781,7 +781,16 @@ func (s *Spec) EnumValue(name string) (int64, error) {
 // indexEnums builds the enumerator index from the raw records, without
 // decoding the enums: most callers need a few constants, not the types.
 func (s *Spec) indexEnums() {
-	s.enumIndex = make(map[string]enumValue)
+	// Sized first: growing a map of the vmlinux's 20,000-odd enumerators
+	// rehashes every name again, a third of the index's time in wasm
+	// (whose string hash is the slow portable one).
+	n := 0
+	for id := s.StartID(); int(id) <= s.NumTypes(); id++ {
+		if _, info, _ := s.record(id); infoKind(info) == kindEnum || infoKind(info) == kindEnum64 {
+			n += int(infoVlen(info))
+		}
+	}
+	s.enumIndex = make(map[string]enumValue, n)
 	for id := s.StartID(); int(id) <= s.NumTypes(); id++ {
 		_, info, _ := s.record(id)
 		kind := infoKind(info)
