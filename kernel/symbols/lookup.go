@@ -223,18 +223,30 @@ func (t *Table) family(e *entry) (symFamilies, bool) {
 		return 0, false
 	}
 	name := t.name(e)
-	for _, p := range ignoredPrefixes {
-		if strings.HasPrefix(name, p) {
-			return 0, false
-		}
+	// Every 150,000 symbols of a vmlinux pass here twice per run: the
+	// first byte settles most of them before any prefix or map lookup
+	// (wasm hashes strings slowly).
+	if name == "" {
+		return 0, true
 	}
-	switch {
-	case kallsymsTables[name]:
-		return famTables, true
-	case strings.HasPrefix(name, "__kstrtab_"), strings.HasPrefix(name, "__kstrtabns_"):
-		return famKstrtab, true
-	case strings.HasPrefix(name, ".L"):
-		return famLocalLabels, true
+	switch name[0] {
+	case '$', '_':
+		for _, p := range ignoredPrefixes {
+			if strings.HasPrefix(name, p) {
+				return 0, false
+			}
+		}
+		if strings.HasPrefix(name, "__kstrtab_") || strings.HasPrefix(name, "__kstrtabns_") {
+			return famKstrtab, true
+		}
+	case 'k':
+		if strings.HasPrefix(name, "kallsyms_") && kallsymsTables[name] {
+			return famTables, true
+		}
+	case '.':
+		if strings.HasPrefix(name, ".L") {
+			return famLocalLabels, true
+		}
 	}
 	return 0, true
 }
@@ -283,7 +295,8 @@ func (t *Table) kallsymsFamilies() symFamilies {
 }
 
 // ignoredPrefixes are the x86-relevant name prefixes no kernel's
-// scripts/kallsyms.c keeps.
+// scripts/kallsyms.c keeps (each starts with '$' or '_': family relies on
+// it).
 var ignoredPrefixes = []string{"$", "__crc_", "__efistub_", "__typeid__"}
 
 // kallsymsBefore says whether symbol a sorts before b at the same address

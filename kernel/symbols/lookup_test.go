@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
@@ -172,6 +173,21 @@ func TestSortByAddr(t *testing.T) {
 		sortByAddr(syms, idx) // already sorted: unchanged
 		if !slices.Equal(idx, want) {
 			t.Errorf("%d symbols: sorting sorted symbols changed them", n)
+		}
+	}
+}
+
+// TestFamilyFirstBytes: family looks at ignoredPrefixes only for names
+// starting with '$' or '_', and at kallsymsTables only for "kallsyms_".
+func TestFamilyFirstBytes(t *testing.T) {
+	for _, p := range ignoredPrefixes {
+		if p == "" || (p[0] != '$' && p[0] != '_') {
+			t.Errorf("ignored prefix %q does not start with '$' or '_'", p)
+		}
+	}
+	for name := range kallsymsTables {
+		if !strings.HasPrefix(name, "kallsyms_") {
+			t.Errorf("kallsyms table %q does not start with kallsyms_", name)
 		}
 	}
 }
