@@ -58,13 +58,13 @@ func loadFromELF(r io.ReaderAt, base *Spec) (*Spec, error) {
 		if err := readFull(sec.ReaderAt, blob, 0); err != nil {
 			return nil, fmt.Errorf("btf: read .BTF: %w", err)
 		}
-		return loadSpec(bytes.NewReader(blob), int64(len(blob)), base)
+		return loadSpec(memBlob(blob), int64(len(blob)), base)
 	}
 	blob, err := decompressSection(r, f, sec)
 	if err != nil {
 		return nil, fmt.Errorf("btf: .BTF: %w", err)
 	}
-	return loadSpec(bytes.NewReader(blob), int64(len(blob)), base)
+	return loadSpec(memBlob(blob), int64(len(blob)), base)
 }
 
 // maxCompressionRatio bounds the size a compressed .BTF may claim against
