@@ -78,12 +78,23 @@ func Tables(r io.ReaderAt) error {
 	if !is64 {
 		shstrndx = uint64(bo.Uint16(h[50:]))
 	}
+	// Extended numbering again: e_shstrndx SHN_XINDEX puts the index in
+	// section 0's sh_link.
+	if shstrndx == uint64(elf.SHN_XINDEX) && shnum > 0 && shoff != 0 && shoff < 1<<62 {
+		var sh [64]byte
+		if n, _ := r.ReadAt(sh[:], int64(shoff)); n >= 28 {
+			shstrndx = uint64(bo.Uint32(sh[24:])) // sh_link, at 24 in both classes
+			if is64 {
+				shstrndx = uint64(bo.Uint32(sh[40:]))
+			}
+		}
+	}
 	if shnum > 0 && shstrndx < shnum && shoff != 0 {
 		var sh [64]byte
 		if n, _ := r.ReadAt(sh[:], int64(shoff+shstrndx*shent)); n >= 40 {
-			typ, off, size := bo.Uint32(sh[4:]), bo.Uint64(sh[24:]), bo.Uint64(sh[32:])
+			typ, flags, off, size := bo.Uint32(sh[4:]), bo.Uint64(sh[8:]), bo.Uint64(sh[24:]), bo.Uint64(sh[32:])
 			if !is64 {
-				typ, off, size = bo.Uint32(sh[4:]), uint64(bo.Uint32(sh[16:])), uint64(bo.Uint32(sh[20:]))
+				typ, flags, off, size = bo.Uint32(sh[4:]), uint64(bo.Uint32(sh[8:])), uint64(bo.Uint32(sh[16:])), uint64(bo.Uint32(sh[20:]))
 			}
 			if elf.SectionType(typ) != elf.SHT_NOBITS && size > 0 {
 				var b [1]byte
@@ -93,8 +104,37 @@ func Tables(r io.ReaderAt) error {
 				if _, err := r.ReadAt(b[:], int64(off+size-1)); err != nil {
 					return fmt.Errorf("%w: section name table of %d bytes at %#x: %v", ErrHeader, size, off, err)
 				}
+				if elf.SectionFlag(flags)&elf.SHF_COMPRESSED != 0 {
+					return checkCompressedNames(r, bo, is64, off, size)
+				}
 			}
 		}
+	}
+	return nil
+}
+
+// maxInflation bounds what a compressed section may claim per stored
+// byte (zlib's own limit is about 1032:1, but section data inflating
+// more than 64 times is not seen in real files).
+const maxInflation = 64
+
+// checkCompressedNames: NewFile inflates a compressed section name table
+// whole, into a buffer as large as its header claims (up to 10 MiB at
+// once), so the claim must be plausible for the stored bytes.
+func checkCompressedNames(r io.ReaderAt, bo binary.ByteOrder, is64 bool, off, stored uint64) error {
+	var ch [24]byte // Elf64_Chdr; Elf32_Chdr is 12 bytes
+	if _, err := r.ReadAt(ch[:12], int64(off)); err != nil {
+		return fmt.Errorf("%w: compressed section name table at %#x: %v", ErrHeader, off, err)
+	}
+	claimed := uint64(bo.Uint32(ch[4:]))
+	if is64 {
+		if _, err := r.ReadAt(ch[:], int64(off)); err != nil {
+			return fmt.Errorf("%w: compressed section name table at %#x: %v", ErrHeader, off, err)
+		}
+		claimed = bo.Uint64(ch[8:])
+	}
+	if claimed > maxInflation*stored {
+		return fmt.Errorf("%w: compressed section name table of %d bytes claims %d", ErrHeader, stored, claimed)
 	}
 	return nil
 }
