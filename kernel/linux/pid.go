@@ -59,14 +59,15 @@ func PidNrNs(pid object.Object, ns uint64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	level, err := pid.Member("level").Uint()
+	pd := pid.Deref() // once, not per member
+	level, err := pd.Member("level").Uint()
 	if err != nil {
 		return 0, err
 	}
 	if nsLevel > level || level > maxPidLevel {
 		return 0, nil
 	}
-	upid := pid.Member("numbers").Index(nsLevel)
+	upid := pd.Member("numbers").Index(nsLevel)
 	upidNS, err := upid.Member("ns").Uint()
 	if err != nil {
 		return 0, err

@@ -19,6 +19,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 )
@@ -59,6 +60,7 @@ type Program struct {
 	// Every task, mount and page walk asks for the same few type
 	// spellings and members thousands of times; both answers are kept.
 	typeCache sync.Map // spelling → typeAnswer
+	recent    [recentMembers]atomic.Pointer[recentMember]
 	members   struct {
 		sync.RWMutex
 		// by type, then path: a map keyed by the interface alone hashes
@@ -129,14 +131,60 @@ type memberAnswer struct {
 	err error
 }
 
+// recentMember holds the answers of findMember for one path, for the
+// last few types it was asked of (list_head's "next", task_struct's and
+// mm_struct's "flags").
+type recentMember struct {
+	path string
+	ts   []ktype.Type
+	as   []memberAnswer
+}
+
+const (
+	recentMembers = 4096 // slots of Program.recent (a power of 2)
+	recentTypes   = 4    // types kept per path
+)
+
 // findMember is ktype.FindMember, remembered per type and path.
+//
+// The answers most recently asked sit in slots found by a hash of the
+// path, read without a lock: a report asks for members a few hundred
+// times per task, and two map lookups under a lock per member (the
+// interface and the string hashed, without AES in wasm) cost more than
+// the read of the member itself.
 func (p *Program) findMember(t ktype.Type, path string) (ktype.Member, error) {
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(path); i++ {
+		h = (h ^ uint32(path[i])) * 16777619
+	}
+	slot := &p.recent[h%recentMembers]
+	r := slot.Load()
+	if r != nil && r.path == path {
+		for i, rt := range r.ts {
+			if rt == t {
+				return r.as[i].m, r.as[i].err
+			}
+		}
+	}
+	a := p.findMemberSlow(t, path)
+	n := &recentMember{path: path, ts: []ktype.Type{t}, as: []memberAnswer{a}}
+	if r != nil && r.path == path {
+		keep := min(len(r.ts), recentTypes-1)
+		n.ts = append(n.ts, r.ts[:keep]...)
+		n.as = append(n.as, r.as[:keep]...)
+	}
+	slot.Store(n)
+	return a.m, a.err
+}
+
+// findMemberSlow answers from, or adds to, the map of every answer.
+func (p *Program) findMemberSlow(t ktype.Type, path string) memberAnswer {
 	c := &p.members
 	c.RLock()
 	a, ok := c.m[t][path]
 	c.RUnlock()
 	if ok {
-		return a.m, a.err
+		return a
 	}
 	m, err := ktype.FindMember(t, path)
 	c.Lock()
@@ -150,7 +198,7 @@ func (p *Program) findMember(t ktype.Type, path string) (ktype.Member, error) {
 	}
 	byPath[path] = memberAnswer{m, err}
 	c.Unlock()
-	return m, err
+	return memberAnswer{m, err}
 }
 
 // Object is a value of a C type in the crashed kernel: an lvalue at an
