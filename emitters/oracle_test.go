@@ -253,12 +253,19 @@ type oracleTask struct {
 	SumExecRuntime uint64    `json:"sum_exec_runtime"`
 	PrevCputime    [2]uint64 `json:"prev_cputime"`
 	Mm             *oracleMM `json:"mm"`
-	BlkioDelay     *uint64   `json:"blkio_delay"` // ns; nil without task->delays
-	MinFlt         uint64    `json:"min_flt"`
-	MajFlt         uint64    `json:"maj_flt"`
-	Nvcsw          uint64    `json:"nvcsw"`
-	Nivcsw         uint64    `json:"nivcsw"`
-	Signal         *struct {
+	// Wq: a workqueue worker's (PF_WQ_WORKER) struct worker: whether it
+	// has a pool (rescuers have none), its description, a work running.
+	Wq *struct {
+		Pool        bool   `json:"pool"`
+		Desc        string `json:"desc"`
+		CurrentWork bool   `json:"current_work"`
+	} `json:"wq"`
+	BlkioDelay *uint64 `json:"blkio_delay"` // ns; nil without task->delays
+	MinFlt     uint64  `json:"min_flt"`
+	MajFlt     uint64  `json:"maj_flt"`
+	Nvcsw      uint64  `json:"nvcsw"`
+	Nivcsw     uint64  `json:"nivcsw"`
+	Signal     *struct {
 		Utime           uint64    `json:"utime"`
 		Stime           uint64    `json:"stime"`
 		SumSchedRuntime uint64    `json:"sum_sched_runtime"`

@@ -388,6 +388,13 @@ func oraclePS(cmdCol, pidCol, lwpCol int) check {
 			}
 			if cmd := strings.Join(f[cmdCol:], " "); w.Flags&0x00200000 != 0 && !strings.HasPrefix(cmd, "["+w.Comm) { // PF_KTHREAD
 				t.Errorf("pid %d: command %q, drgn's comm %q", w.PID, cmd, w.Comm)
+			} else if q := w.Wq; q != nil && q.Pool && q.Desc != "" {
+				// wq_worker_comm(): a pool worker's name ends with its
+				// last work's description, "+" while it runs one.
+				sign := map[bool]string{true: "+", false: "-"}[q.CurrentWork]
+				if !strings.HasSuffix(cmd, sign+q.Desc+"]") {
+					t.Errorf("pid %d: command %q, drgn's worker description %q", w.PID, cmd, sign+q.Desc)
+				}
 			}
 		}
 	}

@@ -523,6 +523,19 @@ def main():
                 f["rss"][n] = {"count": rs.count[i].counter.value_(), "per_cpu": {}}
         return f
 
+    # kthread_data(): the struct kthread of a kernel thread is
+    # task->worker_private since 5.17 ("kthread: Store kthread in
+    # task_struct"), task->set_child_tid before; its data is a workqueue
+    # worker's struct worker.
+    def wq_worker(t):
+        if has_member("struct task_struct", "worker_private"):
+            kt = drgn.Object(prog, "struct kthread", address=t.worker_private.value_())
+        else:
+            kt = drgn.Object(prog, "struct kthread", address=t.set_child_tid.value_())
+        w = drgn.cast("struct worker *", kt.data)
+        return {"pool": w.pool.value_() != 0, "desc": w.desc.string_().decode(errors="replace"),
+                "current_work": w.current_work.value_() != 0}
+
     def read_tasks():
         tasks = []
         for leader in lst(prog["init_task"].tasks, "struct task_struct", "tasks"):
@@ -539,6 +552,10 @@ def main():
                 if mm.value_():
                     row["total_vm"] = mm.total_vm.value_()
                     row["mm"] = mm_fields(mm)
+                # a workqueue worker's description, which its comm shows
+                # (wq_worker_comm(): "-desc", "+desc" while it runs a work)
+                if row["flags"] & 0x20:  # PF_WQ_WORKER
+                    row["wq"] = wq_worker(t)
                 # block I/O delay (delayacct_blkio_ticks()), where accounted
                 if has_member("struct task_struct", "delays") and t.delays.value_():
                     row["blkio_delay"] = t.delays.blkio_delay.value_()
