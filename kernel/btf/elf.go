@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/vmcore-report/vmcore-report/internal/elfcheck"
+	"github.com/vmcore-report/vmcore-report/internal/zstd"
 )
 
 // ErrNoBTF is wrapped by LoadSpecFromELF when the file has no .BTF section
@@ -149,12 +149,7 @@ func decompressSection(r io.ReaderAt, f *elf.File, sec *elf.Section) ([]byte, er
 			return nil, fmt.Errorf("zlib: %w", err)
 		}
 	case elf.COMPRESS_ZSTD:
-		zr, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(max(size, 1)))
-		if err != nil {
-			return nil, fmt.Errorf("zstd: %w", err)
-		}
-		defer zr.Close()
-		got, err := zr.DecodeAll(stream, nil)
+		got, err := io.ReadAll(io.LimitReader(zstd.NewReader(bytes.NewReader(stream)), int64(size)+1))
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}

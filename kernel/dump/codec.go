@@ -2,6 +2,7 @@ package dump
 
 import (
 	"bytes"
+	"compress/zlib"
 	"errors"
 	"fmt"
 	"io"
@@ -9,8 +10,8 @@ import (
 
 	lzo "github.com/anchore/go-lzo"
 	"github.com/golang/snappy"
-	"github.com/klauspost/compress/zlib"
-	"github.com/klauspost/compress/zstd"
+
+	"github.com/vmcore-report/vmcore-report/internal/zstd"
 )
 
 // Page compression flags of page_desc.flags and, for the dump-wide choice,
@@ -53,7 +54,7 @@ func compressionName(flags uint32) string {
 type decoder struct {
 	zr   io.ReadCloser
 	zsrc bytes.Reader
-	zstd *zstd.Decoder
+	zstd *zstd.Reader
 }
 
 // decode decompresses src into dst, which must come out exactly full.
@@ -137,28 +138,26 @@ func decodeSnappy(src, dst []byte) (int, error) {
 
 func (d *decoder) decodeZstd(src, dst []byte) (int, error) {
 	if d.zstd == nil {
-		// One goroutine and a small window: pages are single small frames,
-		// and this also builds for js/wasm.
-		z, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(4<<20))
-		if err != nil {
-			return 0, err
-		}
-		d.zstd = z
+		// Kept between pages: Reset reuses its tables and buffers.
+		d.zstd = zstd.NewReader(nil)
 	}
-	out, err := d.zstd.DecodeAll(src, dst[:0])
+	d.zsrc.Reset(src)
+	d.zstd.Reset(&d.zsrc)
+	n, err := io.ReadFull(d.zstd, dst)
 	if err != nil {
-		return len(out), err
+		return n, err
 	}
-	if len(out) > len(dst) || (len(out) > 0 && &out[0] != &dst[0]) {
-		return len(out), fmt.Errorf("zstd page of %d bytes", len(out))
+	// The frame must end exactly here (this also checks its checksum).
+	var one [1]byte
+	if m, err := d.zstd.Read(one[:]); m != 0 || err != io.EOF {
+		if err == nil {
+			err = errors.New("data after page end")
+		}
+		return n, err
 	}
-	return len(out), nil
+	return n, nil
 }
 
 func (d *decoder) close() {
-	if d.zstd != nil {
-		d.zstd.Close()
-		d.zstd = nil
-	}
+	d.zstd = nil
 }

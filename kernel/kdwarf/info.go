@@ -2,6 +2,7 @@ package kdwarf
 
 import (
 	"bytes"
+	"compress/zlib"
 	"debug/elf"
 	"encoding/binary"
 	"errors"
@@ -9,8 +10,7 @@ import (
 	"io"
 
 	"github.com/golang/snappy"
-	"github.com/klauspost/compress/zlib"
-	"github.com/klauspost/compress/zstd"
+	"github.com/vmcore-report/vmcore-report/internal/zstd"
 )
 
 const (
@@ -81,9 +81,8 @@ func newInfoSource(r io.ReaderAt, f *elf.File, s *elf.Section) (*infoSource, err
 }
 
 // decompressor returns a function that starts decompressing s. It decodes
-// the compression header itself rather than use Section.Open, so that
-// klauspost/compress does the work: its zstd decoder is several times faster
-// than the standard library's.
+// the compression header itself rather than use Section.Open, which would
+// read the stream through debug/elf's own section reader.
 func decompressor(r io.ReaderAt, f *elf.File, s *elf.Section) (func() (io.ReadCloser, error), error) {
 	var (
 		algo elf.CompressionType
@@ -120,13 +119,9 @@ func decompressor(r io.ReaderAt, f *elf.File, s *elf.Section) (func() (io.ReadCl
 		return func() (io.ReadCloser, error) { return zlib.NewReader(body()) }, nil
 	case elf.COMPRESS_ZSTD:
 		return func() (io.ReadCloser, error) {
-			// ld and objcopy write windows of a few MB; refuse frames
-			// that would make the decoder allocate more than 64 MB.
-			zr, err := zstd.NewReader(body(), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20))
-			if err != nil {
-				return nil, err
-			}
-			return zr.IOReadCloser(), nil
+			// ld and objcopy write windows of a few MB; the decoder
+			// keeps at most 8 MiB of window whatever a frame claims.
+			return io.NopCloser(zstd.NewReader(body())), nil
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown compression type %d", algo)
