@@ -10,6 +10,8 @@
 //	vmcrRead(index, offset, ptr, n) number  copy bytes [offset, offset+n) of
 //	    file index into wasm memory at ptr; return the count, or -1 (then
 //	    vmcrReadError() says why)
+//	vmcrPrefetch(index, offset, n)         start reading that range in the
+//	    background, for a later vmcrRead inside it
 //	vmcrPost(message, blob?)               post a message to the page
 //	vmcrPackChunk(ptr, n), vmcrPackEnd()   when the run streams its tar to
 //	    a packer worker: send it bytes [ptr, ptr+n) of wasm memory, and
@@ -116,6 +118,7 @@ type runReads struct {
 var (
 	readFn     = js.Global().Get("vmcrRead")
 	readErrFn  = js.Global().Get("vmcrReadError")
+	prefetchFn = js.Global().Get("vmcrPrefetch")
 	scratchMu  sync.Mutex
 	scratch    []byte // heap memory JS copies into; a stack buffer could move
 	maxPerRead = 8 << 20
@@ -177,6 +180,16 @@ func (f *jsFile) ReadAt(p []byte, off int64) (int, error) {
 		return n, &errFileRead{name: f.name, err: io.ErrUnexpectedEOF}
 	}
 	return n, nil
+}
+
+// Prefetch starts reading [off, off+n) of the File in the background: a
+// later ReadAt inside it is served from memory once the data has arrived
+// (the worker takes it while the run pauses), else read as usual.
+func (f *jsFile) Prefetch(off, n int64) {
+	if off < 0 || n <= 0 || off >= f.size {
+		return
+	}
+	prefetchFn.Invoke(f.idx, float64(off), float64(min(n, f.size-off)))
 }
 
 // fileSpec is a File the worker holds: {index, name, size}.

@@ -26,11 +26,38 @@ const recentLog = [];
 // Time spent in reads, for the page's figures.
 let readMs = 0;
 
+// Ranges Go asked for ahead of need (vmcrPrefetch): read asynchronously
+// while the run computes, and handed over by vmcrRead once arrived. Each
+// is dropped when a read took its last byte, and all at the next run.
+let prefetched = [];
+
+self.vmcrPrefetch = (index, offset, n) => {
+  const f = files[index];
+  if (!f) return;
+  const p = { index, offset, n, buf: null, used: 0 };
+  prefetched.push(p);
+  f.slice(offset, offset + n).arrayBuffer().then((b) => { p.buf = b; }, () => { p.failed = true; });
+};
+
+// fromPrefetch copies a read that lies inside an arrived prefetch, or
+// returns -1.
+function fromPrefetch(index, offset, ptr, n) {
+  const i = prefetched.findIndex((p) => p.buf && p.index === index && offset >= p.offset && offset + n <= p.offset + p.buf.byteLength);
+  if (i < 0) return -1;
+  const p = prefetched[i];
+  new Uint8Array(instance.exports.mem.buffer, ptr, n).set(new Uint8Array(p.buf, offset - p.offset, n));
+  p.used += n;
+  if (offset + n === p.offset + p.buf.byteLength || p.used >= p.buf.byteLength) prefetched.splice(i, 1);
+  return n;
+}
+
 self.vmcrRead = (index, offset, ptr, n) => {
   const t0 = performance.now();
   try {
     const f = files[index];
     if (!f) throw new Error(`no file ${index}`);
+    const got = fromPrefetch(index, offset, ptr, n);
+    if (got >= 0) return got;
     const buf = reader.readAsArrayBuffer(f.slice(offset, offset + n));
     new Uint8Array(instance.exports.mem.buffer, ptr, buf.byteLength).set(new Uint8Array(buf));
     return buf.byteLength;
@@ -214,6 +241,7 @@ self.onmessage = (e) => {
       break;
     case 'start': {
       readMs = 0;
+      prefetched = [];
       files = [...m.dump, ...(m.vmlinux ? [m.vmlinux] : [])];
       if (packPort) packPort.close(); // the stream of an abandoned run
       packPort = m.packPort || null;
