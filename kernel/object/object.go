@@ -222,8 +222,9 @@ type Object struct {
 }
 
 // step is one step of an expression path held in an Object: op is
-// pathMember, pathDeref, pathIndex, pathAddressOf or pathCast; pathName
-// (0) means none (roots are always on the heap).
+// pathMember, pathDeref, pathIndex, pathAddressOf, pathCast,
+// pathDerefMember or pathMemberDeref; pathName (0) means none (roots are
+// always on the heap).
 type step struct {
 	op   byte
 	text string
@@ -262,6 +263,10 @@ const (
 	pathIndex            // parent[n]
 	pathAddressOf        // &parent
 	pathCast             // ((text)parent)
+	// Two steps in one node, as an Object's inline step takes them
+	// (spelled as the two would be):
+	pathDerefMember // (*parent).text, spelled *parent.text: C's parent->text
+	pathMemberDeref // *parent.text
 )
 
 func (e *exprPath) String() string {
@@ -284,6 +289,14 @@ func (e *exprPath) String() string {
 			b.WriteString(e.text)
 		case pathIndex:
 			fmt.Fprintf(&b, "[%d]", e.n)
+		case pathDerefMember:
+			inner := b.String()
+			b.Reset()
+			b.WriteString("*" + inner + "." + e.text)
+		case pathMemberDeref:
+			inner := b.String()
+			b.Reset()
+			b.WriteString("*" + inner + "." + e.text)
 		case pathDeref, pathAddressOf, pathCast:
 			// Prefix operators wrap everything spelled so far.
 			inner := b.String()
@@ -508,7 +521,13 @@ func (o Object) Member(path string) Object {
 	if err != nil {
 		return o.fail(err)
 	}
-	r := Object{prog: o.prog, typ: m.Type, path: o.full(), last: step{op: pathMember, text: path}}
+	r := Object{prog: o.prog, typ: m.Type}
+	if o.last.op == pathDeref {
+		// p->member: one step, no node on the heap for the *.
+		r.path, r.last = o.path, step{op: pathDerefMember, text: path}
+	} else {
+		r.path, r.last = o.full(), step{op: pathMember, text: path}
+	}
 	if err := lostType(m.Type); err != nil {
 		return r.fail(err)
 	}
@@ -541,7 +560,13 @@ func (o Object) Deref() Object {
 	if v == 0 {
 		return o.fail(errors.New("NULL pointer dereference"))
 	}
-	r := Object{prog: o.prog, typ: ptr.Target, addr: v, path: o.full(), last: step{op: pathDeref}}
+	r := Object{prog: o.prog, typ: ptr.Target, addr: v}
+	if o.last.op == pathMember {
+		// *p.member: one step, no node on the heap for the member.
+		r.path, r.last = o.path, step{op: pathMemberDeref, text: o.last.text}
+	} else {
+		r.path, r.last = o.full(), step{op: pathDeref}
+	}
 	if err := lostType(ptr.Target); err != nil {
 		return r.fail(err)
 	}

@@ -126,6 +126,9 @@ func TestPathSpelling(t *testing.T) {
 	}{
 		{task.Member("parent").Member("comm").Index(2), "*init_task.parent.comm[2]"},
 		{task.Member("tasks.next"), "init_task.tasks.next"},
+		{task.Member("parent").Deref(), "*init_task.parent"},
+		{task.Member("parent").Deref().Member("pid"), "*init_task.parent.pid"},
+		{task.Member("parent").Member("pid").AddressOf(), "&*init_task.parent.pid"},
 		{task.Member("pid").AddressOf(), "&init_task.pid"},
 		{task.Member("pid").Cast("int"), "((int)init_task.pid)"},
 		{p.Object(taskT, 0x30000, ""), "*(struct task *)0x30000"},
