@@ -43,11 +43,13 @@ bench-fixtures: fixtures
 bench: fixtures bench-fixtures
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 60m ./kernel/... ./report/ ./wasm/
 
-# The mutation check: every output broken on purpose (emitters/mutation_test.go);
-# prints the score and fails when a rule accepted a broken output.
+# The mutation check: every output broken on purpose (emitters/mutation_test.go),
+# whole (TestMutations) and one number at a time, 10 % too large and 0
+# (TestMutationSweep); prints both scores and fails when a rule accepted a
+# broken output.
 mutation: fixtures
-	@VMCORE_REPORT_MUTATION=1 $(GO) test -count=1 -run '^TestMutations$$' -v ./emitters/ 2>&1 | \
-		grep -E 'MISSED|mutation score' | sed 's/^ *mutation_test.go:[0-9]*: //' | tee /tmp/vmcore-report-mutation.txt
+	@VMCORE_REPORT_MUTATION=1 $(GO) test -count=1 -timeout 30m -run '^(TestMutations|TestMutationSweep)$$' -v ./emitters/ 2>&1 | \
+		grep -E 'MISSED|mutation score|sweep score' | sed 's/^ *mutation_test.go:[0-9]*: //' | tee /tmp/vmcore-report-mutation.txt
 	@! grep -q MISSED /tmp/vmcore-report-mutation.txt
 
 # The browser app: web/dist (main.wasm, wasm_exec.js, assets; each also .br and .gz).

@@ -426,8 +426,8 @@ func TestMutations(t *testing.T) {
 	}
 }
 
-// TestMutationSweep (VMCORE_REPORT_MUTATION=sweep, a diagnostic, not part
-// of `make mutation`) breaks one number at a time: for up to sweepPerFile
+// TestMutationSweep (part of `make mutation`, VMCORE_REPORT_MUTATION=1; or
+// alone with VMCORE_REPORT_MUTATION=sweep) breaks one number at a time: for up to sweepPerFile
 // numbers of at least 10 spread over each output of each kernel's set (a
 // per-process output: sweepPerPIDFile in each compared process's file),
 // the number 10 % too large, then 0, each run against the output's rules. It
@@ -435,9 +435,13 @@ func TestMutations(t *testing.T) {
 // count per output: where "a 10 % error in any counter, any gauge set to 0
 // fails" does not hold yet.
 func TestMutationSweep(t *testing.T) {
-	if os.Getenv("VMCORE_REPORT_MUTATION") != "sweep" {
+	if m := os.Getenv("VMCORE_REPORT_MUTATION"); m != "sweep" && m != "1" {
 		return
 	}
+	allTried, allMissed := 0, 0
+	defer func() {
+		t.Logf("sweep score: caught %d of %d single-number errors", allTried-allMissed, allTried)
+	}()
 	const sweepPerFile, sweepPerPIDFile = 60, 12
 	for _, s := range fixtures.All(t) {
 		// The reference dump, as TestMutations (7.2's lzo-d31 lacks the
@@ -509,6 +513,8 @@ func TestMutationSweep(t *testing.T) {
 					}
 				}
 			}
+			allTried += tried
+			allMissed += missed
 			t.Logf("SWEEP %s %s: %d of %d single-number errors caught", s.Manifest.ID, e.Path, tried-missed, tried)
 		}
 	}

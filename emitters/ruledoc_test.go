@@ -89,8 +89,8 @@ Every output is compared with ground truth from real crash dumps
 outputs captured seconds before the crash (the capture), and drgn's raw
 counters read from the same dump (testdata/oracle/oracle.py, the second
 oracle; exact, with the kernel's folding rules applied in the test).
-` + "`make mutation`" + ` breaks every output on purpose and counts the breakages
-these rules catch.
+` + "`make mutation`" + ` breaks every output on purpose, whole and one number at a
+time (10 % too large, then 0), and counts the breakages these rules catch.
 
 | output | rules | how it is compared, and why any tolerance is as wide as it is |
 |---|---|---|
