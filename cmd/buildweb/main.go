@@ -9,6 +9,14 @@
 //
 // Brotli quality 11 takes ~30 s on main.wasm here for ~13 % less than
 // quality 9 (~2 s); -brotli 9 suits a quick development build.
+//
+// main.wasm is downloaded before anything runs, so its size is checked:
+// the build fails when main.wasm.br exceeds -max-wasm-br (1.5 MB, issue
+// 16) at quality 11 (a lower quality is only reported). Two steps keep it
+// there without a cost at run time: the packages that run once per
+// report are compiled without inlining (coldPackages), and the data
+// section's segments are merged (mergeDataSegments). What the bytes are
+// is in docs/dependencies.md ("What main.wasm is made of").
 package main
 
 import (
@@ -39,15 +47,38 @@ func main() {
 	out := flag.String("out", "web/dist", "folder to build into (replaced)")
 	ldflags := flag.String("ldflags", "-s -w", "Go linker flags for main.wasm")
 	quality := flag.Int("brotli", brotli.BestCompression, "brotli quality, 0-11")
+	maxBr := flag.Int("max-wasm-br", 1_500_000, "fail when main.wasm.br is larger (bytes, at brotli quality 11; 0: no check)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("buildweb: ")
-	if err := build(*src, *out, *ldflags, *quality); err != nil {
+	if err := build(*src, *out, *ldflags, *quality, *maxBr); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func build(src, out, ldflags string, quality int) error {
+// coldPackages are compiled without inlining (-l) for the browser: code
+// that runs once per report (the emitters, the pipeline, the worker's
+// glue) or only to write the manifest and messages (encoding/json, fmt).
+// Inlining there buys no measurable time, but each inlined call adds
+// code and, above all, position tables (the inline tree, file and line
+// changes) to the pclntab, which compresses poorly: -l here takes
+// ~60 KB off main.wasm.br. Hot code (dump pages, address translation,
+// types, the kernel walks, the runtime, the compressors) keeps it; with
+// -l everywhere but the runtime the analysis took ~10 % more CPU.
+var coldPackages = []string{
+	"github.com/vmcore-report/vmcore-report/emitters/...",
+	"github.com/vmcore-report/vmcore-report/report/...",
+	"github.com/vmcore-report/vmcore-report/wasm",
+	"encoding/json",
+	"fmt",
+	"internal/fmtsort",
+}
+
+// mergeGap is the longest run of zeros mergeDataSegments writes out to
+// join two data segments.
+const mergeGap = 4096
+
+func build(src, out, ldflags string, quality, maxBr int) error {
 	t0 := time.Now()
 	if filepath.Base(filepath.Clean(out)) != "dist" {
 		// The folder is removed first: refuse anything that does not look
@@ -64,11 +95,27 @@ func build(src, out, ldflags string, quality int) error {
 	if g := os.Getenv("GO"); g != "" {
 		goTool = g
 	}
-	cmd := exec.Command(goTool, "build", "-trimpath", "-ldflags", ldflags, "-o", filepath.Join(out, "main.wasm"), "./wasm")
+	wasm := filepath.Join(out, "main.wasm")
+	args := []string{"build", "-trimpath", "-ldflags", ldflags}
+	for _, p := range coldPackages {
+		args = append(args, "-gcflags", p+"=-l")
+	}
+	cmd := exec.Command(goTool, append(args, "-o", wasm, "./wasm")...)
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm", "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("build main.wasm: %w", err)
+	}
+	mod, err := os.ReadFile(wasm)
+	if err != nil {
+		return err
+	}
+	merged, err := mergeDataSegments(mod, mergeGap)
+	if err != nil {
+		return fmt.Errorf("main.wasm: %w", err)
+	}
+	if err := os.WriteFile(wasm, merged, 0o644); err != nil {
+		return err
 	}
 	log.Printf("main.wasm built in %.1fs", time.Since(t0).Seconds())
 	goroot, err := exec.Command(goTool, "env", "GOROOT").Output()
@@ -105,6 +152,17 @@ func build(src, out, ldflags string, quality int) error {
 			return err
 		}
 		log.Printf("%-12s %9d  br %8d  gz %8d", n, sizes[0], sizes[1], sizes[2])
+		if n != "main.wasm" || maxBr <= 0 {
+			continue
+		}
+		switch {
+		case quality < brotli.BestCompression:
+			log.Printf("main.wasm.br not checked against %d bytes: brotli quality %d < 11", maxBr, quality)
+		case sizes[1] > maxBr:
+			return fmt.Errorf("main.wasm.br is %d bytes, over the %d-byte budget (-max-wasm-br): see docs/dependencies.md for what it is made of", sizes[1], maxBr)
+		default:
+			log.Printf("main.wasm.br %d bytes: within the %d-byte budget", sizes[1], maxBr)
+		}
 	}
 	log.Printf("built %s in %.1fs", out, time.Since(t0).Seconds())
 	return nil
