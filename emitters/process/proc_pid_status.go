@@ -37,6 +37,11 @@ func writeSections(out *emit.Output, secs []section) {
 	}
 }
 
+// nameEscaper is seq_escape_str(m, tcomm, ESCAPE_SPACE | ESCAPE_SPECIAL,
+// "\n\\") for the Name line; built once (a Replacer per file cost more
+// than the rest of the line).
+var nameEscaper = strings.NewReplacer("\\", "\\\\", "\n", "\\n")
+
 func procPidStatus(c *emit.Context, pid int64, out *emit.Output) error {
 	task, err := c.TaskByPID(pid)
 	if err != nil {
@@ -50,8 +55,7 @@ func procPidStatus(c *emit.Context, pid int64, out *emit.Output) error {
 	if err != nil {
 		return fmt.Errorf("name: %w", err)
 	}
-	// seq_escape_str(m, tcomm, ESCAPE_SPACE | ESCAPE_SPECIAL, "\n\\")
-	fmt.Fprintf(out, "Name:\t%s\n", strings.NewReplacer("\\", "\\\\", "\n", "\\n").Replace(name))
+	fmt.Fprintf(out, "Name:\t%s\n", nameEscaper.Replace(name))
 	mm, hasMM, err := linux.GetTaskMM(task)
 	if err != nil {
 		return fmt.Errorf("mm: %w", err)
@@ -61,7 +65,7 @@ func procPidStatus(c *emit.Context, pid int64, out *emit.Output) error {
 		secs = append(secs, section{"task_mem", func() (string, error) { return taskMemLines(c, task, mm, feat) }})
 	}
 	secs = append(secs,
-		section{"task_sig", func() (string, error) { return taskSig(task) }},
+		section{"task_sig", func() (string, error) { return taskSig(c, task) }},
 		section{"task_cap", func() (string, error) { return taskCap(task) }},
 		section{"task_seccomp", func() (string, error) { return taskSeccomp(c, task, feat) }},
 		section{"cpus_allowed", func() (string, error) { return taskCPUsAllowed(c, task) }},

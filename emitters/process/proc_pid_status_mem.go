@@ -33,9 +33,14 @@ func readMMStats(c *emit.Context, mm object.Object) (mmStats, error) {
 	if !ok {
 		return computeMMStats(c, mm)
 	}
-	return emit.Once(c, "emitters/mm-stats/"+strconv.FormatUint(addr, 16), func() (mmStats, error) {
+	s, err := emit.Once(c, "emitters/mm-stats/"+strconv.FormatUint(addr, 16), func() (mmStats, error) {
 		return computeMMStats(c, mm)
 	})
+	if err != nil {
+		// Read again for this caller's own error (its path in the message).
+		return computeMMStats(c, mm)
+	}
+	return s, nil
 }
 
 func computeMMStats(c *emit.Context, mm object.Object) (mmStats, error) {

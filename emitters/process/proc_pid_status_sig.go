@@ -4,8 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
+	"github.com/vmcore-report/vmcore-report/emitters/emit"
 	"github.com/vmcore-report/vmcore-report/kernel/ktype"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
@@ -19,7 +21,30 @@ const (
 // sigActions mirrors collect_sigign_sigcatch(): the signals whose handler
 // is SIG_IGN (1) and those with a handler of their own (not SIG_DFL, 0), as
 // bit masks (bit i-1 for signal i).
-func sigActions(task object.Object) (ign, cgt uint64, err error) {
+//
+// The threads of a process share their sighand: its masks are computed
+// once per run and sighand.
+func sigActions(c *emit.Context, task object.Object) (ign, cgt uint64, err error) {
+	sighand, err := task.Member("sighand").Uint()
+	if err != nil {
+		return 0, 0, err
+	}
+	type masks struct {
+		ign, cgt uint64
+		ok       bool
+	}
+	m, _ := emit.Once(c, "emitters/sigactions/"+strconv.FormatUint(sighand, 16), func() (masks, error) {
+		ign, cgt, err := readSigActions(task)
+		return masks{ign, cgt, err == nil}, nil
+	})
+	if !m.ok {
+		// Read again for this task's own error (its path in the message).
+		return readSigActions(task)
+	}
+	return m.ign, m.cgt, nil
+}
+
+func readSigActions(task object.Object) (ign, cgt uint64, err error) {
 	action := task.Member("sighand").Member("action")
 	raw, err := action.Bytes()
 	if err != nil {
@@ -48,7 +73,7 @@ func sigActions(task object.Object) (ign, cgt uint64, err error) {
 
 // taskSig mirrors task_sig(): thread count, queued signals against their
 // limit, and the pending, shared pending, blocked, ignored and caught sets.
-func taskSig(task object.Object) (string, error) {
+func taskSig(c *emit.Context, task object.Object) (string, error) {
 	var threads, qsize, qlim, pend, shpend, blocked, ign, cgt uint64
 	sighand, err := task.Member("sighand").Uint()
 	if err != nil {
@@ -80,7 +105,7 @@ func taskSig(task object.Object) (string, error) {
 				return "", err
 			}
 		}
-		if ign, cgt, err = sigActions(task); err != nil {
+		if ign, cgt, err = sigActions(c, task); err != nil {
 			return "", err
 		}
 	}

@@ -123,7 +123,7 @@ func computeTaskStat(c *emit.Context, task object.Object, whole bool, out *emit.
 	if sighand, err := task.Member("sighand").Uint(); err != nil {
 		return nil, err
 	} else if sighand != 0 { // lock_task_sighand()
-		if err := s.readSignalLocked(task, ns, whole); err != nil {
+		if err := s.readSignalLocked(c, task, ns, whole); err != nil {
 			return nil, err
 		}
 	}
@@ -193,9 +193,14 @@ func readMMValues(c *emit.Context, mm object.Object) (mmValues, error) {
 	if !ok {
 		return computeMMValues(c, mm)
 	}
-	return emit.Once(c, "emitters/mm-values/"+strconv.FormatUint(addr, 16), func() (mmValues, error) {
+	v, err := emit.Once(c, "emitters/mm-values/"+strconv.FormatUint(addr, 16), func() (mmValues, error) {
 		return computeMMValues(c, mm)
 	})
+	if err != nil {
+		// Read again for this caller's own error (its path in the message).
+		return computeMMValues(c, mm)
+	}
+	return v, nil
 }
 
 func computeMMValues(c *emit.Context, mm object.Object) (mmValues, error) {

@@ -3,12 +3,13 @@ package process
 import (
 	"fmt"
 
+	"github.com/vmcore-report/vmcore-report/emitters/emit"
 	"github.com/vmcore-report/vmcore-report/kernel/linux"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 )
 
 // readSignalLocked reads what do_task_stat() takes under the sighand lock.
-func (s *taskStat) readSignalLocked(task object.Object, ns uint64, whole bool) error {
+func (s *taskStat) readSignalLocked(c *emit.Context, task object.Object, ns uint64, whole bool) error {
 	sig := task.Member("signal")
 	if tty, err := sig.Member("tty").Uint(); err != nil {
 		return err
@@ -21,7 +22,7 @@ func (s *taskStat) readSignalLocked(task object.Object, ns uint64, whole bool) e
 	if s.threads, err = sig.Member("nr_threads").Int(); err != nil {
 		return err
 	}
-	if s.sigIgn, s.sigCgt, err = sigActions(task); err != nil {
+	if s.sigIgn, s.sigCgt, err = sigActions(c, task); err != nil {
 		return err
 	}
 	if s.rsslim, err = sig.Member(fmt.Sprintf("rlim[%d].rlim_cur", rlimitRSS)).Uint(); err != nil {
