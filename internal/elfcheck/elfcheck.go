@@ -138,3 +138,32 @@ func checkCompressedNames(r io.ReaderAt, bo binary.ByteOrder, is64 bool, off, st
 	}
 	return nil
 }
+
+// Sizer is a reader that knows how many bytes it holds: a browser File
+// behind the worker's read cache (and bytes.Reader, io.SectionReader).
+type Sizer interface{ Size() int64 }
+
+// HasBytes makes sure r holds n bytes at off, before anything is
+// allocated for them: a header may claim any size, and an io.ReaderAt
+// does not tell the file's. A Sizer answers from its size; any other
+// reader by reading the last byte (a browser read costs 1-60 ms, and a
+// report checks a section before each one it reads whole). The error is
+// the read's (io.EOF past the end).
+func HasBytes(r io.ReaderAt, off, n uint64) error {
+	if n == 0 {
+		return nil
+	}
+	end := off + n
+	if end < off || end > 1<<62 {
+		return io.EOF
+	}
+	if s, ok := r.(Sizer); ok {
+		if int64(end) > s.Size() {
+			return io.EOF
+		}
+		return nil
+	}
+	var b [1]byte
+	_, err := r.ReadAt(b[:], int64(end-1))
+	return err
+}

@@ -78,12 +78,7 @@ func inFile(r io.ReaderAt, sec *elf.Section) error {
 	if sec.FileSize == 0 {
 		return nil
 	}
-	end := sec.Offset + sec.FileSize
-	if end < sec.Offset || end > 1<<62 {
-		return fmt.Errorf("section %s: %d bytes at %#x: past end of file", sec.Name, sec.FileSize, sec.Offset)
-	}
-	var b [1]byte
-	if _, err := r.ReadAt(b[:], int64(end-1)); err != nil {
+	if err := elfcheck.HasBytes(r, sec.Offset, sec.FileSize); err != nil {
 		return fmt.Errorf("section %s: %d bytes at %#x: past end of file: %w", sec.Name, sec.FileSize, sec.Offset, err)
 	}
 	return nil

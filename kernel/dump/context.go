@@ -15,8 +15,23 @@ func WithContext(ctx context.Context, r io.ReaderAt) io.ReaderAt {
 	if ctx.Done() == nil {
 		return r // a context that is never done
 	}
+	if s, ok := r.(sizer); ok {
+		return ctxSizedReaderAt{ctxReaderAt{ctx, r}, s}
+	}
 	return ctxReaderAt{ctx, r}
 }
+
+// sizer is a reader that knows its size (see internal/elfcheck.Sizer): the
+// wrapper keeps telling it, so that a check of a section's extent needs
+// no read.
+type sizer interface{ Size() int64 }
+
+type ctxSizedReaderAt struct {
+	ctxReaderAt
+	s sizer
+}
+
+func (c ctxSizedReaderAt) Size() int64 { return c.s.Size() }
 
 type ctxReaderAt struct {
 	ctx context.Context

@@ -217,12 +217,7 @@ func checkFileBytes(r io.ReaderAt, s *elf.Section, n uint64) error {
 	if n == 0 {
 		return nil
 	}
-	end := s.Offset + n
-	if end < s.Offset || end > 1<<62 {
-		return fmt.Errorf("section %s: %d bytes at 0x%x: past end of file", s.Name, n, s.Offset)
-	}
-	var b [1]byte
-	if _, err := r.ReadAt(b[:], int64(end-1)); err != nil {
+	if err := elfcheck.HasBytes(r, s.Offset, n); err != nil {
 		return fmt.Errorf("section %s: %d bytes at 0x%x: past end of file: %w", s.Name, n, s.Offset, err)
 	}
 	return nil
