@@ -196,7 +196,7 @@ func oracleIntr(t *testing.T, o *oracleData) []string {
 }
 
 // oracleIdle is the idle and iowait time /proc/stat and /proc/uptime show
-// for one CPU, in ns, from drgn's raw values:
+// for one CPU, in ns, from drgn's values:
 //   - before 7.x, get_idle_time() and get_iowait_time() (fs/proc/stat.c):
 //     for a CPU online while the guest ran, with NO_HZ active, the tick's
 //     idle_sleeptime (iowait_sleeptime) plus, while an idle period runs
@@ -205,29 +205,25 @@ func oracleIntr(t *testing.T, o *oracleData) []string {
 //     last timekeeper update), truncated to microseconds
 //     (get_cpu_idle_time_us()); else kernel_cpustat's CPUTIME_IDLE
 //     (CPUTIME_IOWAIT);
-//   - in 7.x, kcpustat_field_idle()/_iowait(): kernel_cpustat's counter
-//     plus, while idle_elapse is set and the iowait test holds, the time
-//     since its idle_entrytime less the steal time kept for it
-//     (idle_stealtime[0] idle, [1] iowait).
+//   - in 7.x, for every possible CPU, kcpustat_field_idle() and
+//     kcpustat_field_iowait() (kernel/sched/cputime.c), which drgn's
+//     script computes from kernel_cpustat's raw idle members as 7.2.13's
+//     source does (testdata/oracle/oracle.py); null there means vtime
+//     (nohz_full) decides them, which neither reader models.
 func oracleIdle(t *testing.T, o *oracleData, cpu int, online bool) (idle, iowait int64) {
 	cs := strconv.Itoa(cpu)
 	k, ok := o.Kstat[cs]
 	if !ok {
 		t.Fatalf("drgn has no kernel_cpustat for CPU %d", cpu)
 	}
+	if k.IdleDyntick != nil {
+		if k.FieldIdle == nil || k.FieldIowait == nil {
+			t.Fatalf("CPU %d: drgn gives no kcpustat_field_idle()/_iowait() (vtime accounts this CPU)", cpu)
+		}
+		return int64(*k.FieldIdle), int64(*k.FieldIowait)
+	}
 	waiting := o.Runqueues[cs].NrIowait != 0
 	idle, iowait = k.Cpustat["CPUTIME_IDLE"], k.Cpustat["CPUTIME_IOWAIT"]
-	if d := k.IdleDyntick; d != nil {
-		if d.IdleElapse != 0 && o.MonotonicNs > d.IdleEntrytime && len(d.IdleStealtime) == 2 {
-			delta := o.MonotonicNs - d.IdleEntrytime
-			if !waiting {
-				idle += delta - min(d.IdleStealtime[0], delta)
-			} else {
-				iowait += delta - min(d.IdleStealtime[1], delta)
-			}
-		}
-		return idle, iowait
-	}
 	ts, ok := o.TickSched[cs]
 	if !online || o.TickNohzActive == nil || *o.TickNohzActive == 0 || !ok {
 		return idle, iowait

@@ -144,13 +144,13 @@ type oracleData struct {
 		Cpustat  map[string]int64 `json:"cpustat"`
 		Softirqs []int64          `json:"softirqs"`
 		IrqsSum  int64            `json:"irqs_sum"`
-		// IdleDyntick: 7.x's idle accounting in kernel_cpustat (nil
-		// before).
-		IdleDyntick *struct {
-			IdleElapse    int64   `json:"idle_elapse"`
-			IdleEntrytime int64   `json:"idle_entrytime"`
-			IdleStealtime []int64 `json:"idle_stealtime"`
-		} `json:"idle_dyntick"`
+		// 7.x (drgn finds kernel_cpustat.idle_elapse; IdleDyntick holds
+		// those raw members, nil before): kcpustat_field_idle() and
+		// kcpustat_field_iowait() as drgn's script computes them from
+		// them, in ns (null where vtime would decide them).
+		IdleDyntick json.RawMessage `json:"idle_dyntick"`
+		FieldIdle   *uint64         `json:"kcpustat_field_idle"`
+		FieldIowait *uint64         `json:"kcpustat_field_iowait"`
 	} `json:"kstat"`
 	// The NO_HZ tick's idle accounting (struct tick_sched per CPU) and
 	// the monotonic clock at the last timekeeper update (ktime_get() as

@@ -169,20 +169,30 @@ func cpuSleepTimeNS(p *object.Program, cpu int, member string, countDelta bool, 
 }
 
 // idleInKcpustat says the kernel accounts idle sleep time in struct
-// kernel_cpustat itself (idle_elapse, idle_entrytime, idle_stealtime), not
-// in struct tick_sched's idle_sleeptime/iowait_sleeptime: Frederic
-// Weisbecker's series "tick/sched: Refactor idle cputime accounting"
-// (lkml, 2026; in 7.x) removed get_idle_time() from fs/proc/stat.c and
-// reads kcpustat_field_idle() for every CPU. The member is the probe.
+// kernel_cpustat itself, not in struct tick_sched's
+// idle_sleeptime/iowait_sleeptime. In 7.2.13's source (Debian's
+// linux-source-7.2 7.2.13-1; it names no commit) kernel_cpustat has
+// idle_dyntick, idle_elapse, idle_sleeptime_seq, idle_entrytime and
+// idle_stealtime[2] under CONFIG_NO_HZ_COMMON (include/linux/kernel_stat.h),
+// tick_sched has lost the sleep times, and fs/proc/stat.c has lost
+// get_idle_time(): show_stat() prints kcpustat_cpu_fetch()'s cpustat,
+// whose idle and iowait kcpustat_cpu_fetch_default() takes from
+// kcpustat_field_idle() and kcpustat_field_iowait(), for every CPU, and
+// uptime_proc_show() sums kcpustat_field(CPUTIME_IDLE), the same
+// kcpustat_field_idle(). The member is the probe.
 func idleInKcpustat(p *object.Program) bool {
 	return p.HasMember("struct kernel_cpustat", "idle_elapse")
 }
 
-// kcpustatFieldDyntick mirrors kcpustat_field_dyntick() of 7.x
+// kcpustatFieldDyntick mirrors kcpustat_field_dyntick() of 7.2
 // (kernel/sched/cputime.c): cpustat[idx] plus, while the CPU sits in an
-// idle period that is still elapsing (idle_elapse) and computeDelta says
-// this sleep counts, the time since idle_entrytime less the steal time
-// kept for it in idle_stealtime[iowait]; in nanoseconds.
+// idle period that is still elapsing (idle_elapse), computeDelta says this
+// sleep counts and now is past idle_entrytime (compared as the kernel's
+// u64), the time since idle_entrytime less the steal time kept for it in
+// idle_stealtime[idx == CPUTIME_IOWAIT] (kcpustat_idle_stop() subtracts it
+// when the period ends); in nanoseconds. kcpustat_field_idle() passes
+// nr_iowait_cpu() == 0, kcpustat_field_iowait() its opposite, and both
+// now = ktime_get().
 func kcpustatFieldDyntick(p *object.Program, kcs Kcpustat, cpu int, idx string, computeDelta bool, now int64) (uint64, error) {
 	v := kcs[idx]
 	if !computeDelta {
@@ -197,7 +207,7 @@ func kcpustatFieldDyntick(p *object.Program, kcs Kcpustat, cpu int, idx string, 
 	if err != nil {
 		return 0, err
 	}
-	if now <= 0 || uint64(now) <= entry {
+	if uint64(now) <= entry {
 		return v, nil
 	}
 	i := 0

@@ -5,6 +5,9 @@
 # and prints raw kernel counters as JSON. Raw: globals, per-CPU and per-zone
 # values as the kernel holds them, nothing folded or formatted; the Go tests
 # apply the kernel's own folding rules and compare values only, exactly.
+# Where the tests would otherwise restate an emitter's reading (7.x's idle
+# time), the kernel function's value is computed here from raw fields, in
+# the kernel's units, and the tests fold it as the kernel does.
 #
 #   oracle.py DUMP VMLINUX >oracle.json
 #
@@ -368,12 +371,50 @@ def main():
                 row["flags"] = ts.flags.value_()
             ticks[str(cpu)] = row
         out["tick_sched"] = ticks
+    # 7.x keeps the idle sleep time in kernel_cpustat itself (7.2.13's
+    # include/linux/kernel_stat.h: idle_dyntick, idle_elapse,
+    # idle_sleeptime_seq, idle_entrytime, idle_stealtime[2] under
+    # CONFIG_NO_HZ_COMMON; tick_sched lost idle_sleeptime), and both files
+    # read it through kcpustat_field_idle()/_iowait(): show_stat() through
+    # kcpustat_cpu_fetch() for every possible CPU and every online one,
+    # uptime_proc_show() through kcpustat_field(CPUTIME_IDLE). Those two
+    # are computed here, values in ns, as 7.2.13's kernel/sched/cputime.c
+    # does, so the tests hold the emitter to the kernel's rule rather than
+    # to a second reading of its own: kcpustat_field_dyntick(cpu, idx,
+    # compute_delta, ktime_get()) is cpustat[idx], plus, when idle_elapse
+    # is set, compute_delta holds (idle: nr_iowait_cpu() == 0; iowait: not)
+    # and now > idle_entrytime (u64), the elapsed now - idle_entrytime less
+    # min(idle_stealtime[idx == CPUTIME_IOWAIT], elapsed). ktime_get() is
+    # the monotonic clock at the last timekeeper update (no clocksource
+    # read in a dump). With VIRT_CPU_ACCOUNTING_GEN, a CPU on which
+    # vtime_generic_enabled_cpu() holds (context_tracking_key enabled and
+    # the CPU's context_tracking.active: nohz_full) is read through its
+    # running task's vtime instead, which a dump cannot finish (vtime_delta()
+    # needs sched_clock()): null there.
     if has_member("struct kernel_cpustat", "idle_elapse"):
+        u64 = (1 << 64) - 1
+        ct_on = has("context_tracking_key") and prog["context_tracking_key"].key.enabled.counter.value_() > 0
+        idx = dict(enum("cpu_usage_stat"))
         for cpu in possible:
             kc = per_cpu(prog["kernel_cpustat"], cpu)
-            out["kstat"][str(cpu)]["idle_dyntick"] = {
+            row = out["kstat"][str(cpu)]
+            row["idle_dyntick"] = {
                 "idle_elapse": int(kc.idle_elapse.value_()), "idle_entrytime": kc.idle_entrytime.value_(),
                 "idle_stealtime": [kc.idle_stealtime[i].value_() for i in range(len(kc.idle_stealtime))]}
+            if ct_on and per_cpu(prog["context_tracking"], cpu).active.value_():
+                row["kcpustat_field_idle"] = row["kcpustat_field_iowait"] = None
+                continue
+            nr_iowait = rqs[str(cpu)]["nr_iowait"] & 0xFFFFFFFF  # nr_iowait_cpu(): unsigned int
+            now = mono & u64
+            for name, slot, compute_delta in (("idle", "CPUTIME_IDLE", nr_iowait == 0),
+                                              ("iowait", "CPUTIME_IOWAIT", nr_iowait != 0)):
+                v = kc.cpustat[idx[slot]].value_()
+                entry = kc.idle_entrytime.value_()
+                if kc.idle_elapse.value_() and compute_delta and now > entry:
+                    delta = now - entry
+                    delta -= min(kc.idle_stealtime[1 if slot == "CPUTIME_IOWAIT" else 0].value_(), delta)
+                    v = (v + delta) & u64
+                row["kcpustat_field_" + name] = v
 
     # Interrupts: every irq descriptor (its number from irq_data.irq, the
     # raw status bits, tot_count and each possible CPU's kstat_irqs count,
