@@ -69,8 +69,21 @@ func main() {
 // pages, address translation, types, the kernel walks of kernel/linux,
 // symbols, unwinding, the runtime, the compressors) keeps it: with -l
 // everywhere but the runtime the analysis took ~10 % more CPU.
+//
+// emitters/process is not cold: its code runs per task (stat, status and
+// ps of every thread), and on a dump of ~2,100 tasks (make
+// bench-fixtures) the browser's report took 7.3-9.7 s with it compiled
+// -l, 2.7-3.3 s without (Go time in make browser-bench, load 10; the
+// whole emitters tree hot: 2.6-2.8 s). It costs ~27 KB of main.wasm.br.
 var coldPackages = []string{
-	"github.com/vmcore-report/vmcore-report/emitters/...",
+	"github.com/vmcore-report/vmcore-report/emitters",
+	"github.com/vmcore-report/vmcore-report/emitters/block",
+	"github.com/vmcore-report/vmcore-report/emitters/emit",
+	"github.com/vmcore-report/vmcore-report/emitters/filesys",
+	"github.com/vmcore-report/vmcore-report/emitters/kernel",
+	"github.com/vmcore-report/vmcore-report/emitters/memory",
+	"github.com/vmcore-report/vmcore-report/emitters/processor",
+	"github.com/vmcore-report/vmcore-report/emitters/vmcore",
 	"github.com/vmcore-report/vmcore-report/report/...",
 	"github.com/vmcore-report/vmcore-report/wasm",
 	"github.com/vmcore-report/vmcore-report/kernel",
