@@ -1,9 +1,6 @@
 package object
 
-import (
-	"encoding/binary"
-	"sync"
-)
+import "sync"
 
 // The page cache keeps whole pages of the kernel's memory as the program's
 // objects read them. A report reads each task's dozens of members one by
@@ -100,13 +97,13 @@ func (c *pageCache) uint(m Memory, va, size uint64) (v uint64, ok bool) {
 		return 0, false
 	}
 	b := s.data[off : off+size]
-	switch size {
-	case 8:
-		return binary.LittleEndian.Uint64(b), true
-	case 4:
-		return uint64(binary.LittleEndian.Uint32(b)), true
-	case 2:
-		return uint64(binary.LittleEndian.Uint16(b)), true
+	// Decoded here rather than with encoding/binary: the browser build
+	// compiles that package without inlining (cmd/buildweb), and this
+	// runs for nearly every scalar a report reads.
+	if size == 8 {
+		_ = b[7]
+		return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56, true
 	}
 	for i := range b {
 		v |= uint64(b[i]) << (8 * i)
