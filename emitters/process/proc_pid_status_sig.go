@@ -80,7 +80,7 @@ func taskSig(c *emit.Context, task object.Object) (string, error) {
 		return "", err
 	}
 	if sighand != 0 { // lock_task_sighand() fails once the task is released
-		sig := task.Member("signal")
+		sig := task.Member("signal").Settle()
 		// Queued signals are counted in the credentials' ucounts since
 		// v5.11 ("Reimplement RLIMIT_SIGPENDING on top of ucounts"), in
 		// user_struct.sigpending before; the enumerator decides.

@@ -114,7 +114,7 @@ func computeTaskStat(c *emit.Context, task object.Object, whole bool, out *emit.
 	if err := s.readMM(c, task); err != nil {
 		return nil, fmt.Errorf("mm: %w", err)
 	}
-	sig := task.Member("signal")
+	sig := task.Member("signal").Settle()
 	exitCode, err := task.Member("exit_code").Int()
 	if err != nil {
 		return nil, err

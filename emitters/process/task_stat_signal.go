@@ -10,7 +10,7 @@ import (
 
 // readSignalLocked reads what do_task_stat() takes under the sighand lock.
 func (s *taskStat) readSignalLocked(c *emit.Context, task object.Object, ns uint64, whole bool) error {
-	sig := task.Member("signal")
+	sig := task.Member("signal").Settle()
 	if tty, err := sig.Member("tty").Uint(); err != nil {
 		return err
 	} else if tty != 0 {

@@ -66,7 +66,7 @@ func TaskCputime(t object.Object) (TaskCputimes, error) {
 // signal struct) plus those of every live thread of task's group.
 func ThreadGroupCputime(task object.Object) (TaskCputimes, error) {
 	var c TaskCputimes
-	sig := task.Member("signal")
+	sig := task.Member("signal").Settle()
 	var err error
 	if c.Utime, err = sig.Member("utime").Uint(); err != nil {
 		return c, err

@@ -88,7 +88,7 @@ func GetTaskMM(task object.Object) (object.Object, bool, error) {
 	if mm == 0 || flags&PFKthread != 0 {
 		return object.Object{}, false, nil
 	}
-	return task.Member("mm").Deref(), true, nil
+	return task.Member("mm").Deref().Settle(), true, nil
 }
 
 // MMFlagsWord is the first word of mm->flags: an unsigned long until the

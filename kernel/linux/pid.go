@@ -67,7 +67,7 @@ func PidNrNs(pid object.Object, ns uint64) (int64, error) {
 	if nsLevel > level || level > maxPidLevel {
 		return 0, nil
 	}
-	upid := pd.Member("numbers").Index(nsLevel)
+	upid := pd.Member("numbers").Index(nsLevel).Settle()
 	upidNS, err := upid.Member("ns").Uint()
 	if err != nil {
 		return 0, err

@@ -544,6 +544,17 @@ func (o Object) Member(path string) Object {
 	return r
 }
 
+// Settle puts the object's whole path on the heap, once, and changes
+// nothing else: an object many members are read from (a task's signal
+// struct or mm) then costs no allocation per member, where each member
+// would otherwise put the object's own last step there again.
+func (o Object) Settle() Object {
+	if o.last.op != pathName {
+		o.path, o.last = o.full(), step{}
+	}
+	return o
+}
+
 // Deref follows a pointer: the object it points to.
 func (o Object) Deref() Object {
 	if o.err != nil {

@@ -128,6 +128,8 @@ func TestPathSpelling(t *testing.T) {
 		{task.Member("tasks.next"), "init_task.tasks.next"},
 		{task.Member("parent").Deref(), "*init_task.parent"},
 		{task.Member("parent").Deref().Member("pid"), "*init_task.parent.pid"},
+		{task.Member("parent").Settle().Member("pid"), "*init_task.parent.pid"},
+		{task.Member("parent").Deref().Settle().Member("comm").Index(1), "*init_task.parent.comm[1]"},
 		{task.Member("parent").Member("pid").AddressOf(), "&*init_task.parent.pid"},
 		{task.Member("pid").AddressOf(), "&init_task.pid"},
 		{task.Member("pid").Cast("int"), "((int)init_task.pid)"},
