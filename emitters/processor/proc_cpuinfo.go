@@ -190,7 +190,15 @@ func coreSiblings(c *emit.Context, cpu int) (int, error) {
 		return 0, err
 	}
 	m := linux.PerCPU(p, "cpu_core_map", "struct cpumask *", cpu)
-	if vt, err := c.VarType("cpu_core_map"); err == nil {
+	// The variable is declared a cpumask_var_t (arch/x86/kernel/smpboot.c),
+	// so the typedef answers without the variable's own type, which 5.10's
+	// BTF lacks: asking the DWARF for it indexed the whole of it, seconds
+	// of a browser report.
+	vt, err := p.Type("cpumask_var_t")
+	if err != nil {
+		vt, err = c.VarType("cpu_core_map")
+	}
+	if err == nil {
 		if _, isPtr := ktype.As[*ktype.Pointer](vt); !isPtr {
 			a, _ := m.Address()
 			m = p.Object(vt, a, "cpu_core_map").Cast("struct cpumask").AddressOf()
