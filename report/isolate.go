@@ -17,6 +17,7 @@ type outcome struct {
 	Stack    string // a short stack from the panic site, for the log
 	TimedOut bool   // the deadline passed first; the call may still be running
 	Canceled error  // the run's context ended first
+	exited   bool   // the call ended its goroutine (runtime.Goexit)
 }
 
 // err folds the outcome into one error (nil when the call succeeded).
@@ -49,38 +50,107 @@ var errDeadline = errors.New("deadline exceeded")
 // fires; an emitter blocked in I/O or looping through calls is abandoned
 // as natively.
 func isolate(ctx context.Context, d time.Duration, f func() error) outcome {
+	var s isolator
+	defer s.close()
+	return s.run(ctx, d, f)
+}
+
+// isolator is isolate for a sequence of calls (a run's outputs): one
+// worker goroutine and one timer serve every call until a call is
+// abandoned (deadline, cancellation) or ends its goroutine
+// (runtime.Goexit), and the next call starts a new worker. A goroutine
+// and a timer per output cost a tenth of a browser's report (~600
+// outputs, each a goroutine start, a timer in the runtime's heap and
+// their garbage); handing a call to a waiting worker is one channel
+// send. What a call can and cannot be stopped from doing is as for
+// isolate.
+type isolator struct {
+	w     *isoWorker // nil until the first call, and after one is abandoned
+	timer *time.Timer
+}
+
+// isoWorker runs the calls sent on in, one at a time, sending each
+// outcome on out. in is closed when the worker is abandoned or no longer
+// needed: the call running then still ends into out (buffered), and the
+// goroutine returns.
+type isoWorker struct {
+	in  chan func() error
+	out chan outcome
+}
+
+func (w *isoWorker) loop() {
+	for f := range w.in {
+		w.call(f)
+	}
+}
+
+// call runs f and sends how it ended. After runtime.Goexit the goroutine
+// ends once the deferred send is done: the outcome says exited.
+func (w *isoWorker) call(f func() error) {
+	returned := false
+	defer func() {
+		if returned {
+			return
+		}
+		r := recover()
+		if r == nil {
+			// runtime.Goexit (t.FailNow in a test emitter, say).
+			w.out <- outcome{Panic: "goroutine exited (runtime.Goexit)", exited: true}
+			return
+		}
+		where, stack := panicSite(debug.Stack())
+		w.out <- outcome{Panic: fmt.Sprint(r), Where: where, Stack: stack}
+	}()
+	err := f()
+	returned = true
+	w.out <- outcome{Err: err}
+}
+
+// run is isolate(ctx, d, f) on the isolator's worker.
+func (s *isolator) run(ctx context.Context, d time.Duration, f func() error) outcome {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	done := make(chan outcome, 1)
-	go func() {
-		returned := false
-		defer func() {
-			if returned {
-				return
-			}
-			r := recover()
-			if r == nil {
-				// runtime.Goexit (t.FailNow in a test emitter, say).
-				done <- outcome{Panic: "goroutine exited (runtime.Goexit)"}
-				return
-			}
-			where, stack := panicSite(debug.Stack())
-			done <- outcome{Panic: fmt.Sprint(r), Where: where, Stack: stack}
-		}()
-		err := f()
-		returned = true
-		done <- outcome{Err: err}
-	}()
-	timer := time.NewTimer(d)
-	defer timer.Stop()
+	if s.w == nil {
+		s.w = &isoWorker{in: make(chan func() error), out: make(chan outcome, 1)}
+		go s.w.loop()
+	}
+	if s.timer == nil {
+		s.timer = time.NewTimer(d)
+	} else {
+		// Since Go 1.23 Reset leaves no stale tick in the channel.
+		s.timer.Reset(d)
+	}
+	defer s.timer.Stop()
+	w := s.w
+	w.in <- f
 	select {
-	case o := <-done:
+	case o := <-w.out:
+		if o.exited {
+			s.w = nil // its goroutine is gone
+		}
 		return o
-	case <-timer.C:
+	case <-s.timer.C:
+		s.abandon()
 		return outcome{TimedOut: true}
 	case <-ctx.Done():
+		s.abandon()
 		return outcome{Canceled: context.Cause(ctx)}
+	}
+}
+
+// abandon leaves the running call to finish on its own: its worker ends
+// after it, and the next call starts another.
+func (s *isolator) abandon() {
+	close(s.w.in)
+	s.w = nil
+}
+
+// close ends the idle worker.
+func (s *isolator) close() {
+	if s.w != nil {
+		close(s.w.in)
+		s.w = nil
 	}
 }
 

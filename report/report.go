@@ -134,6 +134,7 @@ func run(ctx context.Context, k *kernel.Kernel, id Identity, opts Options, sink 
 		list = emitters.All()
 	}
 	r := &runner{ctx: ctx, k: k, opts: opts, sink: sink, start: start}
+	defer r.iso.close()
 	r.progress(Progress{Stage: StageKernel})
 	r.top = id.TopDir()
 	r.logf("vmcore-report %s: %s", opts.ToolVersion, r.top)
@@ -241,6 +242,8 @@ type runner struct {
 	start time.Time
 	top   string
 	log   bytes.Buffer
+	// iso runs the emitters' calls.
+	iso isolator
 	// overtime is set once the global deadline has passed.
 	overtime bool
 	// excluded lists the slab objects the dump lacks though every dump
@@ -440,7 +443,7 @@ func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (Output, []byte
 	if r.k.Program() != nil {
 		undecided0, _ = r.k.Program().Undecided()
 	}
-	res := isolate(r.ctx, deadline, func() error { return j.e.Run(c, j.item, out) })
+	res := r.iso.run(r.ctx, deadline, func() error { return j.e.Run(c, j.item, out) })
 	o.DurationMS = ms(time.Since(t0))
 	if res.Canceled != nil {
 		return o, nil, fmt.Errorf("report interrupted at %s: %w", j.path, res.Canceled)
