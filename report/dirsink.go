@@ -3,6 +3,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -17,10 +18,22 @@ import (
 // Files get the mode given and, like every directory, the crash time as
 // modification time; ownership stays the caller's. The browser has no
 // file system, so this sink is native only.
+//
+// A report holds thousands of small files, so the cost per file is the
+// cost of the sink: each directory is made once (the sink remembers
+// them), and on Linux a file is one open, one write, one time stamp on
+// the open descriptor and one close (writeFile) where os.WriteFile,
+// Chmod and Chtimes took eleven system calls. A name given twice, or an
+// existing file, is an error rather than an overwrite, as the tar sink
+// refuses a name written twice.
 type DirSink struct {
 	root    string
 	modTime time.Time
 	dirs    map[string]bool
+	// umaskOK says, per permission, whether a file created with it was
+	// found to have it (the umask and any default ACL let it through), so
+	// that later files with it need no chmod.
+	umaskOK map[fs.FileMode]bool
 }
 
 // NewDirSink writes under root, which must exist.
@@ -32,7 +45,7 @@ func NewDirSink(root string, modTime time.Time) (*DirSink, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", root)
 	}
-	return &DirSink{root: root, modTime: modTime, dirs: map[string]bool{}}, nil
+	return &DirSink{root: root, modTime: modTime, dirs: map[string]bool{}, umaskOK: map[fs.FileMode]bool{}}, nil
 }
 
 // AddFile creates name under the root, with its parent directories.
@@ -40,20 +53,31 @@ func (s *DirSink) AddFile(name string, data []byte, mode fs.FileMode) error {
 	if !validPath(name) {
 		return fmt.Errorf("report file %q: not a clean relative path", name)
 	}
-	for d := path.Dir(name); d != "." && !s.dirs[d]; d = path.Dir(d) {
-		s.dirs[d] = true
-	}
-	p := filepath.Join(s.root, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	if err := s.mkdirs(path.Dir(name)); err != nil {
 		return err
 	}
-	if err := os.WriteFile(p, data, mode.Perm()); err != nil {
+	return s.writeFile(filepath.Join(s.root, filepath.FromSlash(name)), data, mode.Perm())
+}
+
+// mkdirs makes dir and its parents below the root, each once; their mode
+// and time are set by Close, after their last file.
+func (s *DirSink) mkdirs(dir string) error {
+	if dir == "." || s.dirs[dir] {
+		return nil
+	}
+	if err := s.mkdirs(path.Dir(dir)); err != nil {
 		return err
 	}
-	if err := os.Chmod(p, mode.Perm()); err != nil { // WriteFile's mode passes the umask
-		return err
+	p := filepath.Join(s.root, filepath.FromSlash(dir))
+	if err := os.Mkdir(p, 0o755); err != nil {
+		// A folder already there (the root is the caller's) is used as
+		// it is; a file there is the tar sink's "a file and a directory".
+		if fi, serr := os.Stat(p); !errors.Is(err, fs.ErrExist) || serr != nil || !fi.IsDir() {
+			return err
+		}
 	}
-	return os.Chtimes(p, s.modTime, s.modTime)
+	s.dirs[dir] = true
+	return nil
 }
 
 // Close sets the directories' times, deepest first (writing a file into a
