@@ -23,7 +23,6 @@ package report
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -211,7 +210,7 @@ func run(ctx context.Context, k *kernel.Kernel, id Identity, opts Options, sink 
 	r.logf("done: %d outputs, %d files written (%d ok, %d partial, %d failed, %d not applicable)",
 		m.Summary.Outputs, m.Summary.FilesWritten, m.Summary.OK, m.Summary.Partial, m.Summary.Failed, m.Summary.NotApplicable)
 
-	man, err := json.MarshalIndent(m, "", "  ")
+	man, err := marshalManifest(m)
 	if err != nil {
 		return m, fmt.Errorf("manifest: %w", err)
 	}
