@@ -2,6 +2,7 @@ package report
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -69,11 +70,15 @@ func CompressionFor(name string) (Compression, bool) {
 // header has no name and a zero time; the xz stream uses fixed settings.
 type TarSink struct {
 	tw      *tar.Writer
+	w       io.Writer      // what tw writes to, for the entries written directly
 	comp    io.WriteCloser // nil for a plain tar
 	modTime time.Time
 	dirs    map[string]bool
 	files   map[string]bool
 	err     error
+	// templates are the headers directHeader patches, by type and mode.
+	templates map[tmplKey][]byte
+	blk       [tarBlock]byte
 }
 
 // NewTarSink writes the archive to w. modTime is every entry's time (the
@@ -92,6 +97,7 @@ func NewTarSink(w io.Writer, c Compression, modTime time.Time) (*TarSink, error)
 		}
 		s.comp = comp
 	}
+	s.w = comp
 	s.tw = tar.NewWriter(comp)
 	return s, nil
 }
@@ -235,11 +241,7 @@ func (s *TarSink) AddFile(name string, data []byte, mode fs.FileMode) error {
 		return err
 	}
 	s.files[name] = true
-	if err := s.tw.WriteHeader(s.header(name, tar.TypeReg, mode, int64(len(data)))); err != nil {
-		s.err = fmt.Errorf("archive entry %s: %w", name, err)
-		return s.err
-	}
-	if _, err := s.tw.Write(data); err != nil {
+	if err := s.entry(name, tar.TypeReg, mode, data); err != nil {
 		s.err = fmt.Errorf("archive entry %s: %w", name, err)
 	}
 	return s.err
@@ -256,10 +258,137 @@ func (s *TarSink) addParents(dir string) error {
 		return err
 	}
 	s.dirs[dir] = true
-	if err := s.tw.WriteHeader(s.header(dir+"/", tar.TypeDir, 0o755, 0)); err != nil {
+	if err := s.entry(dir+"/", tar.TypeDir, 0o755, nil); err != nil {
 		return fmt.Errorf("archive entry %s/: %w", dir, err)
 	}
 	return nil
+}
+
+// entry writes one entry: the header and data archive/tar writes, byte
+// for byte and in the same writes. archive/tar's WriteHeader (choosing a
+// format, then filling and checking every field) was a fifth of the
+// fixed cost of a browser's report (BenchmarkRunOverhead under node);
+// every entry of a report is the same header but for its name and size,
+// so when archive/tar would write them as they are (a plain USTAR
+// header: a name of at most 100 ASCII bytes, a size of at most 11 octal
+// digits) they are patched into a header archive/tar wrote once.
+// Anything else goes through archive/tar, whose writer is then flushed
+// (the padding of its entry written) so that the next direct entry
+// follows it as its own would.
+func (s *TarSink) entry(name string, typ byte, mode fs.FileMode, data []byte) error {
+	size := int64(len(data))
+	blk, ok := s.directHeader(name, typ, int64(mode.Perm()), size)
+	if !ok {
+		if err := s.tw.WriteHeader(s.header(name, typ, mode, size)); err != nil {
+			return err
+		}
+		if _, err := s.tw.Write(data); err != nil {
+			return err
+		}
+		return s.tw.Flush()
+	}
+	if _, err := s.w.Write(blk); err != nil {
+		return err
+	}
+	if size == 0 {
+		return nil
+	}
+	if _, err := s.w.Write(data); err != nil {
+		return err
+	}
+	if pad := -size & (tarBlock - 1); pad > 0 {
+		_, err := s.w.Write(zeroBlock[:pad])
+		return err
+	}
+	return nil
+}
+
+const tarBlock = 512
+
+var zeroBlock [tarBlock]byte
+
+// USTAR header fields patched by directHeader (offset, length).
+const (
+	ustarName, ustarNameLen     = 0, 100
+	ustarSize, ustarSizeLen     = 124, 12
+	ustarChksum, ustarChksumLen = 148, 8
+)
+
+// directHeader is the header archive/tar would write for the entry, or
+// false when it would not write a plain USTAR header with these fields as
+// they are (then archive/tar writes it).
+func (s *TarSink) directHeader(name string, typ byte, mode, size int64) ([]byte, bool) {
+	if len(name) > ustarNameLen || size >= 1<<33 {
+		return nil, false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == 0 || c >= 0x80 {
+			return nil, false
+		}
+	}
+	key := tmplKey{typ, mode}
+	t, ok := s.templates[key]
+	if !ok {
+		t = s.template(typ, mode)
+		if s.templates == nil {
+			s.templates = map[tmplKey][]byte{}
+		}
+		s.templates[key] = t
+	}
+	if t == nil {
+		return nil, false
+	}
+	blk := s.blk[:]
+	copy(blk, t)
+	copy(blk[ustarName:ustarName+ustarNameLen], name) // the rest is zeros
+	// Octal, zero-padded, NUL-terminated, as archive/tar's formatOctal.
+	field := blk[ustarSize : ustarSize+ustarSizeLen-1]
+	v := size
+	for i := len(field) - 1; i >= 0; i-- {
+		field[i] = byte('0' + v&7)
+		v >>= 3
+	}
+	blk[ustarSize+ustarSizeLen-1] = 0
+	// The checksum: the bytes' sum with its own field as spaces, six
+	// octal digits, NUL, space.
+	sum := int64(0)
+	for i, c := range blk {
+		if i >= ustarChksum && i < ustarChksum+ustarChksumLen {
+			c = ' '
+		}
+		sum += int64(c)
+	}
+	ck := blk[ustarChksum : ustarChksum+6]
+	for i := len(ck) - 1; i >= 0; i-- {
+		ck[i] = byte('0' + sum&7)
+		sum >>= 3
+	}
+	blk[ustarChksum+6], blk[ustarChksum+7] = 0, ' '
+	return blk, true
+}
+
+type tmplKey struct {
+	typ  byte
+	mode int64
+}
+
+// template is the header archive/tar writes for an empty entry of this
+// type and mode named "x", with the name and size fields zeroed; nil if
+// that is not a USTAR header (then every such entry goes through
+// archive/tar).
+func (s *TarSink) template(typ byte, mode int64) []byte {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(s.header("x", typ, fs.FileMode(mode), 0)); err != nil || tw.Flush() != nil || buf.Len() != tarBlock {
+		return nil
+	}
+	t := buf.Bytes()
+	if string(t[257:265]) != "ustar\x0000" || t[0] != 'x' || t[1] != 0 {
+		return nil
+	}
+	clear(t[ustarName : ustarName+ustarNameLen])
+	clear(t[ustarSize : ustarSize+ustarSizeLen])
+	return t
 }
 
 // Close writes the tar trailer and ends the compressed stream.
