@@ -77,7 +77,7 @@ type TarSink struct {
 	files   map[string]bool
 	err     error
 	// templates are the headers directHeader patches, by type and mode.
-	templates map[tmplKey][]byte
+	templates map[tmplKey]*ustarTemplate
 	blk       [tarBlock]byte
 }
 
@@ -331,7 +331,7 @@ func (s *TarSink) directHeader(name string, typ byte, mode, size int64) ([]byte,
 	if !ok {
 		t = s.template(typ, mode)
 		if s.templates == nil {
-			s.templates = map[tmplKey][]byte{}
+			s.templates = map[tmplKey]*ustarTemplate{}
 		}
 		s.templates[key] = t
 	}
@@ -339,7 +339,7 @@ func (s *TarSink) directHeader(name string, typ byte, mode, size int64) ([]byte,
 		return nil, false
 	}
 	blk := s.blk[:]
-	copy(blk, t)
+	copy(blk, t.blk)
 	copy(blk[ustarName:ustarName+ustarNameLen], name) // the rest is zeros
 	// Octal, zero-padded, NUL-terminated, as archive/tar's formatOctal.
 	field := blk[ustarSize : ustarSize+ustarSizeLen-1]
@@ -349,13 +349,14 @@ func (s *TarSink) directHeader(name string, typ byte, mode, size int64) ([]byte,
 		v >>= 3
 	}
 	blk[ustarSize+ustarSizeLen-1] = 0
-	// The checksum: the bytes' sum with its own field as spaces, six
-	// octal digits, NUL, space.
-	sum := int64(0)
-	for i, c := range blk {
-		if i >= ustarChksum && i < ustarChksum+ustarChksumLen {
-			c = ' '
-		}
+	// The checksum: the bytes' sum with its own field as spaces (the
+	// template's sum, then the name's and the size's), six octal digits,
+	// NUL, space.
+	sum := t.sum
+	for i := 0; i < len(name); i++ {
+		sum += int64(name[i])
+	}
+	for _, c := range field {
 		sum += int64(c)
 	}
 	ck := blk[ustarChksum : ustarChksum+6]
@@ -367,6 +368,13 @@ func (s *TarSink) directHeader(name string, typ byte, mode, size int64) ([]byte,
 	return blk, true
 }
 
+// ustarTemplate is a header with its name and size zeroed, and the sum of
+// its bytes with the checksum field as spaces.
+type ustarTemplate struct {
+	blk []byte
+	sum int64
+}
+
 type tmplKey struct {
 	typ  byte
 	mode int64
@@ -376,7 +384,7 @@ type tmplKey struct {
 // type and mode named "x", with the name and size fields zeroed; nil if
 // that is not a USTAR header (then every such entry goes through
 // archive/tar).
-func (s *TarSink) template(typ byte, mode int64) []byte {
+func (s *TarSink) template(typ byte, mode int64) *ustarTemplate {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	if err := tw.WriteHeader(s.header("x", typ, fs.FileMode(mode), 0)); err != nil || tw.Flush() != nil || buf.Len() != tarBlock {
@@ -388,7 +396,14 @@ func (s *TarSink) template(typ byte, mode int64) []byte {
 	}
 	clear(t[ustarName : ustarName+ustarNameLen])
 	clear(t[ustarSize : ustarSize+ustarSizeLen])
-	return t
+	sum := int64(0)
+	for i, c := range t {
+		if i >= ustarChksum && i < ustarChksum+ustarChksumLen {
+			c = ' '
+		}
+		sum += int64(c)
+	}
+	return &ustarTemplate{t, sum}
 }
 
 // Close writes the tar trailer and ends the compressed stream.
