@@ -391,14 +391,6 @@ var knownBroken = func() map[string]string {
 			m["sid-7.2/"+sc+"/*/"+path] = slab72
 		}
 	}
-	// Tasks whose state moved between the capture and the crash in this
-	// build's kdump scenarios (a kthread that wakes periodically, jbd2
-	// committing at the capture and idle at the crash while the writer
-	// hangs, a user task preempted at the capture): the kernel's own
-	// wchan/stack at the crash differ from the captured ones.
-	m["bullseye-5.10/kdump-sysrq/*/proc/{pid}/wchan"] = "pid 18 (a per-CPU smpboot kthread) was runnable at the crash and asleep at the capture"
-	m["trixie-6.12/kdump-hung/*/proc/{pid}/wchan"] = "jbd2 (pid 172) was committing at the capture and idle at the crash; pid 283 was preempted at the capture"
-	m["trixie-6.12/kdump-hung/*/proc/{pid}/stack"] = "jbd2 (pid 172) was committing at the capture and idle at the crash; pid 283 was preempted at the capture"
 	return m
 }()
 
