@@ -137,6 +137,14 @@ func checkMeminfo(t *testing.T, s *fixtures.Set, got string) {
 	}
 	for _, n := range wn {
 		if r, moving := meminfoRule(n, T); moving {
+			if s.Manifest.Scenario != "" && (n == "MemFree" || n == "MemAvailable") {
+				// A scenario runs on for seconds after its capture: the
+				// pages of the truth tar's page cache, freed onto the
+				// per-cpu lists when /dev/vdb was closed, drain back to
+				// the buddy lists meanwhile (seen: MemFree up 6.8 MiB on a
+				// from-nothing 6.1 kdump-sysrq build, T 8 MiB).
+				r.up = T + 4096
+			}
 			if !r.ok(wv[n], gv[n]) {
 				t.Errorf("%s = %d kB, live %d kB: outside -%d/+%d kB", n, gv[n], wv[n], r.down, r.up)
 			}
