@@ -370,22 +370,25 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 }
 
+// benchSmallSet is the many-tasks set's small counterpart: the same
+// kernel's kdump-sysrq scenario, made by the same kdump path.
+func benchSmallSet(b *testing.B) *fixtures.Set {
+	for _, s := range fixtures.Scenarios(b) {
+		if s.Manifest.ID == fixtures.BenchKernel+"/kdump-sysrq" {
+			return s
+		}
+	}
+	fixtures.Missing(b, fmt.Errorf("no %s/kdump-sysrq set", fixtures.BenchKernel))
+	return nil
+}
+
 // BenchmarkAnalyzeTasks compares the report of the small 6.1 fixture (~80
 // tasks) with the many-tasks set's (~2,100 tasks, `make bench-fixtures`),
 // both from the kdump LZO dump with the vmlinux's BTF, and reports the
 // cost per task: the difference of the two over the difference of their
 // task counts (every thread, from the ground truth's /proc/*/task).
 func BenchmarkAnalyzeTasks(b *testing.B) {
-	many := fixtures.Bench(b)
-	var small *fixtures.Set
-	for _, s := range fixtures.Scenarios(b) {
-		if s.Manifest.ID == fixtures.BenchKernel+"/kdump-sysrq" {
-			small = s
-		}
-	}
-	if small == nil {
-		fixtures.Missing(b, fmt.Errorf("no %s/kdump-sysrq set", fixtures.BenchKernel))
-	}
+	many, small := fixtures.Bench(b), benchSmallSet(b)
 	var perOp [2]float64
 	var tasks [2]int
 	for i, s := range []*fixtures.Set{small, many} {
@@ -455,16 +458,7 @@ var processCPUTime func() time.Duration
 // garbage collector's work on other threads included): on a loaded machine
 // a steadier measure than the wall clock.
 func BenchmarkReportTasks(b *testing.B) {
-	many := fixtures.Bench(b)
-	var small *fixtures.Set
-	for _, s := range fixtures.Scenarios(b) {
-		if s.Manifest.ID == fixtures.BenchKernel+"/kdump-sysrq" {
-			small = s
-		}
-	}
-	if small == nil {
-		fixtures.Missing(b, fmt.Errorf("no %s/kdump-sysrq set", fixtures.BenchKernel))
-	}
+	many, small := fixtures.Bench(b), benchSmallSet(b)
 	var perOp, cpuOp, allocs [2]float64
 	var tasks [2]int
 	for i, s := range []*fixtures.Set{small, many} {

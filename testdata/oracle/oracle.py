@@ -298,6 +298,20 @@ def main():
         if abs((j64 - ((1 << 32) - 300 * hz)) / hz - out["boottime_ns"] / 1e9) < 1:
             out["hz"] = hz
 
+    def disk_stats_sum(dev, pcpu):
+        # A per-CPU struct disk_stats (at pcpu) summed over the possible
+        # CPUs, as part_stat_read_all() does.
+        tot = {"dev": dev, "io_ticks": 0}
+        for c in possible:
+            st = drgn.Object(prog, "struct disk_stats", address=(pcpu + offsets[c].value_()) & (1 << 64) - 1)
+            for m in ("nsecs", "sectors", "ios", "merges"):
+                arr = getattr(st, m)
+                tot.setdefault(m, [0] * len(arr))
+                for i in range(len(arr)):
+                    tot[m][i] += arr[i].value_()
+            tot["io_ticks"] += st.io_ticks.value_()
+        return tot
+
     # Block devices' I/O statistics (diskstats_show()'s source): each
     # bdev inode's struct block_device (struct bdev_inode), its bd_stats
     # summed over the possible CPUs (part_stat_read_all()).
@@ -307,16 +321,7 @@ def main():
             bd = drgn.container_of(inode, "struct bdev_inode", "vfs_inode").bdev
             if not bd.bd_stats.value_():
                 continue
-            tot = {"dev": bd.bd_dev.value_(), "io_ticks": 0}
-            for c in possible:
-                st = drgn.Object(prog, "struct disk_stats", address=(bd.bd_stats.value_() + offsets[c].value_()) & (1 << 64) - 1)
-                for m in ("nsecs", "sectors", "ios", "merges"):
-                    arr = getattr(st, m)
-                    tot.setdefault(m, [0] * len(arr))
-                    for i in range(len(arr)):
-                        tot[m][i] += arr[i].value_()
-                tot["io_ticks"] += st.io_ticks.value_()
-            bdevs.append(tot)
+            bdevs.append(disk_stats_sum(bd.bd_dev.value_(), bd.bd_stats.value_()))
         out["bdevs"] = bdevs
     elif has_member("struct hd_struct", "dkstats"):
         # Before 5.11 ("block: merge struct block_device and struct
@@ -329,16 +334,7 @@ def main():
             hd = drgn.container_of(priv.device, "struct hd_struct", "__dev")
             if not hd.dkstats.value_():
                 continue
-            tot = {"dev": priv.device.devt.value_(), "io_ticks": 0}
-            for c in possible:
-                st = drgn.Object(prog, "struct disk_stats", address=(hd.dkstats.value_() + offsets[c].value_()) & (1 << 64) - 1)
-                for m in ("nsecs", "sectors", "ios", "merges"):
-                    arr = getattr(st, m)
-                    tot.setdefault(m, [0] * len(arr))
-                    for i in range(len(arr)):
-                        tot[m][i] += arr[i].value_()
-                tot["io_ticks"] += st.io_ticks.value_()
-            bdevs.append(tot)
+            bdevs.append(disk_stats_sum(priv.device.devt.value_(), hd.dkstats.value_()))
         out["bdevs"] = bdevs
 
     # Each CPU's runqueue: its current and idle task, its context switches,
