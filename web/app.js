@@ -495,8 +495,15 @@ function onPackerMessage(m) {
       const role = Object.keys(TRIAGE_FILES).find((r) => TRIAGE_FILES[r] === m.path);
       if (!role) break;
       state.liveFiles[role] = m.text;
-      document.body.dataset.liveFacts = Object.keys(state.liveFiles).length; // for tests
-      renderTriageLive($('triage-body'), state.liveFiles, state.dumps);
+      // Files that arrive together are drawn once, at the next frame.
+      if (!state.liveFrame) {
+        state.liveFrame = requestAnimationFrame(() => {
+          state.liveFrame = 0;
+          if (!state.running || !state.pack) return;
+          document.body.dataset.liveFacts = Object.keys(state.liveFiles).length; // for tests
+          renderTriageLive($('triage-body'), state.liveFiles, state.dumps);
+        });
+      }
       break;
     }
     case 'ready':
@@ -522,17 +529,24 @@ function onPackerMessage(m) {
   }
 }
 
-// awaitPack holds a finished report until its archive is packed.
+// awaitPack holds a finished report until its archive is packed. The
+// triage view's files are asked for at once: the analyzer answers while
+// the packer compresses the end of the stream (the manifest comes last).
 function awaitPack(m) {
-  state.pack.done = m;
+  const p = state.pack;
+  p.done = m;
   renderStages('archive', `.${$('format').value}`);
-  if (state.pack.fallback) send({ type: 'archive', format: $('format').value });
-  else finishPack();
+  requestFiles(TRIAGE_FILES, (files) => {
+    if (state.pack !== p) return;
+    p.files = files;
+    finishPack();
+  });
+  if (p.fallback) send({ type: 'archive', format: $('format').value });
 }
 
 function finishPack() {
   const p = state.pack;
-  if (!p || !p.done || !p.packed) return;
+  if (!p || !p.done || !p.packed || !p.files) return;
   const m = p.done;
   m.blob = p.packed.blob;
   m.packedBy = p.packed.name ? 'analyzer' : 'packer';
@@ -540,7 +554,7 @@ function finishPack() {
     archive_size: p.packed.size, archive_sha256: p.packed.sha256,
     archive_name: p.packed.name || `${m.summary.top}.${p.packed.format}`,
   });
-  onDone(m);
+  onDone(m, p.files);
   recyclePacker();
 }
 
@@ -732,8 +746,13 @@ function renderStages(current, detail = '') {
 }
 
 function onProgress(m) {
-  for (const o of m.outcomes || []) addOutcome(o);
-  if (m.outcomes && m.outcomes.length) renderOutcomes();
+  if (m.outcomes && m.outcomes.length) {
+    // Only the rows these outcomes belong to change: redrawing every row
+    // at each message was most of the page's own work during a run.
+    const changed = new Set();
+    for (const o of m.outcomes) { addOutcome(o); changed.add(o.emitter); }
+    renderOutcomes(changed);
+  }
   let detail = '';
   if (m.stage === 'emit' && m.total) {
     detail = `${m.done} of ${m.total}`;
@@ -805,8 +824,11 @@ function renderTracker() {
   applyFilter();
 }
 
-function renderOutcomes() {
+// renderOutcomes shows each row's outcomes in this run; only the rows of
+// the templates in `only` when it is given.
+function renderOutcomes(only) {
   for (const [path, tr] of state.rows) {
+    if (only && !only.has(path)) continue;
     const items = state.outcomes.get(path);
     const cell = tr.querySelector('.outcome');
     const notes = tr.querySelector('.reasons');
@@ -958,7 +980,9 @@ function onFiles(m) {
   req.then(out);
 }
 
-function onDone(m) {
+// onDone shows a finished report; files are the triage view's, when they
+// were asked for already.
+function onDone(m, files) {
   state.result = m;
   const s = m.summary;
   const manifest = JSON.parse(m.manifest);
@@ -1009,12 +1033,14 @@ function onDone(m) {
     packedBy: m.packedBy || 'analyzer', // which worker compressed the archive
     readMs: Math.round(m.read_ms || 0), // time the analyzer spent reading the files
   });
-  requestFiles(TRIAGE_FILES, (files) => {
+  const show = (got) => {
     if (state.result !== m) return;
-    showTriage(manifest, files, s);
+    showTriage(manifest, got, s);
     $('result').hidden = false;
     setState('done');
-  });
+  };
+  if (files) show(files);
+  else requestFiles(TRIAGE_FILES, show);
 }
 
 // showTriage renders the triage view of a finished report, moves the
