@@ -393,7 +393,7 @@ func oracleBt(t *testing.T, s *fixtures.Set, got string) {
 		}
 		seen[bt.cpu] = true
 		rq, ok := o.Runqueues[strconv.FormatInt(bt.cpu, 10)]
-		curr := o.taskByAddress(rq.Curr)
+		curr := o.taskByAddress(t, rq.Curr)
 		if !ok || curr == nil {
 			t.Errorf("CPU %d: drgn has no current task for it", bt.cpu)
 			continue

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,8 +15,9 @@ import (
 
 // The mutation check: wrong output on purpose, to show that the
 // ground-truth rules fail it. TestMutations runs every emitter once per
-// fixture kernel, breaks each output in several ways and runs the output's
-// rule on each broken copy as a subtest named mutation/<kernel>/<path>/<kind>.
+// fixture set, breaks each output in several ways and runs the output's
+// rule on each broken copy as a subtest named mutation/<set>/<path>/<kind>
+// (every set: each kernel's and its kdump scenarios').
 // A rule that fails is a mutation caught. It runs only when
 // VMCORE_REPORT_MUTATION=1 (`make mutation` counts the failed subtests:
 // caught; the passing ones are wrong output the rules accept, logged as
@@ -355,7 +357,7 @@ func TestMutations(t *testing.T) {
 		return // see above: run by `make mutation`
 	}
 	tried, caught := 0, 0
-	var missed []string
+	var missed, broken []string
 	run := func(name string, f func(t *testing.T)) {
 		tried++
 		if t.Run(name, f) {
@@ -368,15 +370,35 @@ func TestMutations(t *testing.T) {
 		for _, m := range missed {
 			t.Logf("MISSED %s", m)
 		}
+		for _, b := range broken {
+			t.Logf("BASELINE FAILED %s: the unbroken output fails its rules (TestEmittersAgainstGroundTruth says why); its mutations are not counted", b)
+		}
 		t.Logf("mutation score: caught %d of %d", caught, tried)
 	}()
-	for _, s := range fixtures.All(t) {
+	// baseline runs the rules on an output as emitted: a mutation of an
+	// output its rules already fail would count as caught for nothing.
+	baseline := func(name string, f func(t *testing.T)) bool {
+		if !t.Run("baseline/"+name, f) {
+			broken = append(broken, name)
+			return false
+		}
+		return true
+	}
+	// Every set: each kdump scenario's outputs against its own capture and
+	// its own dump's oracle, by the rules TestEmittersAgainstGroundTruth
+	// runs there (rulesFor); outputs it leaves out (knownBroken) too.
+	for _, s := range fixtures.Every(t) {
 		c := NewContext(kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.BTF))
 		pids := comparablePIDs(t, s)
 		for _, e := range All() {
+			if why := knownBrokenWhy(s.Manifest.ID, kerneltest.BTF, e.Path); why != "" {
+				t.Logf("%s %s left out, known broken: %s", s.Manifest.ID, e.Path, why)
+				continue
+			}
+			name := s.Manifest.ID + "/" + e.Path
 			muts := append(append([]mutation(nil), mutations...), specificMutations[e.Path]...)
 			if e.Each == PerPID {
-				chk := pidChecks[e.Path]
+				chk := pidRulesFor(s, e.Path)
 				if chk == nil {
 					continue
 				}
@@ -386,6 +408,13 @@ func TestMutations(t *testing.T) {
 					if e.Run(c, pid, &out) == nil {
 						outs[pid] = out.String()
 					}
+				}
+				if !baseline(name, func(t *testing.T) {
+					for pid, text := range outs {
+						chk(t, s, pid, text)
+					}
+				}) {
+					continue
 				}
 				for _, m := range muts {
 					bad := map[int64]string{}
@@ -397,7 +426,7 @@ func TestMutations(t *testing.T) {
 					if len(bad) == 0 {
 						continue
 					}
-					run(fmt.Sprintf("mutation/%s/%s/%s", s.Manifest.ID, e.Path, m.name), func(t *testing.T) {
+					run(fmt.Sprintf("mutation/%s/%s", name, m.name), func(t *testing.T) {
 						for pid, b := range bad {
 							chk(t, s, pid, b)
 						}
@@ -405,9 +434,12 @@ func TestMutations(t *testing.T) {
 				}
 				continue
 			}
-			chk := checks[e.Path]
+			chk := rulesFor(s, e.Path)
 			var out Output
 			if chk == nil || e.Run(c, 0, &out) != nil {
+				continue
+			}
+			if !baseline(name, func(t *testing.T) { chk(t, s, out.String()) }) {
 				continue
 			}
 			for _, m := range muts {
@@ -415,12 +447,7 @@ func TestMutations(t *testing.T) {
 				if !ok || bad == out.String() {
 					continue
 				}
-				run(fmt.Sprintf("mutation/%s/%s/%s", s.Manifest.ID, e.Path, m.name), func(t *testing.T) {
-					chk(t, s, bad)
-					if oc := oracleChecks[e.Path]; oc != nil && s.Manifest.Scenario == "" {
-						oc(t, s, bad)
-					}
-				})
+				run(fmt.Sprintf("mutation/%s/%s", name, m.name), func(t *testing.T) { chk(t, s, bad) })
 			}
 		}
 	}
@@ -428,7 +455,7 @@ func TestMutations(t *testing.T) {
 
 // TestMutationSweep (part of `make mutation`, VMCORE_REPORT_MUTATION=1; or
 // alone with VMCORE_REPORT_MUTATION=sweep) breaks one number at a time: for up to sweepPerFile
-// numbers of at least 10 spread over each output of each kernel's set (a
+// numbers of at least 10 spread over each output of each set (a
 // per-process output: sweepPerPIDFile in each compared process's file),
 // the number 10 % too large, then 0, each run against the output's rules. It
 // logs every single-number error the rules accept ("SWEEP MISSED") and the
@@ -443,12 +470,14 @@ func TestMutationSweep(t *testing.T) {
 		t.Logf("sweep score: caught %d of %d single-number errors", allTried-allMissed, allTried)
 	}()
 	const sweepPerFile, sweepPerPIDFile = 60, 12
-	for _, s := range fixtures.All(t) {
-		// The reference dump, as TestMutations (7.2's lzo-d31 lacks the
-		// slab pages several outputs read).
+	for _, s := range fixtures.Every(t) {
+		// The reference dump and the rules, as TestMutations.
 		c := NewContext(kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.BTF))
 		pids := comparablePIDs(t, s)
 		for _, e := range All() {
+			if knownBrokenWhy(s.Manifest.ID, kerneltest.BTF, e.Path) != "" {
+				continue
+			}
 			// One text per file: a per-process output once per pid it
 			// is compared for.
 			type file struct {
@@ -459,7 +488,7 @@ func TestMutationSweep(t *testing.T) {
 			var files []file
 			perFile := sweepPerFile
 			if e.Each == PerPID {
-				pchk := pidChecks[e.Path]
+				pchk := pidRulesFor(s, e.Path)
 				if pchk == nil {
 					continue
 				}
@@ -471,18 +500,21 @@ func TestMutationSweep(t *testing.T) {
 					}
 				}
 			} else {
-				chk := checks[e.Path]
+				chk := rulesFor(s, e.Path)
 				var out Output
 				if chk == nil || e.Run(c, 0, &out) != nil {
 					continue
 				}
-				files = append(files, file{0, out.String(), func(t *testing.T, text string) {
-					chk(t, s, text)
-					if oc := oracleChecks[e.Path]; oc != nil {
-						oc(t, s, text)
-					}
-				}})
+				files = append(files, file{0, out.String(), func(t *testing.T, text string) { chk(t, s, text) }})
 			}
+			// As TestMutations: only outputs their rules pass as emitted.
+			files = slices.DeleteFunc(files, func(f file) bool {
+				ok := t.Run(fmt.Sprintf("baseline/%s/%s/pid%d", s.Manifest.ID, e.Path, f.pid), func(t *testing.T) { f.chk(t, f.text) })
+				if !ok {
+					t.Logf("BASELINE FAILED %s %s pid %d: the unbroken output fails its rules", s.Manifest.ID, e.Path, f.pid)
+				}
+				return !ok
+			})
 			tried, missed := 0, 0
 			for _, f := range files {
 				text := f.text
@@ -517,5 +549,78 @@ func TestMutationSweep(t *testing.T) {
 			allMissed += missed
 			t.Logf("SWEEP %s %s: %d of %d single-number errors caught", s.Manifest.ID, e.Path, tried-missed, tried)
 		}
+	}
+}
+
+// TestOracleCoverage (VMCORE_REPORT_MUTATION=oracle) counts the values the
+// drgn rules compare exactly, on every set: each whole number of each
+// output that has a drgn rule, one at a time one larger, run against the
+// drgn rules alone; a number whose change they fail is compared exactly
+// (an off-by-one is caught). It logs "ORACLE <set> <path>: N of M numbers"
+// and each set's total ("ORACLE <set> total"); numbers it does not catch are
+// labels, formats, or values only the capture's rules hold. As in
+// TestMutations, each change caught is a failed subtest, so the run fails:
+// read its ORACLE lines (go test -run TestOracleCoverage -v ./emitters/ | grep ORACLE).
+func TestOracleCoverage(t *testing.T) {
+	if os.Getenv("VMCORE_REPORT_MUTATION") != "oracle" {
+		return
+	}
+	for _, s := range fixtures.Every(t) {
+		c := NewContext(kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.BTF))
+		pids := comparablePIDs(t, s)
+		setTried, setCaught := 0, 0
+		for _, e := range All() {
+			if why := knownBrokenWhy(s.Manifest.ID, kerneltest.BTF, e.Path); why != "" {
+				if oracleChecks[e.Path] != nil || pidOracleChecks[e.Path] != nil {
+					t.Logf("ORACLE %s %s: left out, known broken: %s", s.Manifest.ID, e.Path, why)
+				}
+				continue
+			}
+			type file struct {
+				text string
+				chk  func(t *testing.T, text string)
+			}
+			var files []file
+			if pchk := pidOracleChecks[e.Path]; e.Each == PerPID && pchk != nil {
+				for _, pid := range pids {
+					var out Output
+					if e.Run(c, pid, &out) == nil {
+						files = append(files, file{out.String(), func(t *testing.T, text string) { pchk(t, s, pid, text) }})
+					}
+				}
+			} else if chk := oracleChecks[e.Path]; e.Each != PerPID && chk != nil {
+				var out Output
+				if err := e.Run(c, 0, &out); err != nil {
+					t.Errorf("%s %s: %v", s.Manifest.ID, e.Path, err)
+					continue
+				}
+				files = append(files, file{out.String(), func(t *testing.T, text string) { chk(t, s, text) }})
+			}
+			if len(files) == 0 {
+				continue
+			}
+			tried, caught := 0, 0
+			for i, f := range files {
+				if !t.Run(fmt.Sprintf("baseline/%s/%s/%d", s.Manifest.ID, e.Path, i), func(t *testing.T) { f.chk(t, f.text) }) {
+					t.Errorf("%s %s: the drgn rules fail the unbroken output", s.Manifest.ID, e.Path)
+					continue
+				}
+				for _, l := range numberRe.FindAllStringIndex(f.text, -1) {
+					v, err := strconv.ParseInt(f.text[l[0]:l[1]], 10, 64)
+					if err != nil {
+						continue
+					}
+					bad := f.text[:l[0]] + strconv.FormatInt(v+1, 10) + f.text[l[1]:]
+					tried++
+					if !t.Run(fmt.Sprintf("plus1/%s/%s/%d@%d", s.Manifest.ID, e.Path, i, l[0]), func(t *testing.T) { f.chk(t, bad) }) {
+						caught++
+					}
+				}
+			}
+			t.Logf("ORACLE %s %s: %d of %d numbers", s.Manifest.ID, e.Path, caught, tried)
+			setTried += tried
+			setCaught += caught
+		}
+		t.Logf("ORACLE %s total: %d of %d numbers compared exactly", s.Manifest.ID, setCaught, setTried)
 	}
 }

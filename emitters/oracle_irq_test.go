@@ -75,8 +75,9 @@ func irqStatValue(o *oracleData, cpu, label string) (uint64, bool) {
 // Counts print as %10u, unsigned int.
 func oracleInterrupts(t *testing.T, s *fixtures.Set, got string) {
 	o := oracleOf(t, s)
-	if o.IrqDescsError != "" || len(o.IrqDescsMismatch) > 0 {
-		t.Fatalf("drgn's walk of the irq descriptors: %s %v", o.IrqDescsError, o.IrqDescsMismatch)
+	o.need(t, "irq_descs")
+	if len(o.IrqDescsMismatch) > 0 {
+		t.Fatalf("drgn's walk of the irq descriptors: %v", o.IrqDescsMismatch)
 	}
 	lines := strings.Split(strings.TrimRight(got, "\n"), "\n")
 	var cpus []string
@@ -160,6 +161,7 @@ func kstatIrqsUsr(o *oracleData, irq int) uint64 {
 // whose per-CPU counts[] hold the errors and are summed whole), then
 // kstat_irqs_usr() of each irq below nr_irqs.
 func oracleIntr(t *testing.T, o *oracleData) []string {
+	o.need(t, "irq_descs")
 	var total uint64
 	for _, c := range o.PossibleCPUs {
 		cs := strconv.Itoa(c)

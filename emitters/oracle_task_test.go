@@ -13,18 +13,50 @@ import (
 // fault counts, CPU times and context switches the capture bounds only
 // loosely (they grew between the capture and the crash), exactly.
 
+func init() {
+	pidOracleChecks["proc/{pid}/stat"] = func(t *testing.T, s *fixtures.Set, pid int64, got string) {
+		f := statFields(strings.TrimSuffix(got, "\n"))
+		if len(f) != 52 {
+			t.Fatalf("pid %d stat: %d fields, want 52 (%q)", pid, len(f), got)
+		}
+		oracleTaskStat(t, s, pid, f)
+	}
+	// The context switches and the memory lines.
+	// Every one of them printed: where a scenario's capture rule does not
+	// run (scenarioChanges), nothing else would miss a dropped line.
+	pidOracleChecks["proc/{pid}/status"] = func(t *testing.T, s *fixtures.Set, pid int64, got string) {
+		want := map[string]bool{"voluntary_ctxt_switches": true, "nonvoluntary_ctxt_switches": true}
+		if kb, _, _, ok := oracleTaskMem(t, s, pid); ok {
+			for k := range kb {
+				want[k] = true
+			}
+		}
+		for _, l := range strings.Split(got, "\n") {
+			k, v, _ := strings.Cut(l, ":")
+			delete(want, k)
+			switch {
+			case k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches":
+				oracleTaskStatus(t, s, pid, k, v)
+			case strings.HasPrefix(k, "Vm") || strings.HasPrefix(k, "Rss"):
+				oracleTaskStatusMem(t, s, pid, k, v)
+			}
+		}
+		for k := range want {
+			t.Errorf("pid %d status: no %s line", pid, k)
+		}
+	}
+	pidOracleChecks["proc/{pid}/statm"] = oracleTaskStatm
+}
+
 // oracleTaskStat: do_task_stat() for a whole process (fs/proc/array.c):
 // minflt and majflt the signal struct's (exited threads') plus every
 // thread's; cminflt, cmajflt, cutime and cstime the signal struct's
 // (reaped children); utime and stime thread_group_cputime_adjusted()'s
 // (oracleCputime); times in clock ticks. fields are the 52 fields of the
-// emitted line (statFields); only the kernel's own set has the oracle.
+// emitted line (statFields).
 func oracleTaskStat(t *testing.T, s *fixtures.Set, pid int64, fields []string) {
-	if s.Manifest.Scenario != "" {
-		return
-	}
 	o := oracleOf(t, s)
-	w := o.taskByPID(pid)
+	w := o.taskByPID(t, pid)
 	if w == nil || w.Signal == nil {
 		t.Errorf("pid %d: drgn has no such process", pid)
 		return
@@ -63,10 +95,7 @@ func oracleTaskStat(t *testing.T, s *fixtures.Set, pid int64, fields []string) {
 // oracleTaskStatus: task_context_switch_counts(): the task's own nvcsw and
 // nivcsw (proc/<pid>/status is the leader's, not summed).
 func oracleTaskStatus(t *testing.T, s *fixtures.Set, pid int64, key, value string) {
-	if s.Manifest.Scenario != "" {
-		return
-	}
-	w := oracleOf(t, s).taskByPID(pid)
+	w := oracleOf(t, s).taskByPID(t, pid)
 	if w == nil {
 		t.Errorf("pid %d: drgn has no such task", pid)
 		return
@@ -89,10 +118,7 @@ func oracleTaskStatus(t *testing.T, s *fixtures.Set, pid int64, key, value strin
 // high-water marks at least the current values, the executable pages split
 // into text (the code's page span, at most exec_vm) and libraries.
 func oracleTaskMem(t *testing.T, s *fixtures.Set, pid int64) (kb map[string]int64, statm [7]int64, rss int64, ok bool) {
-	if s.Manifest.Scenario != "" {
-		return nil, statm, 0, false
-	}
-	w := oracleOf(t, s).taskByPID(pid)
+	w := oracleOf(t, s).taskByPID(t, pid)
 	if w == nil || w.Mm == nil || w.TotalVM == nil {
 		return nil, statm, 0, false // a kernel thread: no memory lines
 	}
@@ -150,11 +176,14 @@ func oracleTaskStatusMem(t *testing.T, s *fixtures.Set, pid int64, key, value st
 	}
 }
 
-// oracleTaskStatm checks /proc/<pid>/statm against oracleTaskMem.
+// oracleTaskStatm checks /proc/<pid>/statm against oracleTaskMem; a task
+// without an mm (a kernel thread) prints seven zeros (proc_pid_statm()).
 func oracleTaskStatm(t *testing.T, s *fixtures.Set, pid int64, got string) {
 	_, statm, _, ok := oracleTaskMem(t, s, pid)
 	if !ok {
-		return
+		if oracleOf(t, s).taskByPID(t, pid) == nil {
+			t.Fatalf("pid %d: drgn has no such process", pid)
+		}
 	}
 	var want []string
 	for _, v := range statm {

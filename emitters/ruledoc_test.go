@@ -38,8 +38,8 @@ var ruleDocs = []struct{ pattern, rule string }{
 	{"sys/devices/system/cpu/online", "Exactly the CPU of the panic report in the dump's log (\"CPU: N … PID:\"), one the live system had: after panic() only the panicking CPU is marked online."},
 	{"sos_commands/kernel/dmesg", "Line for line with `makedumpfile --dump-dmesg` of the same dump, panic included (its caller ids and continuation-line indents are form, not content); and every line of the guest's dmesg, in order, each matched by a line of its own."},
 	{"sos_commands/kernel/lsmod", "Module by module: size, use count and users exactly as busybox lsmod printed them."},
-	{"proc/meminfo", "Field names and widths as the kernel's. Against drgn, exactly: the fields that are one raw counter or a sum of two (MemTotal, MemFree, the LRU lists, Dirty, Writeback, AnonPages, Mapped, Shmem, slab, PageTables, SwapTotal …) and Committed_AS (vm_committed_as summed over the live CPUs), Percpu (populated chunk pages), VmallocUsed, Buffers (nr_blockdev_pages()) and Cached (file pages less swap cache and Buffers). Against the capture, the rest within bands in units of T, the size of the capture written to tmpfs: free memory down by at most 3T + 4 MiB, page-cache and slab fields up by at most T + 4 MiB (the capture's own files), the others ±1 MiB; unmoving fields exactly."},
-	{"proc/vmstat", "Against drgn, exactly: zone items (negative reads 0), NUMA events after fold_vm_numa_events() (the per-CPU pending counts added), node items (THP items in huge pages), the dirty thresholds as global_dirty_limits() computes them from drgn's free and file pages, totalreserve_pages and dirty sysctls, 6.11+'s nr_memmap_pages and nr_memmap_boot_pages, and every VM event (per-CPU counts summed, pgpgin/pgpgout halved). The dirty thresholds also by TestMMFilesAgree's recomputation from the other files. Against the capture: names in order; counters only grow."},
+	{"proc/meminfo", "Field names and widths as the kernel's. Against drgn, exactly: the fields that are one raw counter or a sum of two (MemTotal, MemFree, the LRU lists, Dirty, Writeback, AnonPages, Mapped, Shmem, slab, PageTables, SwapTotal …) and Committed_AS (vm_committed_as summed over the live CPUs), Percpu (populated chunk pages), VmallocUsed, Buffers (nr_blockdev_pages()) and Cached (file pages less swap cache and Buffers; the swap cache NR_SWAPCACHE, before 5.12 total_swapcache_pages() as drgn's script sums it). Against the capture, the rest within bands in units of T, the size of the capture written to tmpfs: free memory down by at most 3T + 4 MiB, page-cache and slab fields up by at most T + 4 MiB (the capture's own files), the others ±1 MiB; unmoving fields exactly."},
+	{"proc/vmstat", "Against drgn, exactly: zone items (negative reads 0), NUMA events after fold_vm_numa_events() (the per-CPU pending counts added), node items (THP items in huge pages: divided by 512 where they count base pages, 5.13+; before, as they are: drgn reads the unit from memory.stat's memory_stats[] ratio), the dirty thresholds as global_dirty_limits() computes them from drgn's free and file pages, totalreserve_pages and dirty sysctls, 6.11+'s nr_memmap_pages and nr_memmap_boot_pages, and every VM event (per-CPU counts summed, pgpgin/pgpgout halved). The dirty thresholds also by TestMMFilesAgree's recomputation from the other files. Against the capture: names in order; counters only grow."},
 	{"proc/zoneinfo", "Against drgn, exactly: pages free, min/low/high (watermark plus boost), spanned, present, managed, every zone and node item, the zone's NUMA events (before 5.14: vm_numa_stat plus the online CPUs' vm_numa_stat_diff, zone_numa_state_snapshot()), each CPU's pageset count, high and batch (and high_min, high_max where printed: 7.2), and the highatomic reserve's pageblocks and free pages where printed. protection as setup_per_zone_lowmem_reserve() recomputes it. Text as the kernel's up to each value."},
 	{"proc/buddyinfo", "Each zone's free lists add up exactly to its NR_FREE_PAGES with the unfolded per-CPU differences (drgn: zone_page_state_snapshot()); zones and orders as the capture's."},
 	{"proc/pagetypeinfo", "Against drgn, exactly: every free-list count (entries of free_area[order].free_list[type], zone by zone). Against the capture: header lines exact; free-list rows by zone and type; each zone's free pages by the gauge rule; pageblock counts per zone exactly, single types within T/512 + 16 blocks (allocations steal whole pageblocks)."},
@@ -89,6 +89,11 @@ Every output is compared with ground truth from real crash dumps
 outputs captured seconds before the crash (the capture), and drgn's raw
 counters read from the same dump (testdata/oracle/oracle.py, the second
 oracle; exact, with the kernel's folding rules applied in the test).
+Both apply to every set: each kernel's own (QEMU-dumped) set and its kdump
+scenarios (sysrq, OOM, hung task: another boot each, dumped by makedumpfile
+in the capture kernel), drgn reading the set's own reference dump; where a
+scenario changes an output on purpose after its capture
+(emitters/scenario_test.go), only drgn's rules compare it.
 ` + "`make mutation`" + ` breaks every output on purpose, whole and one number at a
 time (10 % too large, then 0), and counts the breakages these rules catch.
 
@@ -109,7 +114,7 @@ time (10 % too large, then 0), and counts the breakages these rules catch.
 		if checks[p] != nil || pidChecks[p] != nil {
 			kinds = append(kinds, "capture")
 		}
-		if oracleChecks[p] != nil {
+		if oracleChecks[p] != nil || pidOracleChecks[p] != nil {
 			kinds = append(kinds, "drgn")
 		}
 		doc := ruleDocFor(p)

@@ -266,7 +266,7 @@ func oracleSys(t *testing.T, s *fixtures.Set, got string) {
 	if want := crashMemory(pages); v["MEMORY"] != want {
 		t.Errorf("MEMORY %q, drgn's node_present_pages %d: %q", v["MEMORY"], pages, want)
 	}
-	curr := o.taskByAddress(o.Runqueues[v["CPU"]].Curr)
+	curr := o.taskByAddress(t, o.Runqueues[v["CPU"]].Curr)
 	if curr == nil {
 		t.Fatalf("CPU %q: drgn has no current task for it", v["CPU"])
 	}

@@ -19,6 +19,10 @@ import sys
 import drgn
 
 
+class Unreadable(Exception):
+    """The kernel keeps none of the structures a section reads."""
+
+
 def main():
     prog = drgn.Program()
     prog.set_core_dump(sys.argv[1])
@@ -79,6 +83,21 @@ def main():
             yield drgn.container_of(pos, typ, member)
             pos = pos.next
 
+    # A section read from allocated kernel memory (slab objects: caches,
+    # inodes, irq descriptors and their maple nodes, tasks) that a dump's
+    # filter may have dropped (sid's makedumpfile 1.7.8 at -d 31 leaves out
+    # 7.2's slab pages) is recorded as None with its error in "errors"; the
+    # rules that need it fail with that error. Everything else, static or
+    # per-CPU, must read: any error there ends the script.
+    errors = {}
+
+    def section(name, read):
+        try:
+            return read()
+        except (drgn.FaultError, Unreadable) as e:
+            errors[name] = str(e)
+            return None
+
     possible = mask("__cpu_possible_mask")
     offsets = prog["__per_cpu_offset"]
 
@@ -109,6 +128,23 @@ def main():
         "dirty_sysctls": {n: prog[n].value_() for n in ("vm_dirty_ratio", "dirty_background_ratio",
                                                          "vm_dirty_bytes", "dirty_background_bytes")},
     }
+    # The base pages one count of the THP node counters (NR_ANON_THPS and
+    # its file and shmem siblings, converted together) stands for: a huge
+    # page (512) before v5.13 ("mm: memcontrol: convert NR_ANON_THPS account
+    # to pages" and its series), one page since. Read from the kernel's own
+    # statement of it where there is one: memory.stat's memory_stats[] with a
+    # per-entry ratio (bytes per count; memory_stats_init() sets anon_thp's
+    # to HPAGE_PMD_SIZE); where struct memory_stat has no ratio, units are
+    # per item (memcg_page_state_unit()) and the THP counters count pages.
+    thp_pages = 1
+    if has_member("struct memory_stat", "ratio"):
+        ms = prog["memory_stats"]
+        anon = prog["NR_ANON_THPS"].value_()
+        ratios = [ms[i].ratio.value_() for i in range(len(ms)) if ms[i].idx.value_() == anon]
+        if len(ratios) != 1:
+            raise ValueError("memory_stats[] has %d entries for NR_ANON_THPS" % len(ratios))
+        thp_pages = ratios[0] // 4096
+    out["thp_counter_pages"] = thp_pages
     # 6.11+: the memmap page counts vmstat prints after the node items
     for n in ("nr_memmap_pages", "nr_memmap_boot_pages"):
         if has(n):
@@ -219,45 +255,48 @@ def main():
     out["zones"] = zones
 
     # SLUB caches: the per-node counts slabinfo sums (CONFIG_SLUB_DEBUG).
-    caches = []
-    slab_type = "struct slab"
-    try:
-        prog.type(slab_type)
-    except LookupError:
-        slab_type = "struct page"  # before v5.17 the slab fields were in struct page (lru)
-    head = prog["slab_caches"]
-    pos = head.next
-    seen = 0
-    while pos.value_() != head.address_ and seen < 10000:
-        seen += 1
-        s = drgn.container_of(pos, "struct kmem_cache", "list")
-        c = {"name": s.name.string_().decode(), "size": s.size.value_(), "object_size": s.object_size.value_(),
-             "oo": s.oo.x.value_(), "nodes": []}
-        # kmem_cache is allocated with nr_node_ids node pointers only
-        for n in range(nr_node_ids):
-            # 7.2's struct kmem_cache has per_node[].node where older ones
-            # have node[] (probed by member, as the Go side does).
-            kn = s.node[n] if has_member("struct kmem_cache", "node") else s.per_node[n].node
-            if not kn.value_():
-                continue
-            # free objects on the node's partial slabs, as count_partial()
-            # counts them for slabinfo
-            free = 0
-            lh = kn.partial
-            p = lh.next
-            walked = 0
-            while p.value_() != lh.address_ and walked < 100000:
-                walked += 1
-                sl = drgn.container_of(p, slab_type, "slab_list")
-                free += sl.objects.value_() - sl.inuse.value_()
-                p = p.next
-            c["nodes"].append({"nr_slabs": kn.nr_slabs.counter.value_(),
-                               "total_objects": kn.total_objects.counter.value_(),
-                               "nr_partial": kn.nr_partial.value_(),
-                               "partial_free": free})
-        caches.append(c)
-        pos = pos.next
-    out["slab_caches"] = caches
+    def read_slab_caches():
+        caches = []
+        slab_type = "struct slab"
+        try:
+            prog.type(slab_type)
+        except LookupError:
+            slab_type = "struct page"  # before v5.17 the slab fields were in struct page (lru)
+        head = prog["slab_caches"]
+        pos = head.next
+        seen = 0
+        while pos.value_() != head.address_ and seen < 10000:
+            seen += 1
+            s = drgn.container_of(pos, "struct kmem_cache", "list")
+            c = {"name": s.name.string_().decode(), "size": s.size.value_(), "object_size": s.object_size.value_(),
+                 "oo": s.oo.x.value_(), "nodes": []}
+            # kmem_cache is allocated with nr_node_ids node pointers only
+            for n in range(nr_node_ids):
+                # 7.2's struct kmem_cache has per_node[].node where older ones
+                # have node[] (probed by member, as the Go side does).
+                kn = s.node[n] if has_member("struct kmem_cache", "node") else s.per_node[n].node
+                if not kn.value_():
+                    continue
+                # free objects on the node's partial slabs, as count_partial()
+                # counts them for slabinfo
+                free = 0
+                lh = kn.partial
+                p = lh.next
+                walked = 0
+                while p.value_() != lh.address_ and walked < 100000:
+                    walked += 1
+                    sl = drgn.container_of(p, slab_type, "slab_list")
+                    free += sl.objects.value_() - sl.inuse.value_()
+                    p = p.next
+                c["nodes"].append({"nr_slabs": kn.nr_slabs.counter.value_(),
+                                   "total_objects": kn.total_objects.counter.value_(),
+                                   "nr_partial": kn.nr_partial.value_(),
+                                   "partial_free": free})
+            caches.append(c)
+            pos = pos.next
+        return caches
+
+    out["slab_caches"] = section("slab_caches", read_slab_caches)
 
     # Load: avenrun[] raw (fixed point, 11 bits of fraction), the pid
     # allocator's cursor (the next pid), node sizes.
@@ -280,10 +319,33 @@ def main():
     # filesystem's superblock) and the clocks at the last timekeeper update
     # (tkr_mono's base plus its shifted nanoseconds; boot time adds
     # offs_boot, wall time offs_real).
-    bdev = 0
-    for inode in lst(prog["blockdev_superblock"].s_inodes, "struct inode", "i_sb_list"):
-        bdev += inode.i_mapping.nrpages.value_()
-    out["blockdev_pages"] = bdev
+    def read_blockdev_pages():
+        bdev = 0
+        for inode in lst(prog["blockdev_superblock"].s_inodes, "struct inode", "i_sb_list"):
+            bdev += inode.i_mapping.nrpages.value_()
+        return bdev
+
+    out["blockdev_pages"] = section("blockdev_pages", read_blockdev_pages)
+
+    # Before v5.12 ("mm: memcg: add swapcache stat for memcg v2") no node
+    # counter holds the swap cache: total_swapcache_pages() sums nrpages of
+    # the swapper_spaces[type][] address spaces of every swap area
+    # swp_swap_info() finds (swap_info[type] set, type < nr_swapfiles) and
+    # get_swap_device() takes (SWP_VALID in its flags).
+    def read_swapcache():
+        total = 0
+        valid = prog["SWP_VALID"].value_()
+        for i in range(prog["nr_swapfiles"].value_()):
+            si = prog["swap_info"][i]
+            if not si.value_() or not si.flags.value_() & valid:
+                continue
+            spaces = prog["swapper_spaces"][i]
+            for j in range(prog["nr_swapper_spaces"][i].value_()):
+                total += spaces[j].nrpages.value_()
+        return total
+
+    if "NR_SWAPCACHE" not in out["vm_node_stat"]["names"]:
+        out["total_swapcache_pages"] = section("swapcache", read_swapcache)
     # Since 6.17 ("timekeeping: Introduce auxiliary timekeepers") the core
     # timekeeper is timekeeper_data[TIMEKEEPER_CORE] (0); tk_core is gone.
     tk = prog["tk_core"].timekeeper if has("tk_core") else prog["timekeeper_data"][0].timekeeper
@@ -315,27 +377,31 @@ def main():
     # Block devices' I/O statistics (diskstats_show()'s source): each
     # bdev inode's struct block_device (struct bdev_inode), its bd_stats
     # summed over the possible CPUs (part_stat_read_all()).
-    if has_member("struct block_device", "bd_stats"):
+    def read_bdevs():
         bdevs = []
-        for inode in lst(prog["blockdev_superblock"].s_inodes, "struct inode", "i_sb_list"):
-            bd = drgn.container_of(inode, "struct bdev_inode", "vfs_inode").bdev
-            if not bd.bd_stats.value_():
-                continue
-            bdevs.append(disk_stats_sum(bd.bd_dev.value_(), bd.bd_stats.value_()))
-        out["bdevs"] = bdevs
-    elif has_member("struct hd_struct", "dkstats"):
-        # Before 5.11 ("block: merge struct block_device and struct
-        # hd_struct") the statistics are each partition's struct hd_struct
-        # (a disk's is its part0): every device of the block class
-        # (block_class's klist, as /proc/diskstats' class iterator walks
-        # it) is one's __dev; its dkstats summed over the possible CPUs.
-        bdevs = []
-        for priv in lst(prog["block_class"].p.klist_devices.k_list, "struct device_private", "knode_class.n_node"):
-            hd = drgn.container_of(priv.device, "struct hd_struct", "__dev")
-            if not hd.dkstats.value_():
-                continue
-            bdevs.append(disk_stats_sum(priv.device.devt.value_(), hd.dkstats.value_()))
-        out["bdevs"] = bdevs
+        if has_member("struct block_device", "bd_stats"):
+            for inode in lst(prog["blockdev_superblock"].s_inodes, "struct inode", "i_sb_list"):
+                bd = drgn.container_of(inode, "struct bdev_inode", "vfs_inode").bdev
+                if not bd.bd_stats.value_():
+                    continue
+                bdevs.append(disk_stats_sum(bd.bd_dev.value_(), bd.bd_stats.value_()))
+        elif has_member("struct hd_struct", "dkstats"):
+            # Before 5.11 ("block: merge struct block_device and struct
+            # hd_struct") the statistics are each partition's struct
+            # hd_struct (a disk's is its part0): every device of the block
+            # class (block_class's klist, as /proc/diskstats' class
+            # iterator walks it) is one's __dev; its dkstats summed over
+            # the possible CPUs.
+            for priv in lst(prog["block_class"].p.klist_devices.k_list, "struct device_private", "knode_class.n_node"):
+                hd = drgn.container_of(priv.device, "struct hd_struct", "__dev")
+                if not hd.dkstats.value_():
+                    continue
+                bdevs.append(disk_stats_sum(priv.device.devt.value_(), hd.dkstats.value_()))
+        else:
+            raise Unreadable("neither block_device.bd_stats nor hd_struct.dkstats")
+        return bdevs
+
+    out["bdevs"] = section("bdevs", read_bdevs)
 
     # Each CPU's runqueue: its current and idle task, its context switches,
     # its tasks waiting on I/O (nr_iowait_cpu(), which decides whether an
@@ -474,33 +540,36 @@ def main():
                 break
             first = last + 1
 
-    found = []
-    if has("sparse_irqs"):
-        root = prog["sparse_irqs"].ma_root.value_()
-        if root & 3 == 2 and root > 4096:
-            mt_entries(root & ~2, 0, (1 << 64) - 1, found)
-        elif root >= KERNEL and root & 3 == 0:
-            found.append((0, 0, root))
-    elif has("irq_desc_tree"):
-        xa_entries(prog["irq_desc_tree"].xa_head.value_(), 0, found)
-    else:
-        out["irq_descs_error"] = "neither sparse_irqs nor irq_desc_tree"
-    descs = {}
-    for first, last, addr in found:
-        d = drgn.Object(prog, "struct irq_desc", address=addr)
-        irq = d.irq_data.irq.value_()
-        if first != last or irq != first:
-            out.setdefault("irq_descs_mismatch", []).append([first, last, irq])
-            continue
-        kp = d.kstat_irqs.value_()
-        per = {}
-        for cpu in possible:
-            a = (kp + offsets[cpu].value_()) & (1 << 64) - 1
-            per[str(cpu)] = drgn.Object(prog, "unsigned int", address=a).value_() if kp else 0
-        descs[str(irq)] = {"irq": irq, "address": addr, "tot_count": d.tot_count.value_(),
-                           "status_use_accessors": d.status_use_accessors.value_(),
-                           "istate": d.core_internal_state__do_not_mess_with_it.value_(), "kstat_irqs": per}
-    out["irq_descs"] = descs
+    def read_irq_descs():
+        found = []
+        if has("sparse_irqs"):
+            root = prog["sparse_irqs"].ma_root.value_()
+            if root & 3 == 2 and root > 4096:
+                mt_entries(root & ~2, 0, (1 << 64) - 1, found)
+            elif root >= KERNEL and root & 3 == 0:
+                found.append((0, 0, root))
+        elif has("irq_desc_tree"):
+            xa_entries(prog["irq_desc_tree"].xa_head.value_(), 0, found)
+        else:
+            raise Unreadable("neither sparse_irqs nor irq_desc_tree")
+        descs = {}
+        for first, last, addr in found:
+            d = drgn.Object(prog, "struct irq_desc", address=addr)
+            irq = d.irq_data.irq.value_()
+            if first != last or irq != first:
+                out.setdefault("irq_descs_mismatch", []).append([first, last, irq])
+                continue
+            kp = d.kstat_irqs.value_()
+            per = {}
+            for cpu in possible:
+                a = (kp + offsets[cpu].value_()) & (1 << 64) - 1
+                per[str(cpu)] = drgn.Object(prog, "unsigned int", address=a).value_() if kp else 0
+            descs[str(irq)] = {"irq": irq, "address": addr, "tot_count": d.tot_count.value_(),
+                               "status_use_accessors": d.status_use_accessors.value_(),
+                               "istate": d.core_internal_state__do_not_mess_with_it.value_(), "kstat_irqs": per}
+        return descs
+
+    out["irq_descs"] = section("irq_descs", read_irq_descs)
     out["irq_enums"] = {n: prog[n].value_() for n in ("IRQ_PER_CPU", "IRQ_PER_CPU_DEVID", "IRQS_NMI")}
     out["nr_irqs"] = prog["nr_irqs" if has("nr_irqs") else "total_nr_irqs"].value_()
     st = prog.type("irq_cpustat_t")
@@ -621,12 +690,8 @@ def main():
                 tasks.append(row)
         return tasks
 
-    try:
-        out["tasks"] = read_tasks()
-    except drgn.FaultError as e:
-        # A dump without the pages of the task structs (a filter that
-        # dropped slab pages): the task rules say so instead of comparing.
-        out["tasks_error"] = str(e)
+    out["tasks"] = section("tasks", read_tasks)
+    out["errors"] = errors
 
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")
