@@ -249,6 +249,7 @@ type oracleTask struct {
 	StaticPrio    int64  `json:"static_prio"`
 	Prio          int64  `json:"prio"`
 	Policy        int64  `json:"policy"`
+	OnCPU         uint64 `json:"on_cpu"`
 	TotalVM       *int64 `json:"total_vm"` // nil: no mm (a kernel thread, or exited)
 	// What cputime_adjust() splits: the precise run time, the last
 	// reported [utime, stime]; a leader's signal struct (its exited

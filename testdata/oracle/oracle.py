@@ -652,7 +652,7 @@ def main():
                        "flags": t.flags.value_(), "utime": t.utime.value_(), "stime": t.stime.value_(),
                        "min_flt": t.min_flt.value_(), "maj_flt": t.maj_flt.value_(),
                        "start_boottime": t.start_boottime.value_(), "static_prio": t.static_prio.value_(),
-                       "prio": t.prio.value_(),
+                       "prio": t.prio.value_(), "on_cpu": t.on_cpu.value_(),
                        "policy": t.policy.value_()}
                 mm = t.mm
                 if mm.value_():
