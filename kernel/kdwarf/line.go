@@ -37,12 +37,12 @@ type Lines struct {
 
 type arange struct{ lo, hi, cu uint64 }
 
-// lineRow is one row of a line program: code from addr on is line of file.
+// lineRow is one row of a line program: code from addr on is line of file
+// (file is endFile for the row that ends a sequence).
 type lineRow struct {
 	addr uint64
 	file uint32
 	line uint32
-	end  bool // end_sequence: no code from addr on
 }
 
 type lineTable struct {
@@ -139,7 +139,7 @@ func (l *Lines) LineForPC(pc uint64) (file string, line int, err error) {
 		return "", 0, t.err
 	}
 	j := sort.Search(len(t.rows), func(j int) bool { return t.rows[j].addr > pc }) - 1
-	if j < 0 || t.rows[j].end || int(t.rows[j].file) >= len(t.files) {
+	if j < 0 || t.rows[j].file == endFile || int(t.rows[j].file) >= len(t.files) {
 		return "", 0, fmt.Errorf("%w for %#x in its unit", ErrNoLines, pc)
 	}
 	return t.files[t.rows[j].file], int(t.rows[j].line), nil
@@ -523,25 +523,38 @@ func (l *Lines) formValue(c *cursor, form uint64, ver uint16, implicit int64, wa
 // runProgram decodes the line program at off in .debug_line (versions
 // 2–5) into rows.
 func (l *Lines) runProgram(off uint64, compDir string, t *lineTable) error {
-	head, err := l.read(l.line, off, 4)
+	lp, err := l.program(off, compDir, t)
 	if err != nil {
 		return err
 	}
+	if t.rows, err = lp.rows(); err != nil {
+		return fmt.Errorf("kdwarf: line program at %#x: %w", off, err)
+	}
+	return nil
+}
+
+// program reads the line program at off and its header, whose file names
+// it puts in t.
+func (l *Lines) program(off uint64, compDir string, t *lineTable) (*lineProgram, error) {
+	head, err := l.read(l.line, off, 4)
+	if err != nil {
+		return nil, err
+	}
 	if len(head) < 4 {
-		return fmt.Errorf("kdwarf: line program at %#x: %w", off, io.ErrUnexpectedEOF)
+		return nil, fmt.Errorf("kdwarf: line program at %#x: %w", off, io.ErrUnexpectedEOF)
 	}
 	n := uint64(binary.LittleEndian.Uint32(head))
 	if n == 0xffffffff || n > maxLineProgram {
-		return fmt.Errorf("kdwarf: line program at %#x of %d bytes", off, n)
+		return nil, fmt.Errorf("kdwarf: line program at %#x of %d bytes", off, n)
 	}
 	b, err := l.read(l.line, off+4, n)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c := &cursor{b: b}
 	ver := c.u16()
 	if ver < 2 || ver > 5 {
-		return fmt.Errorf("kdwarf: line program at %#x has version %d", off, ver)
+		return nil, fmt.Errorf("kdwarf: line program at %#x has version %d", off, ver)
 	}
 	if ver == 5 {
 		c.u8() // address_size
@@ -549,7 +562,7 @@ func (l *Lines) runProgram(off uint64, compDir string, t *lineTable) error {
 	}
 	hlen := uint64(c.u32())
 	if c.err != nil || hlen > uint64(len(c.b)) {
-		return fmt.Errorf("kdwarf: line program at %#x: header of %d bytes", off, hlen)
+		return nil, fmt.Errorf("kdwarf: line program at %#x: header of %d bytes", off, hlen)
 	}
 	prog := c.b[hlen:]
 	minInst := uint64(c.u8())
@@ -562,7 +575,7 @@ func (l *Lines) runProgram(off uint64, compDir string, t *lineTable) error {
 	lineRange := uint64(c.u8())
 	opBase := c.u8()
 	if lineRange == 0 {
-		return fmt.Errorf("kdwarf: line program at %#x: line_range 0", off)
+		return nil, fmt.Errorf("kdwarf: line program at %#x: line_range 0", off)
 	}
 	stdLens := make([]uint8, opBase)
 	for i := 1; i < int(opBase); i++ {
@@ -572,11 +585,11 @@ func (l *Lines) runProgram(off uint64, compDir string, t *lineTable) error {
 	if ver == 5 {
 		dirs, err = l.entries(c, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		t.files, err = l.entries(c, dirs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 	} else {
 		dirs = []string{compDir}
@@ -603,68 +616,254 @@ func (l *Lines) runProgram(off uint64, compDir string, t *lineTable) error {
 		}
 	}
 	if c.err != nil {
-		return fmt.Errorf("kdwarf: line program header at %#x: %w", off, c.err)
+		return nil, fmt.Errorf("kdwarf: line program header at %#x: %w", off, c.err)
 	}
 
-	// The state machine (DWARF 5 §6.2.2).
-	p := &cursor{b: prog}
+	return &lineProgram{prog: prog, minInst: minInst, lineBase: lineBase, lineRange: lineRange, opBase: opBase, stdLens: stdLens}, nil
+}
+
+// lineProgram is a unit's line program and the header fields its state
+// machine needs.
+type lineProgram struct {
+	prog      []byte
+	minInst   uint64
+	lineBase  int64
+	lineRange uint64
+	opBase    uint8
+	stdLens   []uint8
+}
+
+// lineSeq is one sequence of a line program: its rows are the n from the
+// program's row first on, and start is the address of the first. dest is
+// where its rows go in the sorted table.
+type lineSeq struct {
+	start       uint64
+	first, n    int
+	dest        int
+	programRank int
+}
+
+// rows runs the program twice: once to count each sequence's rows, once
+// to write them where they belong in address order. Sequences are placed
+// by their start (a unit has a few: its .text, .init.text, cold parts) and
+// rows within one only go up, so the table needs no sort of its rows, and
+// no growing: a kernel unit has tens of thousands of rows, and sorting and
+// appending them were most of a bt's line lookups. The table is the stable
+// sort of the rows by address, as a program that breaks those rules gets
+// (checked, and then sorted so).
+func (lp *lineProgram) rows() ([]lineRow, error) {
+	seqs, total, err := lp.run(nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	order := make([]*lineSeq, len(seqs))
+	for i := range seqs {
+		seqs[i].programRank = i
+		order[i] = &seqs[i]
+	}
+	// Insertion sort: a handful of sequences, in program order when equal.
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && order[j].start < order[j-1].start; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	dest := 0
+	for _, q := range order {
+		q.dest = dest
+		dest += q.n
+	}
+	rows := make([]lineRow, total)
+	if _, _, err := lp.run(seqs, rows); err != nil {
+		return nil, err
+	}
+	if stableSorted(rows, order) {
+		return rows, nil
+	}
+	// Rows out of order: program order, then a stable sort.
+	for i := range seqs {
+		seqs[i].dest = seqs[i].first
+	}
+	if _, _, err := lp.run(seqs, rows); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(rows, func(a, b lineRow) int { return cmp.Compare(a.addr, b.addr) })
+	return rows, nil
+}
+
+// stableSorted says whether rows, placed sequence by sequence in order,
+// are what a stable sort of the program's rows by address gives: sorted,
+// and where two sequences meet at one address, the one first in the
+// program first.
+func stableSorted(rows []lineRow, order []*lineSeq) bool {
+	for i := 1; i < len(rows); i++ {
+		if rows[i].addr < rows[i-1].addr {
+			return false
+		}
+	}
+	for k := 1; k < len(order); k++ {
+		prev, q := order[k-1], order[k]
+		if prev.n == 0 || q.n == 0 {
+			continue
+		}
+		if rows[q.dest].addr == rows[prev.dest+prev.n-1].addr && prev.programRank > q.programRank {
+			return false
+		}
+	}
+	return true
+}
+
+// endFile marks a row that ends a sequence: no code from its address on.
+const endFile = ^uint32(0)
+
+// run executes the state machine (DWARF 5 §6.2.2). Without rows it counts:
+// it returns the sequences and the number of rows. With rows, it writes
+// sequence i's rows from seqs[i].dest on.
+func (lp *lineProgram) run(seqs []lineSeq, rows []lineRow) ([]lineSeq, int, error) {
 	var addr uint64
 	file, line := uint32(1), int64(1)
+	count := rows == nil
+	seq, k, total := 0, 0, 0 // the sequence, its row, all rows so far
 	emit := func(end bool) {
-		t.rows = append(t.rows, lineRow{addr: addr, file: file, line: uint32(line), end: end})
+		if count {
+			if k == 0 {
+				seqs = append(seqs, lineSeq{start: addr, first: total})
+			}
+			seqs[seq].n++
+		} else if seq < len(seqs) && k < seqs[seq].n {
+			r := lineRow{addr: addr, file: file, line: uint32(line)}
+			if end {
+				r.file = endFile
+			}
+			rows[seqs[seq].dest+k] = r
+		}
+		k++
+		total++
+		if end {
+			seq, k = seq+1, 0
+		}
 	}
-	reset := func() { addr, file, line = 0, 1, 1 }
-	for len(p.b) > 0 && p.err == nil {
-		op := p.u8()
-		switch {
-		case op >= opBase:
+	// The opcodes are decoded by index rather than through a cursor, and a
+	// one-byte operand (nearly all) without a call: this loop runs over
+	// every byte of a unit's program, twice.
+	b := lp.prog
+	opBase, lineRange, minInst := lp.opBase, lp.lineRange, lp.minInst
+	i := 0
+	for i < len(b) {
+		op := b[i]
+		i++
+		if op >= opBase {
 			adj := uint64(op - opBase)
 			addr += adj / lineRange * minInst
-			line += lineBase + int64(adj%lineRange)
+			line += lp.lineBase + int64(adj%lineRange)
 			emit(false)
-		case op == 0: // extended
-			n := p.uleb()
-			if n == 0 || n > uint64(len(p.b)) {
-				p.err = io.ErrUnexpectedEOF
-				break
+			continue
+		}
+		var v uint64
+		switch op {
+		case 0: // extended
+			v, i = uleb128(b, i)
+			if i < 0 || v == 0 || v > uint64(len(b)-i) {
+				return seqs, total, io.ErrUnexpectedEOF
 			}
-			ext := p.b[:n]
-			p.b = p.b[n:]
+			ext := b[i : i+int(v)]
+			i += int(v)
 			switch ext[0] {
 			case 1: // end_sequence
 				emit(true)
-				reset()
+				addr, file, line = 0, 1, 1
 			case 2: // set_address
 				if len(ext) >= 9 {
 					addr = binary.LittleEndian.Uint64(ext[1:])
 				}
 			}
-		case op == 1: // copy
+		case 1: // copy
 			emit(false)
-		case op == 2: // advance_pc
-			addr += p.uleb() * minInst
-		case op == 3: // advance_line
-			line += p.sleb()
-		case op == 4: // set_file
-			file = uint32(p.uleb())
-		case op == 5, op == 12: // set_column, set_isa
-			p.uleb()
-		case op == 6, op == 7, op == 10, op == 11: // negate_stmt, basic_block, prologue_end, epilogue_begin
-		case op == 8: // const_add_pc
+		case 2: // advance_pc
+			if v, i = uleb128(b, i); i < 0 {
+				return seqs, total, io.ErrUnexpectedEOF
+			}
+			addr += v * minInst
+		case 3: // advance_line
+			if i < len(b) && b[i] < 0x40 {
+				line += int64(b[i])
+				i++
+				break
+			}
+			var d int64
+			if d, i = sleb128(b, i); i < 0 {
+				return seqs, total, io.ErrUnexpectedEOF
+			}
+			line += d
+		case 4: // set_file
+			if v, i = uleb128(b, i); i < 0 {
+				return seqs, total, io.ErrUnexpectedEOF
+			}
+			file = uint32(v)
+		case 5, 12: // set_column, set_isa
+			if i < len(b) && b[i] < 0x80 {
+				i++
+			} else if _, i = uleb128(b, i); i < 0 {
+				return seqs, total, io.ErrUnexpectedEOF
+			}
+		case 6, 7, 10, 11: // negate_stmt, basic_block, prologue_end, epilogue_begin
+		case 8: // const_add_pc
 			addr += uint64(255-opBase) / lineRange * minInst
-		case op == 9: // fixed_advance_pc
-			addr += uint64(p.u16())
-		default:
-			for range stdLens[op] {
-				p.uleb()
+		case 9: // fixed_advance_pc
+			if i+2 > len(b) {
+				return seqs, total, io.ErrUnexpectedEOF
+			}
+			addr += uint64(binary.LittleEndian.Uint16(b[i:]))
+			i += 2
+		default: // opcodes this reader does not know: skipped
+			for range lp.stdLens[op] {
+				if i < len(b) && b[i] < 0x80 {
+					i++
+					continue
+				}
+				if _, i = uleb128(b, i); i < 0 {
+					return seqs, total, io.ErrUnexpectedEOF
+				}
 			}
 		}
 	}
-	if p.err != nil {
-		return fmt.Errorf("kdwarf: line program at %#x: %w", off, p.err)
+	return seqs, total, nil
+}
+
+// uleb128 decodes the unsigned LEB128 number at b[i:]: its value and the
+// index after it, or i < 0 when b ends first.
+func uleb128(b []byte, i int) (uint64, int) {
+	var v uint64
+	for shift := 0; i < len(b); shift += 7 {
+		c := b[i]
+		i++
+		if shift < 64 {
+			v |= uint64(c&0x7f) << shift
+		}
+		if c&0x80 == 0 {
+			return v, i
+		}
 	}
-	slices.SortStableFunc(t.rows, func(a, b lineRow) int { return cmp.Compare(a.addr, b.addr) })
-	return nil
+	return 0, -1
+}
+
+// sleb128 is uleb128 for a signed LEB128 number.
+func sleb128(b []byte, i int) (int64, int) {
+	var v int64
+	for shift := 0; i < len(b); {
+		c := b[i]
+		i++
+		if shift < 64 {
+			v |= int64(c&0x7f) << shift
+		}
+		shift += 7
+		if c&0x80 == 0 {
+			if shift < 64 && c&0x40 != 0 {
+				v |= -1 << shift
+			}
+			return v, i
+		}
+	}
+	return 0, -1
 }
 
 // entries reads a DWARF 5 directory or file name table; with dirs, each

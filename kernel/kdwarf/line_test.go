@@ -2,7 +2,10 @@ package kdwarf
 
 import (
 	"bytes"
+	"cmp"
 	"debug/elf"
+	"encoding/binary"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -70,4 +73,203 @@ func FuzzLines(f *testing.F) {
 			aranges: []arange{{0x1000, 0x2000, 0}}}
 		l.LineForPC(0x1800)
 	})
+}
+
+// traceFuncs are functions the 6.1 fixture's traces pass through (the
+// panic, the idle loop, sleeping tasks): each in its own unit, as the
+// line lookups of a report's bt outputs meet them.
+var traceFuncs = []string{"sysrq_handle_crash", "panic", "__schedule", "schedule", "do_nanosleep", "hrtimer_nanosleep",
+	"futex_wait", "pipe_read", "ep_poll", "do_sys_poll", "vfs_read", "vfs_write", "do_syscall_64", "kthread",
+	"worker_thread", "smpboot_thread_fn", "rcu_gp_kthread", "do_idle", "default_idle", "schedule_timeout"}
+
+// BenchmarkLineForPC6_1 opens the 6.1 vmlinux's line tables and looks up
+// a trace's functions, each unit read for the first time, as a report's
+// bt outputs do.
+func BenchmarkLineForPC6_1(b *testing.B) {
+	k := vmlinux61(b)
+	f, err := os.Open(k.path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := symbols.FromELF(f, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var pcs []uint64
+	for _, fn := range traceFuncs {
+		if a, err := syms.Addr(fn); err == nil {
+			pcs = append(pcs, a+16)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		l, err := OpenLines(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, pc := range pcs {
+			if _, _, err := l.LineForPC(pc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// programOrderSorted is the table as line.go built it before it placed
+// sequences and decoded by index: every row in program order from the
+// cursor's state machine, then a stable sort by address.
+func programOrderSorted(t *testing.T, lp *lineProgram) []lineRow {
+	p := &cursor{b: lp.prog}
+	var rows []lineRow
+	var addr uint64
+	file, line := uint32(1), int64(1)
+	emit := func(end bool) {
+		r := lineRow{addr: addr, file: file, line: uint32(line)}
+		if end {
+			r.file = endFile
+		}
+		rows = append(rows, r)
+	}
+	for len(p.b) > 0 && p.err == nil {
+		op := p.u8()
+		switch {
+		case op >= lp.opBase:
+			adj := uint64(op - lp.opBase)
+			addr += adj / lp.lineRange * lp.minInst
+			line += lp.lineBase + int64(adj%lp.lineRange)
+			emit(false)
+		case op == 0:
+			n := p.uleb()
+			if n == 0 || n > uint64(len(p.b)) {
+				p.err = io.ErrUnexpectedEOF
+				break
+			}
+			ext := p.b[:n]
+			p.b = p.b[n:]
+			switch ext[0] {
+			case 1:
+				emit(true)
+				addr, file, line = 0, 1, 1
+			case 2:
+				if len(ext) >= 9 {
+					addr = binary.LittleEndian.Uint64(ext[1:])
+				}
+			}
+		case op == 1:
+			emit(false)
+		case op == 2:
+			addr += p.uleb() * lp.minInst
+		case op == 3:
+			line += p.sleb()
+		case op == 4:
+			file = uint32(p.uleb())
+		case op == 5, op == 12:
+			p.uleb()
+		case op == 6, op == 7, op == 10, op == 11:
+		case op == 8:
+			addr += uint64(255-lp.opBase) / lp.lineRange * lp.minInst
+		case op == 9:
+			addr += uint64(p.u16())
+		default:
+			for range lp.stdLens[op] {
+				p.uleb()
+			}
+		}
+	}
+	if p.err != nil {
+		t.Fatal(p.err)
+	}
+	slices.SortStableFunc(rows, func(a, b lineRow) int { return cmp.Compare(a.addr, b.addr) })
+	return rows
+}
+
+// TestLineRowsPlaced: every unit of the 6.1 vmlinux gets the table a
+// stable sort of its rows gives.
+func TestLineRowsPlaced(t *testing.T) {
+	var k vmlinux
+	for _, v := range vmlinuxes(t) {
+		if strings.HasPrefix(v.release, "6.1.") {
+			k = v
+		}
+	}
+	if k.path == "" {
+		t.Skip("no 6.1 vmlinux")
+	}
+	f, err := os.Open(k.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	l, err := OpenLines(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint64]bool{}
+	units, multi := 0, 0
+	for _, a := range l.aranges {
+		if seen[a.cu] {
+			continue
+		}
+		seen[a.cu] = true
+		stmt, _, err := l.unitStmt(a.cu, unitHeadMax, abbrevHeadMax)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lt lineTable
+		lp, err := l.program(stmt, "", &lt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := lp.rows()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := programOrderSorted(t, lp); !slices.Equal(got, want) {
+			t.Fatalf("unit at %#x: %d rows differ from the stable sort's", a.cu, len(got))
+		}
+		if seqs, _, _ := lp.run(nil, nil); len(seqs) > 1 {
+			multi++
+		}
+		units++
+	}
+	t.Logf("%d units (%d with more than one sequence)", units, multi)
+}
+
+// TestLineRowsOutOfOrder: sequences out of address order, one meeting the
+// next at an address, and rows going back within a sequence all give the
+// stable sort's table.
+func TestLineRowsOutOfOrder(t *testing.T) {
+	// Opcode base 13, line_base -5, line_range 14: special opcode 13+14*a
+	// advances the address by a and the line by -5.
+	setAddr := func(a uint64) []byte {
+		b := []byte{0, 9, 2}
+		return binary.LittleEndian.AppendUint64(b, a)
+	}
+	end := []byte{0, 1, 1}
+	var prog []byte
+	// Sequence 1 at 0x2000, sequence 2 at 0x1000 ending at 0x2000 (ties
+	// with sequence 1's start), sequence 3 going back (0x3010 then 0x3000).
+	prog = append(prog, setAddr(0x2000)...)
+	prog = append(prog, 1, 13+14*4, 13+14*4)
+	prog = append(prog, end...)
+	prog = append(prog, setAddr(0x1000)...)
+	prog = append(prog, 1, 2, 0x80, 0x20) // copy; advance_pc 0x1000
+	prog = append(prog, end...)
+	prog = append(prog, setAddr(0x3010)...)
+	prog = append(prog, 1)
+	prog = append(prog, setAddr(0x3000)...)
+	prog = append(prog, 1)
+	prog = append(prog, end...)
+	stdLens := []uint8{0, 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1}
+	for _, p := range [][]byte{prog, prog[:len(prog)-len(end)]} {
+		lp := &lineProgram{prog: p, minInst: 1, lineBase: -5, lineRange: 14, opBase: 13, stdLens: stdLens}
+		got, err := lp.rows()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := programOrderSorted(t, lp); !slices.Equal(got, want) {
+			t.Errorf("got %v, want %v", got, want)
+		}
+	}
 }
