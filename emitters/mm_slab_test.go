@@ -38,7 +38,15 @@ func checkPagetypeinfo(t *testing.T, s *fixtures.Set, got string) {
 		wfree[zone] += freePages(wrows[l])
 		gfree[zone] += freePages(grows[l])
 	}
+	// The OOM scenario filled the memory after the capture: its free
+	// lists (compared with drgn's exactly) and the pageblocks allocations
+	// stole are not the capture's; the pageblocks of each zone, fixed at
+	// boot, still are.
+	oom := s.Manifest.Crash != nil && s.Manifest.Crash.Kind == "oom"
 	for zone, w := range wfree {
+		if oom {
+			break
+		}
 		if ok, rule := vmstatValueOK("nr_free_pages", false, w, gfree[zone], T/4); !ok {
 			t.Errorf("%s: %d free pages on the lists, kernel %d (%s)", zone, gfree[zone], w, rule)
 		}
@@ -52,7 +60,7 @@ func checkPagetypeinfo(t *testing.T, s *fixtures.Set, got string) {
 		var ws, gs int64
 		for i := range w {
 			ws, gs = ws+w[i], gs+g[i]
-			if d := g[i] - w[i]; d > T/2048+16 || -d > T/2048+16 {
+			if d := g[i] - w[i]; !oom && (d > T/2048+16 || -d > T/2048+16) {
 				t.Errorf("%s type %d: %d pageblocks, kernel %d", l, i, g[i], w[i])
 			}
 		}

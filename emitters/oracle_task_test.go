@@ -85,9 +85,28 @@ func oracleTaskStat(t *testing.T, s *fixtures.Set, pid int64, fields []string) {
 	if kb, _, rss, ok := oracleTaskMem(t, s, pid); ok {
 		want[23], want[24] = uint64(kb["VmSize"]*1024), uint64(rss)
 	}
+	// The task's own fields: pid, ppid (the real parent's tgid), flags,
+	// priority (prio - MAX_RT_PRIO), nice (static_prio - 120), the
+	// threads of its group, the start time in clock ticks, the policy;
+	// its state letter (task_state_index()).
+	threads := 0
+	for _, th := range o.tasks(t) {
+		if th.TGID == w.TGID {
+			threads++
+		}
+	}
+	text := map[int]string{3: string(taskStateLetter(w.State, w.ExitState))}
+	for f, v := range map[int]int64{1: w.PID, 4: w.PPID, 18: w.Prio - 100, 19: w.StaticPrio - 120,
+		20: int64(threads), 41: w.Policy} {
+		text[f] = fmt.Sprint(v)
+	}
+	want[9], want[22] = w.Flags, clockT(w.StartBoottime)
 	for f, v := range want {
-		if fields[f-1] != fmt.Sprint(v) {
-			t.Errorf("pid %d stat field %d: %s, drgn's values give %d", pid, f, fields[f-1], v)
+		text[f] = fmt.Sprint(v)
+	}
+	for f, v := range text {
+		if fields[f-1] != v {
+			t.Errorf("pid %d stat field %d: %s, drgn's values give %s", pid, f, fields[f-1], v)
 		}
 	}
 }

@@ -68,6 +68,20 @@ var oracleChecks = map[string]check{
 		if len(f) < 6 || f[4] != fmt.Sprint(node("NR_SHMEM")*4) || f[5] != fmt.Sprint(cache*4) {
 			t.Errorf("free Mem: %v: drgn reads shared %d kB, buff/cache %d kB", f, node("NR_SHMEM")*4, cache*4)
 		}
+		// available is MemAvailable, used procps' total - available; the
+		// swap line si_swapinfo()'s total and free, used the difference.
+		avail := o.siMemAvailable(t) * 4
+		if len(f) < 7 || f[6] != fmt.Sprint(avail) || f[2] != fmt.Sprint(o.TotalRAM*4-avail) {
+			t.Errorf("free Mem: %v: drgn's values give available %d kB, used %d kB", f, avail, o.TotalRAM*4-avail)
+		}
+		if o.SwapToBeUnused == nil {
+			o.need(t, "swap_areas")
+		}
+		sw := strings.Fields(strings.SplitN(got, "\n", 4)[2])
+		total, free := (o.TotalSwap+*o.SwapToBeUnused)*4, (o.NrSwapPages+*o.SwapToBeUnused)*4
+		if len(sw) != 4 || sw[0] != "Swap:" || sw[1] != fmt.Sprint(total) || sw[2] != fmt.Sprint(total-free) || sw[3] != fmt.Sprint(free) {
+			t.Errorf("free %v: drgn's values give total %d kB, used %d kB, free %d kB", sw, total, total-free, free)
+		}
 	},
 }
 
@@ -93,6 +107,8 @@ type oracleZone struct {
 	Spanned        int64            `json:"spanned"`
 	Watermark      []int64          `json:"watermark"`
 	WatermarkBoost int64            `json:"watermark_boost"`
+	ZoneStartPfn   int64            `json:"zone_start_pfn"`
+	LowmemReserve  []int64          `json:"lowmem_reserve"`
 	VMStat         enumValues       `json:"vm_stat"`
 	VMNumaEvent    *enumValues      `json:"vm_numa_event"`
 	VMNumaStat     *enumValues      `json:"vm_numa_stat"` // before 5.14
@@ -105,13 +121,14 @@ type oracleZone struct {
 }
 
 type pcpOf struct {
-	Count       int64   `json:"count"`
-	High        int64   `json:"high"`
-	Batch       int64   `json:"batch"`
-	HighMin     *int64  `json:"high_min"` // 6.7+
-	HighMax     *int64  `json:"high_max"`
-	VMStatDiff  []int64 `json:"vm_stat_diff"`
-	VMNumaEvent []int64 `json:"vm_numa_event"`
+	Count         int64   `json:"count"`
+	High          int64   `json:"high"`
+	Batch         int64   `json:"batch"`
+	StatThreshold int64   `json:"stat_threshold"`
+	HighMin       *int64  `json:"high_min"` // 6.7+
+	HighMax       *int64  `json:"high_max"`
+	VMStatDiff    []int64 `json:"vm_stat_diff"`
+	VMNumaEvent   []int64 `json:"vm_numa_event"`
 	// VMNumaStatDiff: before 5.14, the CPU's pending zone NUMA counts.
 	VMNumaStatDiff []int64 `json:"vm_numa_stat_diff"`
 }
@@ -126,6 +143,22 @@ type oracleData struct {
 	NrThreads    int64       `json:"nr_threads"`
 	TotalForks   int64       `json:"total_forks"`
 	TotalSwap    int64       `json:"total_swap_pages"`
+	// si_swapinfo()'s parts, vm_commit_limit()'s sysctls, the huge page
+	// pools (nil without CONFIG_HUGETLB_PAGE) and the default one's index.
+	NrSwapPages    int64  `json:"nr_swap_pages"`
+	SwapToBeUnused *int64 `json:"swap_to_be_unused"`
+	Overcommit     struct {
+		Kbytes int64 `json:"kbytes"`
+		Ratio  int64 `json:"ratio"`
+	} `json:"overcommit"`
+	Hstates []struct {
+		Order            int64 `json:"order"`
+		NrHugePages      int64 `json:"nr_huge_pages"`
+		FreeHugePages    int64 `json:"free_huge_pages"`
+		ResvHugePages    int64 `json:"resv_huge_pages"`
+		SurplusHugePages int64 `json:"surplus_huge_pages"`
+	} `json:"hstates"`
+	DefaultHstateIdx int `json:"default_hstate_idx"`
 	// TotalSwapcachePages: total_swapcache_pages() before 5.12, where no
 	// node counter holds it.
 	TotalSwapcachePages *int64 `json:"total_swapcache_pages"`
@@ -179,8 +212,9 @@ type oracleData struct {
 	PlatformIPI      uint64                    `json:"x86_platform_ipi_callback"`
 	IrqStatInfo      []*string                 `json:"irq_stat_info"`
 	Nodes            []struct {
-		Node   int        `json:"node"`
-		VMStat enumValues `json:"vm_stat"`
+		Node           int        `json:"node"`
+		VMStat         enumValues `json:"vm_stat"`
+		KswapdFailures int64      `json:"kswapd_failures"`
 	} `json:"nodes"`
 	Zones []oracleZone `json:"zones"`
 	// Load and processes: avenrun[] (fixed point), the pid allocator's
@@ -196,6 +230,7 @@ type oracleData struct {
 		Idle       uint64 `json:"idle"`
 		NrSwitches uint64 `json:"nr_switches"`
 		NrIowait   int64  `json:"nr_iowait"`
+		NrRunning  uint64 `json:"nr_running"`
 	} `json:"runqueues"`
 	VMCommittedAs struct {
 		Count  int64            `json:"count"`
@@ -644,7 +679,38 @@ func oracleZoneinfo(t *testing.T, s *fixtures.Set, got string) {
 			case strings.HasPrefix(tl, "pages free"):
 				inNode = 0
 			case strings.HasPrefix(tl, "protection:"):
+				// lowmem_reserve[] as it is.
+				var want []string
+				for _, r := range z.LowmemReserve {
+					want = append(want, fmt.Sprint(r))
+				}
+				if w := "protection: (" + strings.Join(want, ", ") + ")"; tl != w {
+					t.Errorf("zone %s %q, drgn %q", z.Name, tl, w)
+				}
 				inZone = 0
+				continue
+			case key == "vm stats threshold":
+				if p, ok := z.PCP[cpu]; !ok || v != p.StatThreshold {
+					t.Errorf("zone %s cpu %s %q: drgn %d", z.Name, cpu, tl, p.StatThreshold)
+				}
+				continue
+			case key == "node_unreclaimable":
+				// pgdat->kswapd_failures >= MAX_RECLAIM_RETRIES (16,
+				// mm/internal.h).
+				want := int64(-1)
+				for _, n := range o.Nodes {
+					if n.Node == z.Node {
+						want = map[bool]int64{true: 1, false: 0}[n.KswapdFailures >= 16]
+					}
+				}
+				if v != want {
+					t.Errorf("zone %s %q: drgn's kswapd_failures give %d", z.Name, tl, want)
+				}
+				continue
+			case key == "start_pfn":
+				if v != z.ZoneStartPfn {
+					t.Errorf("zone %s %q: drgn %d", z.Name, tl, z.ZoneStartPfn)
+				}
 				continue
 			case strings.HasPrefix(tl, "pagesets"):
 				inZone = -1
@@ -814,6 +880,19 @@ func oracleStat(t *testing.T, s *fixtures.Set, got string) {
 			if f[1] != fmt.Sprint(o.TotalForks) {
 				t.Errorf("processes %s, drgn total_forks %d", f[1], o.TotalForks)
 			}
+		case label == "procs_running":
+			if want := o.nrRunning(t, s); f[1] != fmt.Sprint(want) {
+				t.Errorf("procs_running %s, drgn's runqueues %d", f[1], want)
+			}
+		case label == "procs_blocked":
+			// nr_iowait(): rq->nr_iowait over the possible CPUs.
+			var n int64
+			for _, c := range o.PossibleCPUs {
+				n += o.Runqueues[strconv.Itoa(c)].NrIowait
+			}
+			if f[1] != fmt.Sprint(uint32(n)) {
+				t.Errorf("procs_blocked %s, drgn's runqueues %d", f[1], uint32(n))
+			}
 		}
 	}
 }
@@ -912,15 +991,106 @@ func oracleMeminfo(t *testing.T, s *fixtures.Set, got string) {
 	if h := have["KernelStack"]; h != node("NR_KERNEL_STACK_KB") {
 		t.Errorf("KernelStack: %d kB, drgn %d kB", h, node("NR_KERNEL_STACK_KB"))
 	}
+	// The rest of what meminfo_proc_show() computes from raw values (in
+	// pages): MemAvailable (si_mem_available()), SwapCached, SwapFree
+	// (si_swapinfo()), CommitLimit (vm_commit_limit()), the THP node
+	// items (AnonHugePages …: counts of thp_counter_pages pages),
+	// SecPageTables where the kernel counts them, and the default huge
+	// page pool's lines (hugetlb_report_meminfo()). Where a kdump scenario
+	// changes meminfo after its capture (OOM) only these rules hold it.
+	if o.SwapToBeUnused == nil {
+		o.need(t, "swap_areas")
+	}
+	more := map[string]int64{
+		"MemAvailable": o.siMemAvailable(t), "SwapCached": o.swapcache(t),
+		"SwapFree": o.NrSwapPages + *o.SwapToBeUnused, "CommitLimit": o.vmCommitLimit(t),
+	}
+	for k, item := range map[string]string{"AnonHugePages": "NR_ANON_THPS", "ShmemHugePages": "NR_SHMEM_THPS",
+		"ShmemPmdMapped": "NR_SHMEM_PMDMAPPED", "FileHugePages": "NR_FILE_THPS", "FilePmdMapped": "NR_FILE_PMDMAPPED",
+		"SecPageTables": "NR_SECONDARY_PAGETABLE"} {
+		if slices.Contains(o.VMNodeStat.Names, item) {
+			more[k] = node(item)
+			if thpItems[item] {
+				more[k] *= o.THPCounterPages
+			}
+		}
+	}
+	for k, v := range more {
+		if h, ok := have[k]; !ok || h != v*4 {
+			t.Errorf("%s: %d kB, drgn's values give %d kB", k, h, v*4)
+		}
+	}
+	if o.Hstates == nil {
+		return // no CONFIG_HUGETLB_PAGE: no huge page lines
+	}
+	if o.DefaultHstateIdx >= len(o.Hstates) {
+		t.Fatalf("drgn: default_hstate_idx %d of %d hstates", o.DefaultHstateIdx, len(o.Hstates))
+	}
+	h := o.Hstates[o.DefaultHstateIdx]
+	var hugetlbKB int64
+	for _, x := range o.Hstates {
+		hugetlbKB += x.NrHugePages << x.Order * 4
+	}
+	for k, v := range map[string]int64{"HugePages_Total": h.NrHugePages, "HugePages_Free": h.FreeHugePages,
+		"HugePages_Rsvd": h.ResvHugePages, "HugePages_Surp": h.SurplusHugePages, "Hugepagesize": 4 << h.Order,
+		"Hugetlb": hugetlbKB} {
+		if hv, ok := have[k]; !ok || hv != v {
+			t.Errorf("%s: %d, drgn's hstates give %d", k, hv, v)
+		}
+	}
 }
 
-// oracleLoadavg: the thread count is nr_threads, the averages avenrun
-// folded as loadavg_proc_show() does, the last pid idr_get_cursor() - 1.
+// siMemAvailable is si_mem_available() (mm/page_alloc.c; mm/show_mem.c
+// since 6.2) from drgn's raw values, in pages: free pages above
+// totalreserve_pages, plus the file LRU pages and the reclaimable kernel
+// memory, each less the smaller of half of it and the zones' low
+// watermarks (low_wmark_pages(): the watermark plus the boost); 0 at least.
+func (o *oracleData) siMemAvailable(t *testing.T) int64 {
+	var wmarkLow int64
+	for _, z := range o.Zones {
+		wmarkLow += z.Watermark[1] + z.WatermarkBoost // WMARK_MIN, WMARK_LOW, WMARK_HIGH
+	}
+	node := func(n string) int64 { return max(o.VMNodeStat.get(t, n), 0) }
+	available := max(o.VMZoneStat.get(t, "NR_FREE_PAGES"), 0) - o.TotalReserve
+	pagecache := node("NR_ACTIVE_FILE") + node("NR_INACTIVE_FILE")
+	available += pagecache - min(pagecache/2, wmarkLow)
+	reclaimable := node("NR_SLAB_RECLAIMABLE_B") + node("NR_KERNEL_MISC_RECLAIMABLE")
+	available += reclaimable - min(reclaimable/2, wmarkLow)
+	return max(available, 0)
+}
+
+// vmCommitLimit is vm_commit_limit() (mm/util.c) from drgn's values, in
+// pages: vm.overcommit_kbytes, or vm.overcommit_ratio percent of the RAM
+// the huge page pools do not hold (hugetlb_total_pages()), plus swap.
+func (o *oracleData) vmCommitLimit(t *testing.T) int64 {
+	if o.Overcommit.Kbytes != 0 {
+		return o.Overcommit.Kbytes>>2 + o.TotalSwap
+	}
+	var huge int64
+	for _, h := range o.Hstates {
+		huge += h.NrHugePages << h.Order
+	}
+	return (o.TotalRAM-huge)*o.Overcommit.Ratio/100 + o.TotalSwap
+}
+
+// nrRunning is nr_running(): rq->nr_running over the CPUs online while the
+// guest ran (the panic took the others offline after the last read).
+func (o *oracleData) nrRunning(t *testing.T, s *fixtures.Set) uint32 {
+	var n uint64
+	for _, c := range liveCPUs(t, s) {
+		n += o.Runqueues[strconv.Itoa(c)].NrRunning
+	}
+	return uint32(n)
+}
+
+// oracleLoadavg: the thread count is nr_threads, the runnable ones
+// nr_running(), the averages avenrun folded as loadavg_proc_show() does,
+// the last pid idr_get_cursor() - 1.
 func oracleLoadavg(t *testing.T, s *fixtures.Set, got string) {
 	o := oracleOf(t, s)
 	m := loadavgRe.FindStringSubmatch(got)
-	if m == nil || m[5] != fmt.Sprint(o.NrThreads) {
-		t.Errorf("loadavg %q: drgn nr_threads %d", got, o.NrThreads)
+	if m == nil || m[5] != fmt.Sprint(o.NrThreads) || m[4] != fmt.Sprint(o.nrRunning(t, s)) {
+		t.Errorf("loadavg %q: drgn nr_threads %d, runnable %d", got, o.NrThreads, o.nrRunning(t, s))
 	}
 	// The averages from avenrun, the last pid from the allocator's cursor.
 	if m != nil && (strings.Join(m[1:4], " ") != oracleAverages(o, " ") || m[6] != fmt.Sprint(o.PidCursor-1)) {

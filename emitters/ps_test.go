@@ -191,6 +191,12 @@ func checkPSColumns(t *testing.T, s *fixtures.Set, pid int64, heads, row []strin
 		v := row[i]
 		bad := false
 		switch h {
+		case "RSS", "%MEM":
+			if oomSwaps(s) {
+				continue // see oomSwaps; oraclePS compares them
+			}
+		}
+		switch h {
 		case "PPID":
 			bad = v != stat[3]
 		case "NI":
@@ -278,7 +284,8 @@ func taskStateLetter(state, exitState uint64) byte {
 // dump, exactly: the rows are drgn's processes (ps -L: its threads, as
 // pid and lwp), in /proc's order (ascending pid, a process's threads
 // leader first, then ascending); PPID the real parent's tgid; VSZ and SZ
-// mm->total_vm (0 without an mm); NI static_prio - 120 ("-" for the
+// mm->total_vm (0 without an mm); RSS and %MEM task_mem()'s VmRSS (over
+// MemTotal); NLWP the threads drgn lists for the tgid; NI static_prio - 120 ("-" for the
 // real-time and deadline policies); the state letter task_state_index()'s;
 // START/STIME the capture's btime plus start_boottime, as HH:MM (within a
 // second either way: btime is whole seconds); a kernel thread's command
@@ -343,6 +350,23 @@ func oraclePS(cmdCol, pidCol, lwpCol int) check {
 					ok = v == fmt.Sprint(vm*4)
 				case "SZ":
 					ok = v == fmt.Sprint(vm)
+				case "RSS", "%MEM":
+					// VmRSS as task_mem() gives it (0 without an mm); %MEM
+					// procps' tenths of it over MemTotal, capped at 99.9.
+					var rss int64
+					if kb, _, _, has := oracleTaskMem(t, s, w.PID); has {
+						rss = kb["VmRSS"]
+					}
+					pmem := min(rss*1000/max(o.TotalRAM*4, 1), 999)
+					ok = h == "RSS" && v == fmt.Sprint(rss) || h == "%MEM" && v == fmt.Sprintf("%d.%d", pmem/10, pmem%10)
+				case "NLWP":
+					n := 0
+					for _, x := range o.tasks(t) {
+						if x.TGID == w.TGID {
+							n++
+						}
+					}
+					ok = v == fmt.Sprint(n)
 				case "NI":
 					if w.Policy == 1 || w.Policy == 2 || w.Policy == 6 {
 						ok = v == "-"

@@ -189,7 +189,10 @@ def main():
         pgdat = nd[nid]
         if not pgdat.value_():
             continue
-        nodes.append({"node": nid, "vm_stat": items(pgdat.vm_stat, "node_stat_item", "NR_VM_NODE_STAT_ITEMS")})
+        # kswapd_failures: an int, atomic_t in newer kernels
+        kf = pgdat.kswapd_failures
+        nodes.append({"node": nid, "vm_stat": items(pgdat.vm_stat, "node_stat_item", "NR_VM_NODE_STAT_ITEMS"),
+                      "kswapd_failures": kf.counter.value_() if has_member("struct pglist_data", "kswapd_failures.counter") else kf.value_()})
         for zi in range(pgdat.nr_zones.value_()):
             z = pgdat.node_zones[zi]
             zone = {
@@ -200,6 +203,7 @@ def main():
                 "spanned": z.spanned_pages.value_(),
                 "watermark": [z._watermark[i].value_() for i in range(len(z._watermark))],
                 "watermark_boost": z.watermark_boost.value_(),
+                "zone_start_pfn": z.zone_start_pfn.value_(),
                 "lowmem_reserve": [z.lowmem_reserve[i].value_() for i in range(len(z.lowmem_reserve))],
                 "vm_stat": items(z.vm_stat, "zone_stat_item", "NR_VM_ZONE_STAT_ITEMS"),
             }
@@ -218,7 +222,7 @@ def main():
                     for cpu in possible:
                         p = per_cpu_ptr(z.pageset, cpu)
                         pcp[str(cpu)] = {"count": p.pcp.count.value_(), "high": p.pcp.high.value_(),
-                                         "batch": p.pcp.batch.value_(),
+                                         "batch": p.pcp.batch.value_(), "stat_threshold": p.stat_threshold.value_(),
                                          "vm_stat_diff": [p.vm_stat_diff[i].value_() for i in range(len(p.vm_stat_diff))]}
                         if has_member("struct per_cpu_pageset", "vm_numa_stat_diff"):
                             pcp[str(cpu)]["vm_numa_stat_diff"] = [p.vm_numa_stat_diff[i].value_()
@@ -234,6 +238,7 @@ def main():
                         pcp[str(cpu)]["high_max"] = p.high_max.value_()
                     zs = per_cpu_ptr(z.per_cpu_zonestats, cpu)
                     pcp[str(cpu)]["vm_stat_diff"] = [zs.vm_stat_diff[i].value_() for i in range(len(zs.vm_stat_diff))]
+                    pcp[str(cpu)]["stat_threshold"] = zs.stat_threshold.value_()
                     if has("vm_numa_event"):
                         pcp[str(cpu)]["vm_numa_event"] = [zs.vm_numa_event[i].value_() for i in range(len(zs.vm_numa_event))]
             zone["pcp"] = pcp
@@ -346,6 +351,36 @@ def main():
 
     if "NR_SWAPCACHE" not in out["vm_node_stat"]["names"]:
         out["total_swapcache_pages"] = section("swapcache", read_swapcache)
+
+    # si_swapinfo()'s free swap: nr_swap_pages plus the pages in use of a
+    # swap area being switched off (SWP_USED without SWP_WRITEOK), as
+    # swap_usage_in_pages() reads them: inuse_pages, an unsigned int, or an
+    # atomic_long_t whose bit 32 is SWAP_USAGE_OFFLIST_BIT where it is one.
+    def read_swap_to_be_unused():
+        used, writeok = prog["SWP_USED"].value_(), prog["SWP_WRITEOK"].value_()
+        n = 0
+        for i in range(prog["nr_swapfiles"].value_()):
+            si = prog["swap_info"][i]
+            if not si.value_():
+                continue
+            f = si.flags.value_()
+            if f & used and not f & writeok:
+                u = si.inuse_pages
+                n += u.counter.value_() & ~(1 << 32) if has_member("struct swap_info_struct", "inuse_pages.counter") else u.value_()
+        return n
+
+    out["nr_swap_pages"] = prog["nr_swap_pages"].counter.value_()
+    out["swap_to_be_unused"] = section("swap_areas", read_swap_to_be_unused)
+    # vm_commit_limit()'s sysctls, and the huge page pools (hstates[] up to
+    # hugetlb_max_hstate; the default one's index) hugetlb_total_pages() and
+    # hugetlb_report_meminfo() read.
+    out["overcommit"] = {"kbytes": prog["sysctl_overcommit_kbytes"].value_(),
+                         "ratio": prog["sysctl_overcommit_ratio"].value_()}
+    if has("hstates"):
+        out["hstates"] = [{m: prog["hstates"][i].member_(m).value_()
+                           for m in ("order", "nr_huge_pages", "free_huge_pages", "resv_huge_pages", "surplus_huge_pages")}
+                          for i in range(prog["hugetlb_max_hstate"].value_())]
+        out["default_hstate_idx"] = prog["default_hstate_idx"].value_()
     # Since 6.17 ("timekeeping: Introduce auxiliary timekeepers") the core
     # timekeeper is timekeeper_data[TIMEKEEPER_CORE] (0); tk_core is gone.
     tk = prog["tk_core"].timekeeper if has("tk_core") else prog["timekeeper_data"][0].timekeeper
@@ -404,13 +439,13 @@ def main():
     out["bdevs"] = section("bdevs", read_bdevs)
 
     # Each CPU's runqueue: its current and idle task, its context switches,
-    # its tasks waiting on I/O (nr_iowait_cpu(), which decides whether an
+    # its runnable tasks, its tasks waiting on I/O (nr_iowait_cpu(), which decides whether an
     # idle period is idle or iowait time).
     rqs = {}
     for cpu in possible:
         rq = per_cpu(prog["runqueues"], cpu)
         rqs[str(cpu)] = {"curr": rq.curr.value_(), "idle": rq.idle.value_(), "nr_switches": rq.nr_switches.value_(),
-                         "nr_iowait": rq.nr_iowait.counter.value_()}
+                         "nr_iowait": rq.nr_iowait.counter.value_(), "nr_running": rq.nr_running.value_()}
     out["runqueues"] = rqs
     out["monotonic_ns"] = mono
 
