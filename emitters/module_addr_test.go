@@ -28,7 +28,7 @@ var moduleAddrAllowed = map[string]bool{"proc/modules": true}
 func TestNoBareModuleAddresses(t *testing.T) {
 	for _, s := range fixtures.All(t) {
 		t.Run(s.Manifest.ID, func(t *testing.T) {
-			c := NewContext(kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.DumpOnly))
+			c := NewContext(kerneltest.OpenAlone(t, s, s.RefRole()))
 			sym := c.Symbolizer()
 			if mods, err := sym.Modules(); err != nil || len(mods) == 0 {
 				t.Fatalf("modules: %d, %v", len(mods), err)

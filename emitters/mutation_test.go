@@ -388,7 +388,8 @@ func TestMutations(t *testing.T) {
 	// its own dump's oracle, by the rules TestEmittersAgainstGroundTruth
 	// runs there (rulesFor); outputs it leaves out (knownBroken) too.
 	for _, s := range fixtures.Every(t) {
-		c := NewContext(kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.BTF))
+		k, _ := kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.BTF) // with a vmlinux: never refused
+		c := NewContext(k)
 		pids := comparablePIDs(t, s)
 		for _, e := range All() {
 			if why := knownBrokenWhy(s.Manifest.ID, kerneltest.BTF, e.Path); why != "" {
@@ -472,7 +473,8 @@ func TestMutationSweep(t *testing.T) {
 	const sweepPerFile, sweepPerPIDFile = 60, 12
 	for _, s := range fixtures.Every(t) {
 		// The reference dump and the rules, as TestMutations.
-		c := NewContext(kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.BTF))
+		k, _ := kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.BTF) // with a vmlinux: never refused
+		c := NewContext(k)
 		pids := comparablePIDs(t, s)
 		for _, e := range All() {
 			if knownBrokenWhy(s.Manifest.ID, kerneltest.BTF, e.Path) != "" {
@@ -566,7 +568,8 @@ func TestOracleCoverage(t *testing.T) {
 		return
 	}
 	for _, s := range fixtures.Every(t) {
-		c := NewContext(kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.BTF))
+		k, _ := kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.BTF) // with a vmlinux: never refused
+		c := NewContext(k)
 		pids := comparablePIDs(t, s)
 		setTried, setCaught := 0, 0
 		for _, e := range All() {

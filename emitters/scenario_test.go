@@ -130,7 +130,7 @@ func TestHungTask(t *testing.T) {
 			if c.HungTask == nil {
 				t.Fatal("no hung task in the crash record")
 			}
-			ctx := NewContext(kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.DumpOnly))
+			ctx := NewContext(kerneltest.OpenAlone(t, s, s.RefRole()))
 			pid := int64(c.HungTask.PID)
 			run := func(path string, pid int64) string {
 				for _, e := range All() {

@@ -249,7 +249,7 @@ func oracleStateIsD(state uint64) bool {
 // bt_blocked would: its syscall path down from the user-mode registers.
 func TestBtSleeping(t *testing.T) {
 	for _, s := range fixtures.All(t) {
-		c := NewContext(kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.DumpOnly))
+		c := NewContext(kerneltest.OpenAlone(t, s, s.RefRole()))
 		pids := strings.Fields(truth(t, s, "meta/fixture_pids"))
 		var pid int64
 		fmt.Sscan(pids[1], &pid) // lived sleep: in pause()

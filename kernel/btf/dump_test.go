@@ -1,6 +1,7 @@
 package btf_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strings"
@@ -15,7 +16,10 @@ import (
 // TestBTFFromDumpMemory reads the BTF a crashed kernel carries in its own
 // memory (__start_BTF..__stop_BTF, through the dump's page tables) and checks
 // it describes the same types as the .BTF section of the matching vmlinux.
-// This is the path a user without debug info takes.
+// This is the path a user without debug info takes. A kernel that cannot be
+// read from its dump alone (no kallsyms tables in VMCOREINFO before v6.0:
+// the refusal is checked) has its memory's BTF found through the vmlinux's
+// symbols instead, and compared the same way.
 func TestBTFFromDumpMemory(t *testing.T) {
 	for _, s := range fixtures.All(t) {
 		t.Run(s.Manifest.ID, func(t *testing.T) {
@@ -28,8 +32,12 @@ func TestBTFFromDumpMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			k := kerneltest.Open(t, s, s.RefRole(), false)
-			got := k.BTF()
+			var got *btf.Spec
+			if k, ok := kerneltest.Open(t, s, s.RefRole(), false); ok {
+				got = k.BTF()
+			} else {
+				got = memoryBTF(t, s)
+			}
 			if got == nil {
 				t.Fatal("no BTF read from the dump")
 			}
@@ -52,6 +60,27 @@ func TestBTFFromDumpMemory(t *testing.T) {
 			}
 		})
 	}
+}
+
+// memoryBTF reads __start_BTF..__stop_BTF from the dump's memory at the
+// addresses the vmlinux's symbols give.
+func memoryBTF(t *testing.T, s *fixtures.Set) *btf.Spec {
+	t.Helper()
+	k, _ := kerneltest.Open(t, s, s.RefRole(), true) // with a vmlinux: never refused
+	start, err1 := k.Symbols().Addr("__start_BTF")
+	stop, err2 := k.Symbols().Addr("__stop_BTF")
+	if err1 != nil || err2 != nil || stop <= start {
+		t.Fatalf("__start_BTF %#x (%v), __stop_BTF %#x (%v)", start, err1, stop, err2)
+	}
+	b := make([]byte, stop-start)
+	if _, err := k.Program().Mem.ReadVirtAt(b, start); err != nil {
+		t.Fatalf("the BTF in memory: %v", err)
+	}
+	spec, err := btf.LoadSpec(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("the BTF in memory: %v", err)
+	}
+	return spec
 }
 
 func layout(s *ktype.Struct) string {

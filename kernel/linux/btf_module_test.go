@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -63,6 +64,17 @@ func koBTF(t *testing.T, s *fixtures.Set, name string) []byte {
 	return b
 }
 
+// configSet says whether the set's kernel config (the manifest's
+// kernel_config) has option=y.
+func configSet(t *testing.T, s *fixtures.Set, option string) bool {
+	t.Helper()
+	b, err := os.ReadFile(s.KernelFile(t, "kernel_config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.Contains(strings.Split(string(b), "\n"), option+"=y")
+}
+
 // TestModuleBTFMatchesKo reads btf_modules from each fixture dump in each
 // mode: every loaded module has BTF, the bytes the kernel keeps equal the
 // .BTF section of the module's .ko, and it decodes on top of the vmlinux
@@ -73,17 +85,33 @@ func TestModuleBTFMatchesKo(t *testing.T) {
 	for _, s := range fixtures.All(t) {
 		for _, mode := range kerneltest.Modes {
 			t.Run(s.Manifest.ID+"/"+string(mode), func(t *testing.T) {
-				k := kerneltest.OpenMode(t, s, s.RefRole(), mode)
+				k, ok := kerneltest.OpenMode(t, s, s.RefRole(), mode)
+				if !ok {
+					return
+				}
 				mt := NewModuleTypes(k.Program(), k.BTF())
 				mods, err := mt.Modules()
-				if errors.Is(err, ErrNoModuleBTF) {
-					t.Skipf("%s: %v", s.Manifest.ID, err) // 5.10: no module BTF
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
 				sym := NewSymbolizer(k.Program(), k.Symbols())
-				loaded, err := sym.Modules()
+				loaded, lerr := sym.Modules()
+				if lerr != nil {
+					t.Fatal(lerr)
+				}
+				if built := configSet(t, s, "CONFIG_DEBUG_INFO_BTF_MODULES"); errors.Is(err, ErrNoModuleBTF) || !built {
+					// Module BTF exists since v5.11 (commit 5f9ae91f7c0d
+					// "kbuild: Build kernel module BTFs if BTF is enabled
+					// and pahole supports it"): a kernel built without it
+					// must say so, and its modules carry none.
+					if built || !errors.Is(err, ErrNoModuleBTF) {
+						t.Fatalf("CONFIG_DEBUG_INFO_BTF_MODULES set: %v; module BTF: %v", built, err)
+					}
+					for _, m := range loaded {
+						if koBTF(t, s, m.Name) != nil {
+							t.Errorf("%s: ErrNoModuleBTF, yet its .ko has a .BTF section", m.Name)
+						}
+					}
+					t.Logf("no module BTF, as the kernel's config says: %v", err)
+					return
+				}
 				if err != nil {
 					t.Fatal(err)
 				}

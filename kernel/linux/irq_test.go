@@ -16,7 +16,7 @@ import (
 func TestForEachIrqDesc(t *testing.T) {
 	for _, s := range fixtures.All(t) {
 		t.Run(s.Manifest.ID, func(t *testing.T) {
-			p := kerneltest.Open(t, s, s.RefRole(), false).Program()
+			p := kerneltest.OpenAlone(t, s, s.RefRole()).Program()
 			found := map[int]string{}
 			for d, err := range ForEachIrqDesc(p) {
 				if err != nil {

@@ -49,7 +49,10 @@ func TestEverySleepingStackEnds(t *testing.T) {
 	for _, s := range fixtures.All(t) {
 		for _, mode := range kerneltest.Modes {
 			t.Run(s.Manifest.ID+"/"+string(mode), func(t *testing.T) {
-				k := kerneltest.OpenMode(t, s, s.RefRole(), mode)
+				k, ok := kerneltest.OpenMode(t, s, s.RefRole(), mode)
+				if !ok {
+					return
+				}
 				st := newTracer(t, k)
 				n := 0
 				for _, th := range allThreads(t, k.Program()) {
@@ -80,7 +83,10 @@ func BenchmarkUnwindAllTasks(b *testing.B) {
 	for _, s := range fixtures.All(b) {
 		for _, mode := range []kerneltest.Mode{kerneltest.BTF, kerneltest.DumpOnly} {
 			b.Run(s.Manifest.ID+"/"+string(mode), func(b *testing.B) {
-				k := kerneltest.OpenMode(b, s, s.RefRole(), mode) // 7.2: lzo-d31 lacks the slab pages
+				k, ok := kerneltest.OpenMode(b, s, s.RefRole(), mode) // 7.2: lzo-d31 lacks the slab pages
+				if !ok {
+					return
+				}
 				st := newTracer(b, k)
 				threads := allThreads(b, k.Program())
 				b.ResetTimer()
