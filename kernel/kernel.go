@@ -181,7 +181,10 @@ func (k *Kernel) open(ctx context.Context, opt Options) error {
 			// the dump.
 			k.warnings = append(k.warnings, fmt.Sprintf("%s: %v; symbols from kallsyms instead", opt.Vmlinux.Name, err))
 		} else {
-			return fmt.Errorf("symbols: %s: %w; and from the dump: %v", opt.Vmlinux.Name, err, kerr)
+			// A vmlinux without symbols for a kernel whose dump has no
+			// kallsyms tables (before v6.0): the vmlinux cannot be used,
+			// and the error says why the dump cannot stand in for it.
+			return &VmlinuxError{Name: opt.Vmlinux.Name, Err: fmt.Errorf("symbols: %w; and from the dump: %w", err, kerr)}
 		}
 	} else {
 		if err := k.kallsyms(); err != nil {

@@ -14,9 +14,15 @@ import (
 
 	"github.com/vmcore-report/vmcore-report/emitters"
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+	"github.com/vmcore-report/vmcore-report/internal/kerneltest"
 	"github.com/vmcore-report/vmcore-report/kernel"
 )
 
+// openFixture opens the dump of role with the set's vmlinux, or alone. A
+// kernel that cannot be read from its dump alone (no kallsyms tables in
+// VMCOREINFO before v6.0) is opened with the vmlinux instead, after
+// kerneltest.RefusedAlone has checked the refusal against the set's note:
+// s.NeedsVmlinux says which.
 func openFixture(t *testing.T, s *fixtures.Set, role string, withVmlinux bool) *kernel.Kernel {
 	t.Helper()
 	var parts []kernel.File
@@ -38,6 +44,10 @@ func openFixture(t *testing.T, s *fixtures.Set, role string, withVmlinux bool) *
 		opt.Vmlinux = &kernel.File{Name: "vmlinux", R: fh, Size: s.Manifest.Vmlinux.Size}
 	}
 	k, err := kernel.Open(context.Background(), parts, opt)
+	if !withVmlinux && kerneltest.RefusedAlone(t, s, err) {
+		t.Logf("%s %s: refused alone, as its VMCOREINFO calls for; opened with the vmlinux: %v", s.Manifest.ID, role, err)
+		return openFixture(t, s, role, true)
+	}
 	if err != nil {
 		t.Fatalf("%s %s: %v", s.Manifest.ID, role, err)
 	}
@@ -102,8 +112,9 @@ func TestRealKernel(t *testing.T) {
 			if TopDir(k)+"/" != top {
 				t.Errorf("top folder %q, want %q", TopDir(k), top)
 			}
-			if m.Debug.Mode != "dump-only" || m.Debug.Types != k.TypesFrom() || m.Inputs.Vmlinux != nil {
-				t.Errorf("debug info %+v, vmlinux %+v", m.Debug, m.Inputs.Vmlinux)
+			if alone := s.NeedsVmlinux(t) == ""; m.Debug.Mode != map[bool]string{true: "dump-only", false: "vmlinux"}[alone] ||
+				m.Debug.Types != k.TypesFrom() || (m.Inputs.Vmlinux == nil) != alone {
+				t.Errorf("debug info %+v, vmlinux %+v (dump alone: %v)", m.Debug, m.Inputs.Vmlinux, alone)
 			}
 			d, ref := m.Inputs.Dump, s.MustRole(t, s.RefRole())
 			if d.Format != "kdump" || d.Compression != "lzo" || d.DumpLevel != ref.DumpLevel || len(d.Parts) != 1 || d.Parts[0].Name != ref.Name {

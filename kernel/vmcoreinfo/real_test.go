@@ -27,7 +27,9 @@ func openFile(t *testing.T, f *fixtures.File) *dump.Dump {
 }
 
 // checkInfo compares what every x86_64 VMCOREINFO must carry with the
-// fixture's manifest.
+// fixture's manifest. The kallsyms tables' entries are there exactly when
+// the kernel writes them (since v6.0: fixtures.Set.RecordsKallsyms, read
+// from the vmlinux), and then every one the kernel needs.
 func checkInfo(t *testing.T, s *fixtures.Set, vi *vmcoreinfo.Info) {
 	t.Helper()
 	if vi.OSRelease != s.Manifest.KernelRelease {
@@ -39,9 +41,15 @@ func checkInfo(t *testing.T, s *fixtures.Set, vi *vmcoreinfo.Info) {
 	if vi.PageSize != 4096 {
 		t.Errorf("PAGESIZE %d", vi.PageSize)
 	}
-	for _, sym := range []string{"init_uts_ns", "init_top_pgt", "_stext", "prb", "kallsyms_names", "kallsyms_num_syms"} {
+	for _, sym := range []string{"init_uts_ns", "init_top_pgt", "_stext", "prb"} {
 		if v, ok := vi.Symbol(sym); !ok || v < 0xffffffff80000000 {
 			t.Errorf("SYMBOL(%s) = %#x, %v", sym, v, ok)
+		}
+	}
+	records := s.RecordsKallsyms(t)
+	for _, sym := range fixtures.KallsymsSymbols {
+		if v, ok := vi.Symbol(sym); ok != records || ok && v < 0xffffffff80000000 {
+			t.Errorf("SYMBOL(%s) = %#x, %v; the kernel writes it: %v", sym, v, ok, records)
 		}
 	}
 	for _, n := range []string{"phys_base", "pgtable_l5_enabled", "KERNEL_IMAGE_SIZE", "sme_mask"} {

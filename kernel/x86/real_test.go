@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
@@ -85,6 +86,44 @@ func wantRelease(t *testing.T, s *fixtures.Set) string {
 	return strings.TrimSpace(string(b))
 }
 
+var (
+	specsMu sync.Mutex
+	specs   = map[string]*btf.Spec{}
+)
+
+// memberOffset gives a member's offset in a struct from the set's vmlinux's
+// BTF (each vmlinux's read once).
+func memberOffset(t *testing.T, s *fixtures.Set, typ, member string) uint64 {
+	t.Helper()
+	path := s.KernelFile(t, "vmlinux")
+	specsMu.Lock()
+	spec := specs[path]
+	if spec == nil {
+		f, err := os.Open(path)
+		if err != nil {
+			specsMu.Unlock()
+			t.Fatal(err)
+		}
+		spec, err = btf.LoadSpecFromELF(f)
+		f.Close()
+		if err != nil {
+			specsMu.Unlock()
+			t.Fatal(err)
+		}
+		specs[path] = spec
+	}
+	specsMu.Unlock()
+	st, err := spec.StructByName(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := ktype.MemberOffset(st, member)
+	if err != nil {
+		t.Fatalf("%s.%s: %v", typ, member, err)
+	}
+	return off
+}
+
 // TestRealUtsname builds the translator from each dump's VMCOREINFO and
 // reads init_uts_ns through the kernel-text mapping, the page tables and the
 // direct map, comparing the release with what the guest printed.
@@ -121,8 +160,16 @@ func TestRealUtsname(t *testing.T) {
 				if !ok {
 					t.Fatal("no SYMBOL(init_uts_ns)")
 				}
-				nameOff, _ := vi.Offset("uts_namespace.name")
-				va := uts + uint64(nameOff)
+				// OFFSET(uts_namespace.name) is recorded since v5.11
+				// (commit ca4a9241cc5e "kdump: append uts_namespace.name
+				// offset to VMCOREINFO"): where it is, it must be the
+				// vmlinux's; where not (5.10: the name follows a kref),
+				// the vmlinux's BTF gives it.
+				nameOff := memberOffset(t, s, "uts_namespace", "name")
+				if off, ok := vi.Offset("uts_namespace.name"); ok && uint64(off) != nameOff {
+					t.Fatalf("VMCOREINFO OFFSET(uts_namespace.name)=%d, the vmlinux's BTF %d", off, nameOff)
+				}
+				va := uts + nameOff
 
 				buf := make([]byte, 6*65)
 				if _, err := tr.ReadVirtAt(buf, va); err != nil {
@@ -385,24 +432,8 @@ func vmallocAddrs(t *testing.T, s *fixtures.Set, tr *x86.Translator, vi *vmcorei
 		}
 		return out
 	}
-	f, err := os.Open(s.KernelFile(t, "vmlinux"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	spec, err := btf.LoadSpecFromELF(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts, err := spec.StructByName("task_struct")
-	if err != nil {
-		t.Fatal(err)
-	}
-	offTasks, err1 := ktype.MemberOffset(ts, "tasks")
-	offStack, err2 := ktype.MemberOffset(ts, "stack")
-	if err1 != nil || err2 != nil {
-		t.Fatalf("task_struct: tasks %v, stack %v", err1, err2)
-	}
+	offTasks := memberOffset(t, s, "task_struct", "tasks")
+	offStack := memberOffset(t, s, "task_struct", "stack")
 	initTask, ok := systemMap(t, s, "init_task")["init_task"]
 	if !ok {
 		t.Fatal("System.map has no init_task")
