@@ -98,6 +98,10 @@ func explainOpenError(cfg *config, err error) error {
 		return fail(exitNoReport, "%s: not a crash dump vmcore-report can read (%v). It reads ELF cores (kdump's /proc/vmcore, "+
 			"QEMU dump-guest-memory, makedumpfile -E), kdump-compressed files, flattened streams (makedumpfile -F) and the "+
 			"parts of makedumpfile --split (give them all); decompress .gz, .xz or .zst copies first", dumpNames, err)
+	case report.KindNeedsVmlinux:
+		// The error says why and what to give: the general hint (is the
+		// dump complete?) would send the user the wrong way.
+		return fail(exitNoReport, "cannot read the crashed kernel from %s alone: %v", dumpNames, err)
 	}
 	hint := "check that the dump is complete and from an x86_64 kernel"
 	if cfg.vmlinux == "" {

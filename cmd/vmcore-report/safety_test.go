@@ -27,7 +27,7 @@ func TestIssue17FIFO(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "vmcore.fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skipf("mkfifo: %v", err)
+		t.Fatalf("mkfifo: %v", err)
 	}
 	regular := filepath.Join(dir, "vmcore")
 	os.WriteFile(regular, []byte("not a dump"), 0o644)
@@ -97,19 +97,20 @@ func TestIssue17InterruptedHang(t *testing.T) {
 // folder, two runs without -o, and a checksum that cannot be written.
 func TestIssue17NothingDestroyed(t *testing.T) {
 	s := fixtures.All(t)[0]
-	dump := dumpArgs(s, "lzo-d31")
+	dump, _ := aloneArgs(t, s, "lzo-d31")
+	input := s.Parts("lzo-d31")[0].Path
 	only := []string{"--only", "proc/version"}
 	dir := t.TempDir()
 	t.Chdir(dir)
 
 	// -o naming the dump: refused, the dump untouched.
 	link := filepath.Join(dir, "vmcore.tar")
-	if err := os.Symlink(dump[0], link); err != nil {
+	if err := os.Symlink(input, link); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := os.Stat(dump[0])
+	before, _ := os.Stat(input)
 	code, _, stderr := runCLI(t, append(append([]string{"-o", link, "--force"}, only...), dump...)...)
-	after, _ := os.Stat(dump[0])
+	after, _ := os.Stat(input)
 	if code != exitUsage || !strings.Contains(stderr, "is the input") || after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
 		t.Errorf("-o the input: exit %d, stderr %q", code, stderr)
 	}
