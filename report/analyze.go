@@ -78,6 +78,9 @@ func Analyze(ctx context.Context, in Files, opts Options, sinkFor SinkFor) (*Man
 		return nil, &WriteError{Err: err}
 	}
 	m, err := run(ctx, k, id, opts, sink)
+	if readFailed(err) {
+		return nil, err // an input the front end could no longer read
+	}
 	if err != nil && ctx.Err() == nil {
 		err = &WriteError{Err: err}
 	}

@@ -166,6 +166,9 @@ func run(ctx context.Context, k *kernel.Kernel, id Identity, opts Options, sink 
 	c := emitters.NewContext(k)
 	panicFacts(c, &m.Kernel)
 	jobs := r.plan(c, list, m)
+	if r.readErr != nil {
+		return m, fmt.Errorf("report stopped at the process list: %w", r.readErr)
+	}
 	m.Summary.Emitters = len(list) - len(m.Skipped)
 
 	total := len(jobs)
@@ -248,6 +251,9 @@ type runner struct {
 	// excluded lists the slab objects the dump lacks though every dump
 	// level keeps them: its makedumpfile did not know the kernel.
 	excluded []linux.ExcludedKernelPage
+	// readErr is the front end's reader failing (an input it can no
+	// longer read): the run stops, as it would at the open.
+	readErr error
 }
 
 // excludedByStaleMakedumpfile is the reason of every output that failed
@@ -412,6 +418,9 @@ func (r *runner) processList(c *emitters.Context) ([]int64, error) {
 	if err != nil {
 		err = fmt.Errorf("task list (init_task.tasks): %w", err)
 	}
+	if readFailed(err) {
+		r.readErr = err
+	}
 	return found, err
 }
 
@@ -446,6 +455,11 @@ func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (Output, []byte
 	o.DurationMS = ms(time.Since(t0))
 	if res.Canceled != nil {
 		return o, nil, fmt.Errorf("report interrupted at %s: %w", j.path, res.Canceled)
+	}
+	if err := res.err(); readFailed(err) {
+		// Not the dump's fault, nor this output's: every later read would
+		// fail the same way.
+		return o, nil, fmt.Errorf("report stopped at %s: %w", j.path, err)
 	}
 	if r.k.Program() != nil && res.err() == nil {
 		// A probe of the kernel (a type, member, enumerator or symbol)

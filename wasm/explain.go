@@ -90,9 +90,15 @@ func explainOpenError(req Request, err error) error {
 	case report.KindBadVmlinux:
 		var v *kernel.VmlinuxError
 		errors.As(err, &v)
+		// A vmlinux without symbols for a kernel whose dump has no kallsyms
+		// tables: leaving it out cannot help.
+		instead := "or leave it out to read the dump alone."
+		if errors.Is(err, kernel.ErrNeedVmlinux) {
+			instead = "with its symbol table: this kernel cannot be read from its dump alone."
+		}
 		return ue("The vmlinux %s cannot be used (%v). Give the uncompressed x86_64 vmlinux with debug information "+
 			"(e.g. /usr/lib/debug/boot/vmlinux-<release> from the kernel's -dbg or -debuginfo package), not the compressed vmlinuz, "+
-			"or leave it out to read the dump alone.", v.Name, v.Err)
+			"%s", v.Name, v.Err, instead)
 	case report.KindNeedsVmlinux:
 		return ue("The dump %s cannot be read without its vmlinux: %v. Add the crashed kernel's vmlinux with debug information "+
 			"(on Debian: package linux-image-<release>-dbg, file /usr/lib/debug/boot/vmlinux-<release>).", dumpNames, err)

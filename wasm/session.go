@@ -160,7 +160,9 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 		return res, nil
 	case ctx.Err() != nil:
 		return nil, cancelled(context.Cause(ctx))
-	case res == nil:
+	case res == nil, report.Classify(err) == report.KindReadFailed:
+		// Not opened, or a file the browser could no longer read in the
+		// middle of the run: no report, and the file named.
 		return nil, explainOpenError(req, err)
 	}
 	return nil, &UserError{Kind: KindInternal, Message: "Writing the report failed: " + err.Error()}
