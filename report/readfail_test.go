@@ -23,7 +23,9 @@ func TestReadFailureStopsTheRun(t *testing.T) {
 	s := fixtures.All(t)[0]
 	k := openFixture(t, s, s.RefRole(), true)
 	list := []*emitters.Emitter{
-		{Path: "a", Run: func(*emitters.Context, int64, *emitters.Output) error { return fmt.Errorf("a: %w", frontEndReadError{}) }},
+		{Path: "a", Run: func(*emitters.Context, int64, *emitters.Output) error {
+			return fmt.Errorf("a: %w", frontEndReadError{})
+		}},
 		{Path: "b", Run: func(*emitters.Context, int64, *emitters.Output) error { panic("must not run") }},
 	}
 	sink := newMemSink()
