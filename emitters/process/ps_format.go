@@ -111,14 +111,21 @@ func psArgs(cmdline []byte, name string, state byte) string {
 // psStime mirrors pr_stime(): the start time as "%H:%M" when the process
 // started on the day of now, "%b%d" in the same year, "%Y" before. Times
 // are in UTC: the crashed machine's time zone is userspace configuration.
+//
+// It runs for every row of ps, so it spells the fields itself: through
+// time.Format the browser compiled its layout parser anew in every report.
 func psStime(start, now time.Time) string {
-	switch {
-	case start.Year() != now.Year():
-		return start.Format("2006")
+	two := func(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+	switch y := start.Year(); {
+	case y != now.Year():
+		if y < 0 || y > 9999 {
+			return start.Format("2006")
+		}
+		return string(two(two(nil, y/100), y%100))
 	case start.YearDay() != now.YearDay():
-		return start.Format("Jan02")
+		return string(two([]byte(start.Month().String()[:3]), start.Day()))
 	}
-	return start.Format("15:04")
+	return string(two(append(two(nil, start.Hour()), ':'), start.Minute()))
 }
 
 // psTTY is procps' tty name for a tty->name: "?" without a controlling

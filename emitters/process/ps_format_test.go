@@ -64,10 +64,13 @@ func TestPsFields(t *testing.T) {
 	}
 	now := time.Date(2026, 11, 25, 18, 31, 0, 0, time.UTC)
 	for start, want := range map[time.Time]string{
-		now.Add(-time.Minute):                   "18:30",
-		now.Add(-24 * time.Hour):                "Nov24",
-		now.AddDate(-1, 0, 0):                   "2025",
-		now.Add(-18*time.Hour - 31*time.Minute): "00:00",
+		now.Add(-time.Minute):                         "18:30",
+		now.Add(-24 * time.Hour):                      "Nov24",
+		now.AddDate(-1, 0, 0):                         "2025",
+		now.Add(-18*time.Hour - 31*time.Minute):       "00:00",
+		time.Date(2026, 1, 5, 9, 7, 0, 0, time.UTC):   "Jan05",
+		time.Date(2026, 11, 25, 9, 7, 0, 0, time.UTC): "09:07",
+		time.Date(987, 11, 25, 9, 7, 0, 0, time.UTC):  "0987",
 	} {
 		if got := psStime(start, now); got != want {
 			t.Errorf("psStime(%v) = %q, want %q", start, got, want)

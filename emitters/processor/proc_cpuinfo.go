@@ -139,20 +139,12 @@ func procCpuinfo(c *emit.Context, _ int64, out *emit.Output) error {
 			get(topo["pkg"]), siblings, get(topo["core"]), get("booted_cores"), get(topo["apic"]), get(topo["iapic"]))
 		fmt.Fprintf(out, "fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: %d\nwp\t\t: yes\n", get("cpuid_level"))
 		out.WriteString("flags\t\t:")
-		for i := 0; i < 32*ncapints; i++ {
-			if has(i) && capNames[i] != "" {
-				fmt.Fprintf(out, " %s", capNames[i])
-			}
-		}
+		writeFlags(out, words, 0, capNames)
 		if has(4*32 + 5) { // X86_FEATURE_VMX: the "vmx flags" line (CONFIG_X86_VMX_FEATURE_NAMES)
 			out.Partial("cpu %d: vmx flags line not reproduced", cpu)
 		}
 		out.WriteString("\nbugs\t\t:")
-		for i := 0; i < 32*nbugints; i++ {
-			if has(32*ncapints+i) && bugNames[i] != "" {
-				fmt.Fprintf(out, " %s", bugNames[i])
-			}
-		}
+		writeFlags(out, words, 32*ncapints, bugNames)
 		lpj := uint64(get("loops_per_jiffy"))
 		fmt.Fprintf(out, "\nbogomips\t: %d.%02d\n", lpj/(500000/hz), (lpj/(5000/hz))%100)
 		if tlb := get("x86_tlbsize"); tlb > 0 {
@@ -178,6 +170,20 @@ func procCpuinfo(c *emit.Context, _ int64, out *emit.Output) error {
 		}
 	}
 	return nil
+}
+
+// writeFlags writes " name" for each bit set from bit base on of words that
+// names names (show_cpuinfo's flags and bugs lines). A function of its own:
+// its loop, hundreds of bits per CPU, would otherwise make a browser
+// compile all of procCpuinfo with its optimising compiler in every report.
+func writeFlags(out *emit.Output, words []uint32, base int, names []string) {
+	for i, name := range names {
+		bit := base + i
+		if name != "" && words[bit/32]&(1<<(bit%32)) != 0 {
+			out.WriteString(" ")
+			out.WriteString(name)
+		}
+	}
 }
 
 // coreSiblings is cpumask_weight(topology_core_cpumask(cpu)): the weight of
