@@ -17,8 +17,9 @@
 #          (the bench set: FIXTURE_SCENARIOS=many,  in a 2.5 GiB guest
 #          `make bench-fixtures`; not built by default)
 # The capture kernel runs makedumpfile -l -d 31 and -E -d 31 on /proc/vmcore
-# onto an ext4 disk and powers off; the host copies the files out with
-# debugfs. Each scenario is a set of its own (its own boot, its own ground
+# (and -l -d 1 for a kernel kernels.txt marks reference=lzo-d1: the dump its
+# tests compare with the ground truth) onto an ext4 disk and powers off; the
+# host copies the files out with debugfs. Each scenario is a set of its own (its own boot, its own ground
 # truth) in $OUT/scenarios/<kernel id>/kdump-<scenario>/, whose manifest says
 # what crashed, the panicking task and the expected culprit function.
 
@@ -219,11 +220,16 @@ crash_json() {
 		"$(json_str "$culprit")" "$(json_str "$symbol")" "$(json_str "$caller")" "$hung"
 }
 
-# kdump_scenario ID SUITE PINNED ABI SC: one scenario's guest, dumps and manifest.
+# kdump_scenario ID SUITE PINNED ABI SC EXTRAS: one scenario's guest, dumps
+# and manifest.
 kdump_scenario() {
-	local id=$1 suite=$2 pinned=$3 abi=$4 sc=$5 prep=$OUT/scenarios/$1.prep
+	local id=$1 suite=$2 pinned=$3 abi=$4 sc=$5 extras=${6:--} prep=$OUT/scenarios/$1.prep ref=""
 	local dest=$OUT/scenarios/$1/kdump-$5 work t0 waited=0 qpid tools kexec_v mdf_v build_id mem=$KDUMP_MEM truth_size=64M kdump_size=1G
 	[ -e "$dest/manifest.json" ] && { say "$id kdump-$sc: up to date"; return 0; }
+	# reference=ROLE (kernels.txt): the capture kernel also writes ROLE, which
+	# the tests compare with the ground truth instead of the -d 31 dumps.
+	case ",$extras," in *,reference=*) ref=${extras#*reference=} ref=${ref%%,*} ;; esac
+	case "$ref" in "" | lzo-d1) ;; *) die "$id kdump-$sc: reference=$ref: the capture kernel makes only lzo-d1" ;; esac
 	work=$dest.tmp
 	rm -rf "$work" && mkdir -p "$work/kdump-root" "$work/truth"
 	t0=$SECONDS
@@ -231,6 +237,9 @@ kdump_scenario() {
 	cp "$prep/initrd.img" "$work/kdump-root/initrd.img"
 	# The many-tasks set: more memory, and room for its larger truth and dumps.
 	[ "$sc" != many ] || mem=$KDUMP_MEM_MANY truth_size=512M kdump_size=2G
+	# A -d 1 dump keeps every non-zero page of the 576 MiB the crashed kernel
+	# had, besides the -d 31 pair (the image is sparse: room costs nothing).
+	[ -z "$ref" ] || kdump_size=2G
 	truncate -s 64M "$work/data.img" "$work/nvme.img" "$work/scsi.img"
 	truncate -s "$truth_size" "$work/truth.img"
 	truncate -s "$kdump_size" "$work/kdump.img"
@@ -241,7 +250,7 @@ kdump_scenario() {
 	qemu-system-x86_64 -accel tcg -machine pc -cpu qemu64 -smp 2 -m "$mem" \
 		-display none -monitor none -serial "file:$work/console.log" -no-reboot \
 		-kernel "$KERNELS/$abi/vmlinuz" -initrd "$prep/initrd.img" \
-		-append "console=ttyS0 no_timer_check panic=0 crashkernel=$KDUMP_CRASHKERNEL vmcore_fixture=$id fixture_mode=kdump fixture_scenario=$sc" \
+		-append "console=ttyS0 no_timer_check panic=0 crashkernel=$KDUMP_CRASHKERNEL vmcore_fixture=$id fixture_mode=kdump fixture_scenario=$sc${ref:+ fixture_ref=$ref}" \
 		-device vmcoreinfo \
 		-drive "file=$work/data.img,if=virtio,format=raw" \
 		-drive "file=$work/truth.img,if=virtio,format=raw" \
@@ -266,6 +275,8 @@ kdump_scenario() {
 	debugfs -R "rdump /out $work" "$work/kdump.img" >/dev/null 2>&1 || die "$id kdump-$sc: cannot read the kdump disk"
 	[ -s "$work/out/kdump-lzo-d31.kdump" ] && [ -s "$work/out/kdump-elf-d31.elf" ] ||
 		die "$id kdump-$sc: the capture kernel wrote no dumps; see $work/console.log and $work/out/capture.log"
+	[ -z "$ref" ] || [ -s "$work/out/kdump-$ref.kdump" ] ||
+		die "$id kdump-$sc: the capture kernel wrote no $ref dump; see $work/console.log and $work/out/capture.log"
 	mv "$work"/out/* "$work/" && rmdir "$work/out"
 	tar -xf "$work/truth.img" -C "$work/truth" || die "$id kdump-$sc: no ground truth on the truth disk; see $work/console.log"
 	rm -rf "$work/kdump-root" "$work"/*.img
@@ -273,9 +284,14 @@ kdump_scenario() {
 	tools=$CACHE/kdump-tools-$suite
 	kexec_v=$(deb_version "$suite" kexec-tools)
 	mdf_v=$(deb_version "$suite" makedumpfile)
+	# Which makedumpfile made the files, as the kernel's own set records it
+	# (the capture kernel's is the suite's, the one makedumpfile_of unpacks).
+	local mjson
+	mjson=$(mdf_json "$(makedumpfile_of "$suite")" "$suite" "$([ -n "$ref" ] && echo true)")
 	FILES_JSON=()
-	add_file "$work" kdump-lzo-d31 kdump-lzo-d31.kdump kdump "kdump: $suite makedumpfile $mdf_v -l -d 31 /proc/vmcore in the capture kernel (kexec-tools $kexec_v)" lzo 31 true false 0
-	add_file "$work" kdump-elf-d31 kdump-elf-d31.elf elf "kdump: $suite makedumpfile $mdf_v -E -d 31 /proc/vmcore in the capture kernel (kexec-tools $kexec_v)" none 31 true false 0
+	add_file "$work" kdump-lzo-d31 kdump-lzo-d31.kdump kdump "kdump: $suite makedumpfile $mdf_v -l -d 31 /proc/vmcore in the capture kernel (kexec-tools $kexec_v)" lzo 31 true false 0 "$mjson"
+	add_file "$work" kdump-elf-d31 kdump-elf-d31.elf elf "kdump: $suite makedumpfile $mdf_v -E -d 31 /proc/vmcore in the capture kernel (kexec-tools $kexec_v)" none 31 true false 0 "$mjson"
+	[ -z "$ref" ] || add_file "$work" "kdump-$ref" "kdump-$ref.kdump" kdump "kdump: $suite makedumpfile $mdf_v -l -d 1 /proc/vmcore in the capture kernel (kexec-tools $kexec_v)" lzo 1 true false 0 "$mjson"
 	local vmlinux=$KERNELS/$abi/vmlinux crash
 	build_id=$(cat "$prep/build_id")
 	# The crashed kernel's words: its console, or, when kexec came before the
@@ -284,9 +300,13 @@ kdump_scenario() {
 	local said=$work/console.log
 	grep -aq 'Kernel panic - not syncing' "$said" || said=$work/kdump-dmesg.txt
 	crash=$(crash_json "$sc" "$said" "$work/truth/meta/scenario" "$abi" "$work/kdump-elf-d31.elf") || exit 1
-	local mdf_s lzo_s elf_s
+	local mdf_s lzo_s elf_s ref_s=""
 	lzo_s=$(awk '$1 == "lzo_rc" {print $4}' "$work/capture.log")
 	elf_s=$(awk '$1 == "elf_rc" {print $4}' "$work/capture.log")
+	if [ -n "$ref" ]; then
+		ref_s=$(awk '$1 == "ref_rc" {print $4}' "$work/capture.log")
+		ref_s=", \"capture_ref\": ${ref_s:-0}"
+	fi
 	mdf_s=$(head -1 "$work/capture.log")
 	cat >"$work/manifest.json" <<-EOF
 		{
@@ -300,7 +320,8 @@ kdump_scenario() {
 		 "build_id": $(json_str "$build_id"),
 		 "guest_cmdline": $(json_str "$(cat "$work/truth/proc/cmdline")"),
 		 "generator_key": "$KEY",
-		 "timings_seconds": {"guest_to_poweroff": $guest_s, "capture_lzo": ${lzo_s:-0}, "capture_elf": ${elf_s:-0}, "total": $((SECONDS - t0))},
+		 "reference_role": $(json_str "${ref:+kdump-$ref}"),
+		 "timings_seconds": {"guest_to_poweroff": $guest_s, "capture_lzo": ${lzo_s:-0}, "capture_elf": ${elf_s:-0}$ref_s, "total": $((SECONDS - t0))},
 		 "vmlinux": {"role":"vmlinux","name":"vmlinux","path":$(json_str "$vmlinux"),"size":$(stat -c %s "$vmlinux"),"sha256":"$(cat "$prep/vmlinux.sha256")","format":"vmlinux"},
 		 "files": [
 		  $(join "${FILES_JSON[@]}")

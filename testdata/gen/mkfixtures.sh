@@ -588,7 +588,7 @@ done
 for k in "${KLIST[@]}"; do
 	read -r id suite pinned extras <<<"$k"
 	for sc in $KDUMP_SCENARIOS; do
-		job "$id kdump-$sc" kdump_scenario "$id" "$suite" "$pinned" "${ABI[$id]}" "$sc"
+		job "$id kdump-$sc" kdump_scenario "$id" "$suite" "$pinned" "${ABI[$id]}" "$sc" "$extras"
 	done
 done
 wait
