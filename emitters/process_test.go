@@ -1,6 +1,7 @@
 package emitters
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
 	"github.com/vmcore-report/vmcore-report/internal/kerneltest"
+	"github.com/vmcore-report/vmcore-report/kernel"
 )
 
 // Ground-truth rules of the per-process files. The capture read them a few
@@ -351,18 +353,41 @@ func TestCmdlineFromUserPages(t *testing.T) {
 
 // TestCmdlineNeedsUserPages: without user pages (-d 31) a user process's
 // command line is empty and the file says why; a kernel thread's is empty
-// and complete.
+// and complete. Where the lzo-d31 dump lacks kernel pages too (a
+// makedumpfile that does not know the kernel: fixtures.File.LacksKernelPages,
+// 7.2 by sid's 1.7.8), a task whose own pages it lacks cannot be read at
+// all: the emitter fails on the excluded page (which the report turns into
+// the advice to re-make the dump; which tasks lose pages varies from one
+// build of the fixture to the next), and never writes a command line it
+// did not read.
 func TestCmdlineNeedsUserPages(t *testing.T) {
 	for _, s := range fixtures.All(t) {
 		t.Run(s.Manifest.ID, func(t *testing.T) {
+			lacks := s.MustRole(t, "lzo-d31").LacksKernelPages()
 			c := NewContext(kerneltest.OpenAlone(t, s, "lzo-d31"))
-			out := runPID(t, c, "proc/{pid}/cmdline", 1)
-			if out.String() != "" || !slices.Equal(out.PartialReasons(), []string{"user pages not in this dump (dump level 31)"}) {
-				t.Errorf("pid 1: %q %v", out.String(), out.PartialReasons())
+			var cmdline *Emitter
+			for _, e := range All() {
+				if e.Path == "proc/{pid}/cmdline" {
+					cmdline = e
+				}
 			}
-			out = runPID(t, c, "proc/{pid}/cmdline", 2)
-			if out.String() != "" || len(out.PartialReasons()) != 0 {
-				t.Errorf("kthreadd: %q %v", out.String(), out.PartialReasons())
+			for _, tc := range []struct {
+				pid     int64
+				reasons []string
+			}{
+				{1, []string{"user pages not in this dump (dump level 31)"}},
+				{2, nil}, // kthreadd: no user memory, nothing missing
+			} {
+				var out Output
+				err := cmdline.Run(c, tc.pid, &out)
+				switch {
+				case lacks && errors.Is(err, kernel.ErrExcluded):
+					t.Logf("pid %d: %v", tc.pid, err)
+				case err != nil:
+					t.Errorf("pid %d: %v", tc.pid, err)
+				case out.String() != "" || !slices.Equal(out.PartialReasons(), tc.reasons):
+					t.Errorf("pid %d: %q %v, want \"\" %v", tc.pid, out.String(), out.PartialReasons(), tc.reasons)
+				}
 			}
 		})
 	}

@@ -378,29 +378,7 @@ func lineDiff(want, got string) string {
 // one fixture kernel, with the reason; their checks are skipped (and say
 // so) instead of failing. Remove an entry as soon as it passes.
 // Key: "<kernel id>/<mode, or * for every mode>/<emitter path>".
-var knownBroken = func() map[string]string {
-	m := map[string]string{}
-	// 7.2's kdump scenarios: the capture kernel ran sid's makedumpfile
-	// 1.7.8 at -d 31, which drops 7.2's slab pages (the report names them
-	// in inputs.dump.missing_kernel_pages): the objects these outputs read
-	// are not in the dump. (The kernel's own set is compared on its lzo-d1
-	// dump: kernels.txt reference=lzo-d1.)
-	for _, sc := range fixtures.ScenarioNames {
-		for _, path := range []string{
-			"proc/diskstats", "proc/locks", "proc/meminfo", "proc/mounts", "proc/partitions", "proc/swaps",
-			"proc/zoneinfo", "proc/{pid}/cmdline", "proc/{pid}/comm", "proc/{pid}/limits", "proc/{pid}/mountinfo",
-			"proc/{pid}/stack", "proc/{pid}/stat", "proc/{pid}/statm", "proc/{pid}/status", "proc/{pid}/wchan",
-			"sos_commands/memory/free", "sos_commands/process/ps_-elfL", "sos_commands/process/ps_auxwww",
-			"sos_commands/vmcore/bt_-a", "sos_commands/vmcore/sys", "proc/interrupts", "proc/stat",
-			"sos_commands/vmcore/bt_blocked",
-		} {
-			m["sid-7.2/"+sc+"/*/"+path] = slab72
-		}
-	}
-	return m
-}()
-
-const slab72 = "7.2's kdump scenario dumps were made in the capture kernel by sid's makedumpfile 1.7.8, which drops 7.2's slab pages at -d 31 (the report names them in inputs.dump.missing_kernel_pages): the objects this output reads are not in the dump"
+var knownBroken = map[string]string{}
 
 // knownBrokenWhy is knownBroken's reason for the output, or "".
 func knownBrokenWhy(id string, mode kerneltest.Mode, path string) string {

@@ -28,6 +28,11 @@ func memoryFree(c *emit.Context, _ int64, out *emit.Output) error {
 		for _, n := range names {
 			v, ok := m.value(n)
 			if !ok {
+				// The field's own read error, so that the run can say why
+				// (a page the dump lacks).
+				if err := m.missing[n]; err != nil {
+					return 0, fmt.Errorf("free: /proc/meminfo has no %s: %w", n, err)
+				}
 				return 0, fmt.Errorf("free: /proc/meminfo has no %s", n)
 			}
 			sum += v

@@ -42,6 +42,7 @@ type meminfoLine struct {
 type meminfoData struct {
 	lines   []meminfoLine
 	partial []string
+	missing map[string]error // why a field left out could not be read
 }
 
 // value is the kB value of the line named name.
@@ -69,6 +70,10 @@ func (m *meminfoData) line(format string, x miVal) {
 	name, _, _ := strings.Cut(format, ":")
 	if x.err != nil {
 		m.partial = append(m.partial, fmt.Sprintf("%s: %v", name, x.err))
+		if m.missing == nil {
+			m.missing = map[string]error{}
+		}
+		m.missing[name] = x.err
 		return
 	}
 	m.lines = append(m.lines, meminfoLine{name: name, kb: x.n, text: fmt.Sprintf(format, x.n)})

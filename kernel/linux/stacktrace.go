@@ -247,11 +247,15 @@ func (t *StackTracer) GetWchan(task object.Object) (uint64, error) {
 		return 0, nil
 	}
 	addrs, _, err := t.StackTraceSaveTsk(task)
-	if errors.Is(err, ErrTaskRunning) || errors.Is(err, ErrStackFreed) || len(addrs) == 0 {
+	switch {
+	case errors.Is(err, ErrTaskRunning) || errors.Is(err, ErrStackFreed):
 		return 0, nil
-	}
-	if err != nil {
+	case err != nil:
+		// A stack the dump cannot give (a page it lacks) is no "0": the
+		// kernel prints 0 only for a stack it walked.
 		return 0, err
+	case len(addrs) == 0:
+		return 0, nil
 	}
 	return addrs[0], nil
 }

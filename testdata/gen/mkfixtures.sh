@@ -478,7 +478,9 @@ build_set() {
 	add_mdf() { [ -e "$work/$2" ] && add_file "$work" "$@"; true; } # only the variants made
 	add_mdf lzo-d31 lzo-d31.kdump kdump "makedumpfile $v -l -d 31" lzo 31 true false 0 "$MDF_JSON"
 	add_mdf zlib-d31 zlib-d31.kdump kdump "makedumpfile $v -c -d 31" zlib 31 true false 0 "$MDF_JSON"
-	add_mdf zstd-d31 zstd-d31.kdump kdump "makedumpfile $(mdf_version "$zmdf") -z -d 31" zstd 31 true false 0 "$(mdf_json "$zmdf" "$(mdf_suite "$zmdf")")"
+	# (with reference=: no released makedumpfile knows the kernel, the
+	# zstd one included)
+	add_mdf zstd-d31 zstd-d31.kdump kdump "makedumpfile $(mdf_version "$zmdf") -z -d 31" zstd 31 true false 0 "$(mdf_json "$zmdf" "$(mdf_suite "$zmdf")" "$([ -n "$ref" ] && echo true)")"
 	add_mdf raw-d31 raw-d31.kdump kdump "makedumpfile $v -d 31" none 31 true false 0 "$MDF_JSON"
 	add_mdf elf-d31 elf-d31.elf elf "makedumpfile $v -E -d 31" none 31 true false 0 "$MDF_JSON"
 	add_mdf lzo-d1 lzo-d1.kdump kdump "makedumpfile $v -l -d 1" lzo 1 true false 0 "$MDF_JSON"
