@@ -393,6 +393,15 @@ func oracleBt(t *testing.T, s *fixtures.Set, got string) {
 		}
 		seen[bt.cpu] = true
 		rq, ok := o.Runqueues[strconv.FormatInt(bt.cpu, 10)]
+		if ok && rq.Curr == rq.Idle {
+			// An idle CPU (7.2's kdump-oom: CPU 0 while CPU 1 ran the OOM
+			// task) runs its idle task, which no task list holds: pid 0,
+			// named "swapper/N" by init_idle() (kernel/sched/core.c).
+			if want := fmt.Sprintf("swapper/%d", bt.cpu); bt.pid != 0 || bt.comm != want || bt.task != fmt.Sprintf("%x", rq.Idle) {
+				t.Errorf("CPU %d: pid %d %q task %s; drgn's rq->curr is the idle task %x (pid 0 %q)", bt.cpu, bt.pid, bt.comm, bt.task, rq.Idle, want)
+			}
+			continue
+		}
 		curr := o.taskByAddress(t, rq.Curr)
 		if !ok || curr == nil {
 			t.Errorf("CPU %d: drgn has no current task for it", bt.cpu)
