@@ -1,21 +1,23 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"debug/elf"
 	"encoding/binary"
 	"fmt"
-	"github.com/vmcore-report/vmcore-report/kernel"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+	"github.com/vmcore-report/vmcore-report/kernel"
 )
 
 // Regressions for issue 17 on the command line: inputs checked before they
@@ -207,19 +209,47 @@ func TestIssue17Signal(t *testing.T) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestIssue17Signal$")
 		cmd.Env = append(os.Environ(), "VMCORE_REPORT_MAIN=1",
 			"VMCORE_REPORT_ARGS="+strings.Join([]string{"--vmlinux", s.Manifest.Vmlinux.Path, "--dwarf", "-o", filepath.Join(dir, "r.tar.xz"), f.Path}, "\n"))
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
+		// The signal goes at the run's first progress line: main has
+		// installed its handler by then (a fixed sleep raced the child's
+		// start under load: the default action killed it), and the DWARF
+		// load still ahead takes seconds, so the run cannot finish first.
+		pipe, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(700 * time.Millisecond)
+		var stderr bytes.Buffer
+		first := make(chan struct{})
+		copied := make(chan struct{})
+		go func() {
+			defer close(copied)
+			sc := bufio.NewScanner(pipe)
+			once := sync.OnceFunc(func() { close(first) })
+			for sc.Scan() {
+				stderr.WriteString(sc.Text() + "\n")
+				if strings.HasPrefix(sc.Text(), "vmcore-report: ") {
+					once()
+				}
+			}
+		}()
+		select {
+		case <-first:
+		case <-time.After(time.Minute):
+			cmd.Process.Kill()
+			<-copied
+			cmd.Wait()
+			t.Fatalf("%v: no progress line in a minute; stderr:\n%s", sig, stderr.String())
+		}
 		sent := time.Now()
 		cmd.Process.Signal(sig)
-		err := cmd.Wait()
+		<-copied
+		err = cmd.Wait()
 		took := time.Since(sent)
 		code := cmd.ProcessState.ExitCode()
 		if code == exitOK || code == exitPartial {
-			t.Logf("%v: the run finished before the signal (%v)", sig, err)
+			t.Errorf("%v: the run finished (%v) although the signal came before the vmlinux was read; stderr:\n%s", sig, err, stderr.String())
 			continue
 		}
 		t.Logf("%v: exit %d %v after the signal", sig, code, took)
