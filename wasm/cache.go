@@ -26,6 +26,9 @@ type CachedReaderAt struct {
 	lastMiss int64 // chunk index of the previous miss, for read-ahead
 	ahead    int64 // chunks fetched per miss; doubles while sequential
 	stats    CacheStats
+	// ahead of need: chunks asked of the underlying reader's Prefetch,
+	// each read alone (no read-ahead) so that the read is the one asked.
+	prefetched map[int64]bool
 }
 
 // CacheStats counts what a CachedReaderAt did.
@@ -68,6 +71,34 @@ func (c *CachedReaderAt) SetDirect(n int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.direct = max(n, 1)
+}
+
+// Prefetch asks the underlying reader, when it can read ahead, for what a
+// later ReadAt(off, n) will read from it: the exact range of a direct
+// read, else the chunks not yet cached.
+func (c *CachedReaderAt) Prefetch(off, n int64) {
+	p, ok := c.r.(prefetcher)
+	if !ok || off < 0 || n <= 0 || off >= c.size {
+		return
+	}
+	n = min(n, c.size-off)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n >= c.direct {
+		p.Prefetch(off, n)
+		return
+	}
+	for idx := off / c.chunk; idx*c.chunk < off+n; idx++ {
+		if c.prefetched[idx] || c.cache.Contains(idx) {
+			continue
+		}
+		if c.prefetched == nil {
+			c.prefetched = map[int64]bool{}
+		}
+		c.prefetched[idx] = true
+		start := idx * c.chunk
+		p.Prefetch(start, min(c.chunk, c.size-start))
+	}
 }
 
 // Size is the size given to NewCachedReaderAt.
@@ -131,15 +162,9 @@ func (c *CachedReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// chunkAt returns chunk idx, reading it (and, when access is sequential,
-// the chunks after it) on a miss. A short chunk comes with an error unless
-// it is the file's last.
-func (c *CachedReaderAt) chunkAt(idx int64) ([]byte, error) {
-	if b, ok := c.cache.Get(idx); ok {
-		c.stats.Hits++
-		return b, nil
-	}
-	c.stats.Misses++
+// readAhead is how many chunks a miss at idx reads: more while misses
+// are sequential.
+func (c *CachedReaderAt) readAhead(idx int64) int64 {
 	if idx == c.lastMiss+1 {
 		c.ahead = min(c.ahead*2, maxReadAhead)
 	} else {
@@ -150,6 +175,24 @@ func (c *CachedReaderAt) chunkAt(idx int64) ([]byte, error) {
 		nChunks = max(maxChunks, 1)
 	}
 	c.lastMiss = idx + nChunks - 1
+	return nChunks
+}
+
+// chunkAt returns chunk idx, reading it (and, when access is sequential,
+// the chunks after it) on a miss. A short chunk comes with an error unless
+// it is the file's last.
+func (c *CachedReaderAt) chunkAt(idx int64) ([]byte, error) {
+	if b, ok := c.cache.Get(idx); ok {
+		c.stats.Hits++
+		return b, nil
+	}
+	c.stats.Misses++
+	nChunks := int64(1)
+	if c.prefetched[idx] {
+		delete(c.prefetched, idx)
+	} else {
+		nChunks = c.readAhead(idx)
+	}
 	start := idx * c.chunk
 	end := min(start+nChunks*c.chunk, c.size)
 	buf := make([]byte, end-start)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -76,4 +77,49 @@ type countingReader struct {
 func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 	c.calls++
 	return c.r.ReadAt(p, off)
+}
+
+// hinted records Prefetch hints and reads.
+type hinted struct {
+	r            *bytes.Reader
+	hints, reads [][2]int64
+}
+
+func (h *hinted) ReadAt(p []byte, off int64) (int, error) {
+	h.reads = append(h.reads, [2]int64{off, int64(len(p))})
+	return h.r.ReadAt(p, off)
+}
+
+func (h *hinted) Prefetch(off, n int64) { h.hints = append(h.hints, [2]int64{off, n}) }
+
+// TestCachedReaderAtPrefetch: a hint becomes one per chunk not cached (or
+// the exact range of a direct read), and the reads that follow ask the
+// underlying reader for exactly those ranges, without read-ahead.
+func TestCachedReaderAtPrefetch(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	h := &hinted{r: bytes.NewReader(data)}
+	c := NewCachedReaderAt(h, int64(len(data)), 32<<10, 8<<20)
+	c.SetDirect(64 << 10)
+	buf := make([]byte, 100)
+	if _, err := c.ReadAt(buf, 0); err != nil { // chunk 0 cached
+		t.Fatal(err)
+	}
+	h.reads = nil
+	c.Prefetch(10, 40<<10)          // chunk 0 cached: chunk 1 only
+	c.Prefetch(100<<10, 200<<10)    // direct: exact
+	c.Prefetch(1<<20-10, 1000)      // the last chunk
+	c.Prefetch(int64(len(data)), 5) // past the end: nothing
+	want := [][2]int64{{32 << 10, 32 << 10}, {100 << 10, 200 << 10}, {1<<20 - 32<<10, 32 << 10}}
+	if !slices.Equal(h.hints, want) {
+		t.Fatalf("hints %v, want %v", h.hints, want)
+	}
+	for _, r := range [][2]int64{{10, 40 << 10}, {100 << 10, 200 << 10}, {1<<20 - 10, 10}, {33 << 10, 10}} {
+		b := make([]byte, r[1])
+		if _, err := c.ReadAt(b, r[0]); err != nil || !bytes.Equal(b, data[r[0]:r[0]+r[1]]) {
+			t.Fatalf("read %v: %v", r, err)
+		}
+	}
+	if !slices.Equal(h.reads, want) {
+		t.Fatalf("reads %v, want the hinted ranges %v", h.reads, want)
+	}
 }

@@ -12,6 +12,8 @@
 //	    vmcrReadError() says why)
 //	vmcrPrefetch(index, offset, n)         start reading that range in the
 //	    background, for a later vmcrRead inside it
+//	vmcrPending(index, offset, n) bool     whether a prefetch holding that
+//	    range has yet to arrive
 //	vmcrPost(message, blob?)               post a message to the page
 //	vmcrPackChunk(ptr, n), vmcrPackEnd()   when the run streams its tar to
 //	    a packer worker: send it bytes [ptr, ptr+n) of wasm memory, and
@@ -119,6 +121,7 @@ var (
 	readFn     = js.Global().Get("vmcrRead")
 	readErrFn  = js.Global().Get("vmcrReadError")
 	prefetchFn = js.Global().Get("vmcrPrefetch")
+	pendingFn  = js.Global().Get("vmcrPending")
 	scratchMu  sync.Mutex
 	scratch    []byte // heap memory JS copies into; a stack buffer could move
 	maxPerRead = 8 << 20
@@ -166,6 +169,7 @@ func (f *jsFile) ReadAt(p []byte, off int64) (int, error) {
 			}
 			dst = scratch
 		}
+		f.waitPrefetch(off+int64(n), want)
 		ptr := uintptr(unsafe.Pointer(&dst[0]))
 		got := readFn.Invoke(f.idx, float64(off+int64(n)), float64(ptr), want).Int()
 		runtime.KeepAlive(dst)
@@ -195,6 +199,19 @@ func (f *jsFile) ReadAt(p []byte, off int64) (int, error) {
 		return n, &errFileRead{name: f.name, err: io.ErrUnexpectedEOF}
 	}
 	return n, nil
+}
+
+// prefetchWait bounds the wait for a prefetch still on its way.
+const prefetchWait = 2 * time.Second
+
+// waitPrefetch lets a prefetch holding [off, off+n) arrive instead of
+// reading the range again: the run sleeps, and the worker takes the data
+// meanwhile (a batch of prefetches arrives in about the time of one read).
+func (f *jsFile) waitPrefetch(off int64, n int) {
+	deadline := time.Now().Add(prefetchWait)
+	for pendingFn.Invoke(f.idx, float64(off), n).Bool() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // Prefetch starts reading [off, off+n) of the File in the background: a

@@ -39,6 +39,11 @@ self.vmcrPrefetch = (index, offset, n) => {
   f.slice(offset, offset + n).arrayBuffer().then((b) => { p.buf = b; }, () => { p.failed = true; });
 };
 
+// vmcrPending says whether a prefetch holding [offset, offset+n) of the
+// file is still on its way: Go then waits for it rather than read again.
+self.vmcrPending = (index, offset, n) => prefetched.some((p) => !p.buf && !p.failed && p.index === index &&
+  offset >= p.offset && offset + n <= p.offset + p.n);
+
 // fromPrefetch copies a read that lies inside an arrived prefetch, or
 // returns -1.
 function fromPrefetch(index, offset, ptr, n) {

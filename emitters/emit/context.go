@@ -188,6 +188,25 @@ func (c *Context) RodataContains(needles ...string) (map[string]bool, error) {
 	return s.Contains(needles...)
 }
 
+// PrefetchSourceLines reads ahead what SourceLine will read for addrs,
+// all at once (kdwarf.Lines.Prefetch), where the vmlinux's reader takes
+// such hints: a trace asks for the line of each of its frames.
+func (c *Context) PrefetchSourceLines(addrs []uint64) {
+	v := c.k.Vmlinux()
+	if v == nil {
+		return
+	}
+	l, err := Once(c, "dwarf-lines", func() (*kdwarf.Lines, error) { return kdwarf.OpenLines(v.R) })
+	if err != nil {
+		return
+	}
+	pcs := make([]uint64, len(addrs))
+	for i, a := range addrs {
+		pcs[i] = a - c.k.KernelOffset()
+	}
+	l.Prefetch(pcs)
+}
+
 // SourceLine is the file and line of a kernel-image address from the
 // vmlinux's DWARF line tables (read per unit, on demand, once per run);
 // ok is false without a vmlinux, for module addresses, or when the vmlinux

@@ -96,6 +96,11 @@ func btHeader(c *emit.Context, task object.Object, cpu string) (string, error) {
 // registers the kernel was entered with.
 func writeBt(c *emit.Context, b *strings.Builder, tr unwind.Trace) {
 	sym := c.Symbolizer()
+	looks := make([]uint64, len(tr.Frames))
+	for i, f := range tr.Frames {
+		looks[i] = lookAddr(f)
+	}
+	c.PrefetchSourceLines(looks)
 	for i, f := range tr.Frames {
 		if i > 0 {
 			prev := tr.Frames[i-1].Stack
@@ -111,10 +116,7 @@ func writeBt(c *emit.Context, b *strings.Builder, tr unwind.Trace) {
 		if at == 0 {
 			at = f.SP
 		}
-		look := f.IP
-		if !f.Signal {
-			look-- // a return address may lie past its caller's end
-		}
+		look := looks[i]
 		name := sym.SprintSymbolNoOffset(look)
 		fmt.Fprintf(b, "%s#%d [%x] %s at %x\n", lead, i, at, name, f.IP)
 		if file, line, ok := c.SourceLine(look); ok {
@@ -131,6 +133,15 @@ func writeBt(c *emit.Context, b *strings.Builder, tr unwind.Trace) {
 	if tr.End != nil {
 		fmt.Fprintf(b, "    (the unwind stopped: %v)\n", tr.End)
 	}
+}
+
+// lookAddr is the address a frame is named and lined by: a return
+// address may lie past its caller's end, so the byte before it.
+func lookAddr(f unwind.Frame) uint64 {
+	if f.Signal {
+		return f.IP
+	}
+	return f.IP - 1
 }
 
 // exceptionRIP is crash's "function+decimal offset" of an interrupted ip.

@@ -46,6 +46,12 @@ func (c *LRU[K]) Get(k K) ([]byte, bool) {
 	return it.val, true
 }
 
+// Contains says whether k is held, without marking it used.
+func (c *LRU[K]) Contains(k K) bool {
+	_, ok := c.items[k]
+	return ok
+}
+
 // Add stores v under k, evicting the oldest entries beyond the budget. An
 // entry larger than the whole budget is not kept.
 func (c *LRU[K]) Add(k K, v []byte) {

@@ -16,6 +16,9 @@ func WithContext(ctx context.Context, r io.ReaderAt) io.ReaderAt {
 		return r // a context that is never done
 	}
 	if s, ok := r.(sizer); ok {
+		if p, ok := r.(prefetcher); ok {
+			return ctxPrefetchReaderAt{ctxSizedReaderAt{ctxReaderAt{ctx, r}, s}, p}
+		}
 		return ctxSizedReaderAt{ctxReaderAt{ctx, r}, s}
 	}
 	return ctxReaderAt{ctx, r}
@@ -43,4 +46,19 @@ func (c ctxReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	return c.r.ReadAt(p, off)
+}
+
+// prefetcher is a reader that takes hints to read a range ahead of need
+// (the browser's File cache): the wrapper passes them on.
+type prefetcher interface{ Prefetch(off, n int64) }
+
+type ctxPrefetchReaderAt struct {
+	ctxSizedReaderAt
+	p prefetcher
+}
+
+func (c ctxPrefetchReaderAt) Prefetch(off, n int64) {
+	if c.ctx.Err() == nil {
+		c.p.Prefetch(off, n)
+	}
 }

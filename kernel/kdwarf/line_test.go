@@ -273,3 +273,78 @@ func TestLineRowsOutOfOrder(t *testing.T) {
 		}
 	}
 }
+
+// hintReader records the ranges it is asked to prefetch and the reads it
+// serves.
+type hintReader struct {
+	r            io.ReaderAt
+	hints, reads [][2]int64
+}
+
+func (h *hintReader) ReadAt(p []byte, off int64) (int, error) {
+	h.reads = append(h.reads, [2]int64{off, int64(len(p))})
+	return h.r.ReadAt(p, off)
+}
+
+func (h *hintReader) Prefetch(off, n int64) { h.hints = append(h.hints, [2]int64{off, n}) }
+
+// TestLinesPrefetch: after Prefetch, the lookups of a trace read only
+// ranges it asked for (a browser serves them from memory), and answer as
+// without it.
+func TestLinesPrefetch(t *testing.T) {
+	var k vmlinux
+	for _, v := range vmlinuxes(t) {
+		if strings.HasPrefix(v.release, "6.1.") {
+			k = v
+		}
+	}
+	if k.path == "" {
+		t.Skip("no 6.1 vmlinux")
+	}
+	f, err := os.Open(k.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := symbols.FromELF(f, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pcs []uint64
+	for _, fn := range traceFuncs {
+		if a, err := syms.Addr(fn); err == nil {
+			pcs = append(pcs, a+16)
+		}
+	}
+	plain, err := OpenLines(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hintReader{r: f}
+	l, err := OpenLines(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Prefetch(pcs)
+	if len(h.hints) < 4*len(pcs)/2 {
+		t.Fatalf("%d hints for %d lookups", len(h.hints), len(pcs))
+	}
+	h.reads = nil
+	for _, pc := range pcs {
+		file, line, err := l.LineForPC(pc)
+		wantFile, wantLine, wantErr := plain.LineForPC(pc)
+		if file != wantFile || line != wantLine || (err == nil) != (wantErr == nil) {
+			t.Errorf("%#x: %s:%d, %v; without Prefetch %s:%d, %v", pc, file, line, err, wantFile, wantLine, wantErr)
+		}
+	}
+	str := l.strSec
+	for _, r := range h.reads {
+		if str != nil && uint64(r[0]) >= str.Offset && uint64(r[0]) < str.Offset+str.Size {
+			continue // DWARF 4's comp_dir strings are read as met
+		}
+		if !slices.ContainsFunc(h.hints, func(p [2]int64) bool { return r[0] >= p[0] && r[0]+r[1] <= p[0]+p[1] }) {
+			t.Errorf("read of %d bytes at %#x was not prefetched", r[1], r[0])
+		}
+	}
+	t.Logf("%d lookups: %d hints, %d reads after them", len(pcs), len(h.hints), len(h.reads))
+}
