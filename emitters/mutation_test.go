@@ -386,16 +386,12 @@ func TestMutations(t *testing.T) {
 	}
 	// Every set: each kdump scenario's outputs against its own capture and
 	// its own dump's oracle, by the rules TestEmittersAgainstGroundTruth
-	// runs there (rulesFor); outputs it leaves out (knownBroken) too.
+	// runs there (rulesFor).
 	for _, s := range fixtures.Every(t) {
 		k, _ := kerneltest.OpenMode(t, s, s.RefRole(), kerneltest.BTF) // with a vmlinux: never refused
 		c := NewContext(k)
 		pids := comparablePIDs(t, s)
 		for _, e := range All() {
-			if why := knownBrokenWhy(s.Manifest.ID, kerneltest.BTF, e.Path); why != "" {
-				t.Logf("%s %s left out, known broken: %s", s.Manifest.ID, e.Path, why)
-				continue
-			}
 			name := s.Manifest.ID + "/" + e.Path
 			muts := append(append([]mutation(nil), mutations...), specificMutations[e.Path]...)
 			if e.Each == PerPID {
@@ -477,9 +473,6 @@ func TestMutationSweep(t *testing.T) {
 		c := NewContext(k)
 		pids := comparablePIDs(t, s)
 		for _, e := range All() {
-			if knownBrokenWhy(s.Manifest.ID, kerneltest.BTF, e.Path) != "" {
-				continue
-			}
 			// One text per file: a per-process output once per pid it
 			// is compared for.
 			type file struct {
@@ -573,12 +566,6 @@ func TestOracleCoverage(t *testing.T) {
 		pids := comparablePIDs(t, s)
 		setTried, setCaught := 0, 0
 		for _, e := range All() {
-			if why := knownBrokenWhy(s.Manifest.ID, kerneltest.BTF, e.Path); why != "" {
-				if oracleChecks[e.Path] != nil || pidOracleChecks[e.Path] != nil {
-					t.Logf("ORACLE %s %s: left out, known broken: %s", s.Manifest.ID, e.Path, why)
-				}
-				continue
-			}
 			type file struct {
 				text string
 				chk  func(t *testing.T, text string)

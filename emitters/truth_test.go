@@ -374,30 +374,6 @@ func lineDiff(want, got string) string {
 	return b.String()
 }
 
-// knownBroken lists the outputs that do not yet match the ground truth on
-// one fixture kernel, with the reason; their checks are skipped (and say
-// so) instead of failing. Remove an entry as soon as it passes.
-// Key: "<kernel id>/<mode, or * for every mode>/<emitter path>".
-var knownBroken = map[string]string{}
-
-// knownBrokenWhy is knownBroken's reason for the output, or "".
-func knownBrokenWhy(id string, mode kerneltest.Mode, path string) string {
-	for _, k := range []string{id + "/" + string(mode) + "/" + path, id + "/*/" + path} {
-		if why, ok := knownBroken[k]; ok {
-			return why
-		}
-	}
-	return ""
-}
-
-// skipKnownBroken skips t when knownBroken lists the output.
-func skipKnownBroken(t *testing.T, id string, mode kerneltest.Mode, path string) {
-	t.Helper()
-	if why := knownBrokenWhy(id, mode, path); why != "" {
-		t.Skipf("known broken on %s: %s", id, why)
-	}
-}
-
 // rulesFor is every rule the ground-truth test runs on the output at path
 // of set s: the capture's rule, unless the set's kdump scenario changed the
 // output after its capture (scenarioChanges), then drgn's; nil when none
@@ -465,7 +441,6 @@ func TestEmittersAgainstGroundTruth(t *testing.T) {
 				for _, e := range All() {
 					if e.Each == PerPID {
 						t.Run(e.Path, func(t *testing.T) {
-							skipKnownBroken(t, s.Manifest.ID, mode, e.Path)
 							compared := 0
 							defer func() { t.Logf("%d of %d processes given to the rule (it logs any it skips)", compared, len(pids)) }()
 							for _, pid := range pids {
@@ -490,7 +465,6 @@ func TestEmittersAgainstGroundTruth(t *testing.T) {
 						continue
 					}
 					t.Run(e.Path, func(t *testing.T) {
-						skipKnownBroken(t, s.Manifest.ID, mode, e.Path)
 						var out Output
 						if err := e.Run(c, 0, &out); err != nil {
 							t.Fatalf("emitter failed: %v", err)
