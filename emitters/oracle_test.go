@@ -374,6 +374,19 @@ func (o *oracleData) swapcache(t *testing.T) int64 {
 	return *o.TotalSwapcachePages
 }
 
+// populatedZones are the zones with present pages (populated_zone()):
+// those buddyinfo and pagetypeinfo print and fold_vm_numa_events() folds;
+// zoneinfo prints every zone.
+func (o *oracleData) populatedZones() []oracleZone {
+	var out []oracleZone
+	for _, z := range o.Zones {
+		if z.Present > 0 {
+			out = append(out, z)
+		}
+	}
+	return out
+}
+
 // tasks is the oracle's task list; a rule needing it fails when drgn could
 // not read it.
 func (o *oracleData) tasks(t *testing.T) []oracleTask {
@@ -532,7 +545,7 @@ func oracleVmstat(t *testing.T, s *fixtures.Set, got string) {
 	if o.VMNumaEvent != nil {
 		for i, n := range o.VMNumaEvent.Names {
 			v := o.VMNumaEvent.Values[i]
-			for _, z := range o.Zones {
+			for _, z := range o.populatedZones() {
 				v += numaPending(z, cpus, i)
 			}
 			wants = append(wants, want{n, v})
@@ -1105,7 +1118,7 @@ func oracleLoadavg(t *testing.T, s *fixtures.Set, got string) {
 func oracleBuddyinfo(t *testing.T, s *fixtures.Set, got string) {
 	o := oracleOf(t, s)
 	_, rows := zoneRows(got, "zone")
-	for _, z := range o.Zones {
+	for _, z := range o.populatedZones() {
 		label := fmt.Sprintf("Node %d, zone %s", z.Node, z.Name)
 		r, ok := rows[label]
 		if !ok {
@@ -1187,7 +1200,7 @@ func oraclePagetypeinfo(t *testing.T, s *fixtures.Set, got string) {
 		f := strings.Fields(rest)
 		rows[strings.Join(strings.Fields(zone), " ")] = append(rows[strings.Join(strings.Fields(zone), " ")], f[1:])
 	}
-	for _, z := range o.Zones {
+	for _, z := range o.populatedZones() {
 		label := fmt.Sprintf("Node %d, zone %s", z.Node, z.Name)
 		r := rows[label]
 		if len(z.FreeLists) == 0 || len(r) != len(z.FreeLists[0]) {

@@ -18,7 +18,6 @@ import (
 // oomSwaps, its pageblocks by checkPagetypeinfo.)
 var scenarioChanges = map[string]map[string]string{
 	"kdump-oom": {
-		"proc/meminfo":             oomFilled,
 		"proc/vmstat":              oomFilled,
 		"proc/zoneinfo":            oomFilled,
 		"proc/buddyinfo":           oomFilled,

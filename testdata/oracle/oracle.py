@@ -193,7 +193,9 @@ def main():
         kf = pgdat.kswapd_failures
         nodes.append({"node": nid, "vm_stat": items(pgdat.vm_stat, "node_stat_item", "NR_VM_NODE_STAT_ITEMS"),
                       "kswapd_failures": kf.counter.value_() if has_member("struct pglist_data", "kswapd_failures.counter") else kf.value_()})
-        for zi in range(pgdat.nr_zones.value_()):
+        # every zone, populated or not (zoneinfo prints them all; the
+        # rules of the other files take the populated ones)
+        for zi in range(len(pgdat.node_zones)):
             z = pgdat.node_zones[zi]
             zone = {
                 "node": nid,
@@ -246,9 +248,10 @@ def main():
                 if has_member("struct zone", m):
                     zone[m] = z.member_(m).value_()
             # The buddy free lists: entries of free_area[order].free_list[type],
-            # counted as pagetypeinfo_showfree_print() does (up to 100000).
+            # counted as pagetypeinfo_showfree_print() does (up to 100000);
+            # an unpopulated zone's lists were never initialized (none).
             free = []
-            for order in range(len(z.free_area)):
+            for order in range(len(z.free_area) if zone["present"] else 0):
                 fa = z.free_area[order]
                 row = []
                 for mt in range(len(fa.free_list)):
