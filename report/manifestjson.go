@@ -29,45 +29,65 @@ func marshalManifest(m *Manifest) ([]byte, error) {
 	out := make([]byte, 0, len(b)+len(m.Outputs)*400)
 	out = append(out, b[:i]...)
 	out = append(out, "\n  \"outputs\": ["...)
-	for k, o := range m.Outputs {
-		if k > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, "\n    {\n      \"path\": "...)
-		out = appendJSONString(out, o.Path)
-		out = append(out, ",\n      \"emitter\": "...)
-		out = appendJSONString(out, o.Emitter)
-		out = append(out, ",\n      \"status\": "...)
-		out = appendJSONString(out, o.Status)
-		out = append(out, ",\n      \"reasons\": "...)
-		switch {
-		case o.Reasons == nil:
-			out = append(out, "null"...)
-		case len(o.Reasons) == 0:
-			out = append(out, "[]"...)
-		default:
-			out = append(out, '[')
-			for r, s := range o.Reasons {
-				if r > 0 {
-					out = append(out, ',')
-				}
-				out = append(out, "\n        "...)
-				out = appendJSONString(out, s)
-			}
-			out = append(out, "\n      ]"...)
-		}
-		out = append(out, ",\n      \"duration_ms\": "...)
-		if out, err = appendJSONFloat(out, o.DurationMS); err != nil {
-			return nil, err
-		}
-		out = append(out, ",\n      \"size\": "...)
-		out = strconv.AppendInt(out, o.Size, 10)
-		out = append(out, ",\n      \"sha256\": "...)
-		out = appendJSONString(out, o.SHA256)
-		out = append(out, "\n    }"...)
+	if out, err = appendOutputs(out, m.Outputs); err != nil {
+		return nil, err
 	}
 	out = append(out, "\n  ]"...)
 	return append(out, b[i+len(marker):]...), nil
+}
+
+// appendOutputs appends each output's object. The loop is a function of
+// its own, and each output another: a browser compiles a function whose
+// loop runs hundreds of times with its optimising compiler, at a cost
+// that grows with the function's size.
+func appendOutputs(out []byte, outputs []Output) ([]byte, error) {
+	var err error
+	for k := range outputs {
+		if out, err = appendOutput(out, k, &outputs[k]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// appendOutput appends the k-th output's object (with the comma before it).
+func appendOutput(out []byte, k int, o *Output) ([]byte, error) {
+	var err error
+	if k > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, "\n    {\n      \"path\": "...)
+	out = appendJSONString(out, o.Path)
+	out = append(out, ",\n      \"emitter\": "...)
+	out = appendJSONString(out, o.Emitter)
+	out = append(out, ",\n      \"status\": "...)
+	out = appendJSONString(out, o.Status)
+	out = append(out, ",\n      \"reasons\": "...)
+	switch {
+	case o.Reasons == nil:
+		out = append(out, "null"...)
+	case len(o.Reasons) == 0:
+		out = append(out, "[]"...)
+	default:
+		out = append(out, '[')
+		for r, s := range o.Reasons {
+			if r > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, "\n        "...)
+			out = appendJSONString(out, s)
+		}
+		out = append(out, "\n      ]"...)
+	}
+	out = append(out, ",\n      \"duration_ms\": "...)
+	if out, err = appendJSONFloat(out, o.DurationMS); err != nil {
+		return nil, err
+	}
+	out = append(out, ",\n      \"size\": "...)
+	out = strconv.AppendInt(out, o.Size, 10)
+	out = append(out, ",\n      \"sha256\": "...)
+	out = appendJSONString(out, o.SHA256)
+	return append(out, "\n    }"...), nil
 }
 
 // appendJSONString appends s as encoding/json writes it: plain printable
