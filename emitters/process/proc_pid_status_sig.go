@@ -84,11 +84,16 @@ func taskSig(c *emit.Context, task object.Object) (string, error) {
 		// Queued signals are counted in the credentials' ucounts since
 		// v5.11 ("Reimplement RLIMIT_SIGPENDING on top of ucounts"), in
 		// user_struct.sigpending before; the enumerator decides.
-		queued := task.Member("real_cred").Member("user").Member("sigpending.counter")
+		// The member is looked up only on the kernel that has it: a failed
+		// lookup spells its path into an error, once per process.
+		var queued object.Object
 		if i, err := task.Prog().Types.EnumValue("UCOUNT_RLIMIT_SIGPENDING"); err == nil {
 			queued = task.Member("real_cred").Member("ucounts").Member(fmt.Sprintf("rlimit[%d].counter", i))
-		} else if errors.Is(err, ktype.ErrLost) {
-			task.Prog().NoteUndecided(err)
+		} else {
+			if errors.Is(err, ktype.ErrLost) {
+				task.Prog().NoteUndecided(err)
+			}
+			queued = task.Member("real_cred").Member("user").Member("sigpending.counter")
 		}
 		for _, f := range []struct {
 			o   object.Object
