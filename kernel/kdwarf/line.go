@@ -457,29 +457,11 @@ func (l *Lines) unitStmt(cuOff, headN, abbrevN uint64) (stmt uint64, compDir str
 		return 0, "", err
 	}
 	a := &cursor{b: ab}
-	// Find the declaration of the unit DIE's code.
-	for a.err == nil {
-		ac := a.uleb()
+	if !skipToAbbrev(a, code) {
 		if a.err != nil {
 			return 0, "", fmt.Errorf("kdwarf: unit at %#x: abbreviation %d: %w", cuOff, code, a.err)
 		}
-		if ac == 0 {
-			return 0, "", fmt.Errorf("kdwarf: unit at %#x: abbreviation %d not found", cuOff, code)
-		}
-		a.uleb() // tag
-		a.u8()   // children
-		if ac == code {
-			break
-		}
-		for a.err == nil {
-			name, form := a.uleb(), a.uleb()
-			if form == lFormImplicitConst {
-				a.sleb()
-			}
-			if name == 0 && form == 0 {
-				break
-			}
-		}
+		return 0, "", fmt.Errorf("kdwarf: unit at %#x: abbreviation %d not found", cuOff, code)
 	}
 	var haveStmt bool
 	for a.err == nil && c.err == nil {
@@ -509,6 +491,35 @@ func (l *Lines) unitStmt(cuOff, headN, abbrevN uint64) (stmt uint64, compDir str
 		return 0, "", fmt.Errorf("%w: unit at %#x has no line program", ErrNoLines, cuOff)
 	}
 	return stmt, compDir, nil
+}
+
+// skipToAbbrev moves a past the abbreviation declarations before code's
+// and past its tag and children flag; false when a ends first or the
+// table does without it. A loop of its own: in unitStmt, each of the
+// hundreds of declarations skipped spent V8's tier-up budget at unitStmt's
+// size, and a browser compiled all of it with TurboFan in every report.
+func skipToAbbrev(a *cursor, code uint64) bool {
+	for a.err == nil {
+		ac := a.uleb()
+		if a.err != nil || ac == 0 {
+			return false
+		}
+		a.uleb() // tag
+		a.u8()   // children
+		if ac == code {
+			return a.err == nil
+		}
+		for a.err == nil {
+			name, form := a.uleb(), a.uleb()
+			if form == lFormImplicitConst {
+				a.sleb()
+			}
+			if name == 0 && form == 0 {
+				break
+			}
+		}
+	}
+	return false
 }
 
 // DWARF forms.
@@ -981,9 +992,24 @@ func (l *Lines) entries(c *cursor, dirs []string) ([]string, error) {
 		var name string
 		var dir uint64
 		for _, f := range fmts {
-			v, s, err := l.formValue(c, f.form, 5, 0, f.ct == lnctPath)
-			if err != nil {
-				return nil, err
+			// The forms GCC writes here are decoded in place (as formValue
+			// would), the rest by formValue: called for each of a unit's
+			// hundreds of files, it was compiled with TurboFan in every report.
+			var v uint64
+			var s string
+			switch f.form {
+			case lFormLineStrp:
+				v = uint64(c.u32())
+				s = lineCstr(l.lineStr, v)
+			case lFormUdata:
+				v = c.uleb()
+			case lFormData16:
+				c.skip(16)
+			default:
+				var err error
+				if v, s, err = l.formValue(c, f.form, 5, 0, f.ct == lnctPath); err != nil {
+					return nil, err
+				}
 			}
 			switch f.ct {
 			case lnctPath:
