@@ -416,6 +416,55 @@ func oracleBt(t *testing.T, s *fixtures.Set, got string) {
 	}
 }
 
+// oracleBtBlocked: the blocks are drgn's tasks in D (task_state_index())
+// that are no CPU's rq->curr, each once, with its address and CPU; BLOCKED
+// is that CPU's rq->clock less the task's sched_info.last_arrival, as
+// crash's ps -m measures it (h:mm:ss.mmm).
+func oracleBtBlocked(t *testing.T, s *fixtures.Set, got string) {
+	o := oracleOf(t, s)
+	curr := map[uint64]bool{}
+	for _, rq := range o.Runqueues {
+		curr[rq.Curr] = true
+	}
+	want := map[int64]oracleTask{}
+	for _, w := range o.tasks(t) {
+		if taskStateLetter(w.State, w.ExitState) == 'D' && !curr[w.Address] {
+			want[w.PID] = w
+		}
+	}
+	seen := map[int64]bool{}
+	for _, b := range btBlocks(got) {
+		m := btHeaderRe.FindStringSubmatch(strings.SplitN(b, "\n", 2)[0])
+		if m == nil {
+			t.Errorf("block without a header:\n%s", b)
+			continue
+		}
+		pid, _ := strconv.ParseInt(m[1], 10, 64)
+		w, ok := want[pid]
+		if !ok || seen[pid] {
+			t.Errorf("pid %d: drgn has it in D off-CPU: %v; shown before: %v", pid, ok, seen[pid])
+			continue
+		}
+		seen[pid] = true
+		if m[2] != fmt.Sprintf("%x", w.Address) || m[3] != fmt.Sprint(w.CPU) {
+			t.Errorf("pid %d: task %s CPU %s, drgn %x CPU %d", pid, m[2], m[3], w.Address, w.CPU)
+		}
+		clock := o.Runqueues[strconv.FormatInt(w.CPU, 10)].Clock
+		if w.LastArrival != 0 && clock >= w.LastArrival {
+			d := clock - w.LastArrival
+			if line := fmt.Sprintf("    BLOCKED: %s.%03d since it last ran\n", crashDurationOf(float64(d/1e9)), d%1e9/1e6); !strings.Contains(b, line) {
+				t.Errorf("pid %d: no %q (drgn's rq->clock %d, last_arrival %d)", pid, line, clock, w.LastArrival)
+			}
+		}
+	}
+	for pid := range want {
+		if !seen[pid] {
+			t.Errorf("pid %d (%s): in D off-CPU by drgn, not shown", pid, want[pid].Comm)
+		}
+	}
+}
+
 func init() {
 	oracleChecks["sos_commands/vmcore/bt_-a"] = oracleBt
+	oracleChecks["sos_commands/vmcore/bt_blocked"] = oracleBtBlocked
 }

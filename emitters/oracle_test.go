@@ -231,6 +231,7 @@ type oracleData struct {
 		NrSwitches uint64 `json:"nr_switches"`
 		NrIowait   int64  `json:"nr_iowait"`
 		NrRunning  uint64 `json:"nr_running"`
+		Clock      uint64 `json:"clock"`
 	} `json:"runqueues"`
 	VMCommittedAs struct {
 		Count  int64            `json:"count"`
@@ -289,6 +290,10 @@ type oracleTask struct {
 	// What cputime_adjust() splits: the precise run time, the last
 	// reported [utime, stime]; a leader's signal struct (its exited
 	// threads' times and the process's last reported split); vtime.
+	// CPU: the CPU it last ran on; LastArrival: sched_info.last_arrival
+	// (that CPU's rq->clock when it last started running).
+	CPU            int64     `json:"cpu"`
+	LastArrival    uint64    `json:"last_arrival"`
 	SumExecRuntime uint64    `json:"sum_exec_runtime"`
 	PrevCputime    [2]uint64 `json:"prev_cputime"`
 	Mm             *oracleMM `json:"mm"`
@@ -642,8 +647,12 @@ func oracleZoneinfo(t *testing.T, s *fixtures.Set, got string) {
 			"pages free": max(z.VMStat.get(t, "NR_FREE_PAGES"), 0),
 			"spanned":    z.Spanned, "present": z.Present, "managed": z.Managed,
 		}
-		for i, w := range []string{"min", "low", "high"} {
-			want[w] = z.Watermark[i] + z.WatermarkBoost
+		// wmark_pages(): WMARK_MIN, _LOW, _HIGH and, where the kernel has
+		// it and prints it (6.12, 7.2), _PROMO.
+		for i, w := range []string{"min", "low", "high", "promo"} {
+			if i < len(z.Watermark) {
+				want[w] = z.Watermark[i] + z.WatermarkBoost
+			}
 		}
 		// Values in order after the protection line: zone items, NUMA.
 		var after []int64

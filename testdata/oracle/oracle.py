@@ -448,7 +448,8 @@ def main():
     for cpu in possible:
         rq = per_cpu(prog["runqueues"], cpu)
         rqs[str(cpu)] = {"curr": rq.curr.value_(), "idle": rq.idle.value_(), "nr_switches": rq.nr_switches.value_(),
-                         "nr_iowait": rq.nr_iowait.counter.value_(), "nr_running": rq.nr_running.value_()}
+                         "nr_iowait": rq.nr_iowait.counter.value_(), "nr_running": rq.nr_running.value_(),
+                         "clock": rq.clock.value_()}
     out["runqueues"] = rqs
     out["monotonic_ns"] = mono
 
@@ -707,6 +708,10 @@ def main():
                 # the adjusted times): the precise run time and the last
                 # reported split; for a leader also its group's exited
                 # threads' (signal); vtime where a nohz_full CPU keeps some.
+                # the CPU it last ran on and when it last arrived there
+                # (sched_info.last_arrival, rq->clock's time)
+                row["cpu"] = (t.thread_info.cpu if has_member("struct task_struct", "thread_info.cpu") else t.cpu).value_()
+                row["last_arrival"] = t.sched_info.last_arrival.value_()
                 row["nvcsw"] = t.nvcsw.value_()
                 row["nivcsw"] = t.nivcsw.value_()
                 row["sum_exec_runtime"] = t.se.sum_exec_runtime.value_()
