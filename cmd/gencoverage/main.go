@@ -19,19 +19,23 @@ func main() {
 	out := flag.String("o", "docs/coverage.md", "markdown file to write")
 	js := flag.String("json", "", "also write the rows as JSON to this file")
 	flag.Parse()
-	rows := report.Coverage(nil)
-	if err := os.WriteFile(*out, report.CoverageMarkdown(rows), 0o644); err != nil {
+	if err := run(report.Coverage(nil), *out, *js); err != nil {
 		fmt.Fprintf(os.Stderr, "gencoverage: %v\n", err)
 		os.Exit(1)
 	}
-	if *js != "" {
-		b, err := json.MarshalIndent(rows, "", "  ")
-		if err == nil {
-			err = os.WriteFile(*js, append(b, '\n'), 0o644)
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "gencoverage: %v\n", err)
-			os.Exit(1)
-		}
+}
+
+// run writes rows as markdown to out and, when js is set, as JSON to js.
+func run(rows []report.CoverageEntry, out, js string) error {
+	if err := os.WriteFile(out, report.CoverageMarkdown(rows), 0o644); err != nil {
+		return err
 	}
+	if js == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(rows, "", "  ")
+	if err != nil {
+		return fmt.Errorf("coverage rows: %w", err)
+	}
+	return os.WriteFile(js, append(b, '\n'), 0o644)
 }

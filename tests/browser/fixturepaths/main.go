@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -36,7 +37,7 @@ func main() {
 	flag.Parse()
 	sets, err := fixtures.Load()
 	if *sampleArgs {
-		printSample(sets, err)
+		printSample(os.Stdout, sets, err)
 		return
 	}
 	if err != nil {
@@ -68,7 +69,7 @@ func main() {
 
 // printSample prints -sample DUMP -sample VMLINUX -sample-title T for the
 // bookworm-6.1 set, shell-quoted, or nothing.
-func printSample(sets []*fixtures.Set, err error) {
+func printSample(w io.Writer, sets []*fixtures.Set, err error) {
 	if err != nil {
 		return
 	}
@@ -81,7 +82,7 @@ func printSample(sets []*fixtures.Set, err error) {
 			return
 		}
 		title := fmt.Sprintf("Linux %s, a sysrq-triggered panic, with its vmlinux", s.Manifest.KernelRelease)
-		fmt.Println(strings.Join([]string{"-sample", quote(d.Path), "-sample", quote(s.Manifest.Vmlinux.Path), "-sample-title", quote(title)}, " "))
+		fmt.Fprintln(w, strings.Join([]string{"-sample", quote(d.Path), "-sample", quote(s.Manifest.Vmlinux.Path), "-sample-title", quote(title)}, " "))
 	}
 }
 
