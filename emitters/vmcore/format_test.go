@@ -90,6 +90,7 @@ func TestSysCPUs(t *testing.T) {
 		{0b1111, 0b1111, "4"},
 		{0b1111, 0b0100, "4 [OFFLINE: 3]"}, // panic() without kdump: only the panicking CPU stays online
 		{0b1, 0b1, "1"},
+		{0b11, 0b10, "2 [OFFLINE: 1]"},
 	} {
 		m := fakekernel.Memory{}
 		m.U64(present, c.present)
