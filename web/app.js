@@ -495,12 +495,13 @@ function onPackerMessage(m) {
       const role = Object.keys(TRIAGE_FILES).find((r) => TRIAGE_FILES[r] === m.path);
       if (!role) break;
       state.liveFiles[role] = m.text;
-      // Files that arrive together are drawn once, at the next frame.
+      document.body.dataset.liveFacts = Object.keys(state.liveFiles).length; // for tests
+      // Files that arrive together are drawn once, at the next frame
+      // (unless the finished report's view is there by then).
       if (!state.liveFrame) {
         state.liveFrame = requestAnimationFrame(() => {
           state.liveFrame = 0;
-          if (!state.running || !state.pack) return;
-          document.body.dataset.liveFacts = Object.keys(state.liveFiles).length; // for tests
+          if (state.result || !state.pack) return;
           renderTriageLive($('triage-body'), state.liveFiles, state.dumps);
         });
       }
