@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 
-	lzo "github.com/anchore/go-lzo"
 	"github.com/golang/snappy"
 
 	"github.com/vmcore-report/vmcore-report/internal/zstd"
@@ -82,7 +81,7 @@ func (d *decoder) decode(flags uint32, src, dst []byte) (err error) {
 	case flags&dumpDHCompressedZlib != 0:
 		n, err = d.zlib(src, dst)
 	case flags&dumpDHCompressedLZO != 0:
-		n, err = lzo.Decompress(src, dst)
+		n, err = decodeLZO(src, dst)
 	case flags&dumpDHCompressedSnappy != 0:
 		n, err = decodeSnappy(src, dst)
 	case flags&dumpDHCompressedZstd != 0:
