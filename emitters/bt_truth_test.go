@@ -288,6 +288,7 @@ var btStackSwitchRe = regexp.MustCompile(`^\s*--- <[A-Za-z0-9 #]+ stack> ---\s*$
 
 func checkBtNumbers(t *testing.T, s *fixtures.Set, got string) {
 	syms := kallsymsOf(t, s)
+	hasFromForkAsm := slices.ContainsFunc(syms, func(k ksym) bool { return k.name == "ret_from_fork_asm" })
 	tasks := parseBt(t, got)
 	var addrs []uint64
 	for _, bt := range tasks {
@@ -335,6 +336,11 @@ func checkBtNumbers(t *testing.T, s *fixtures.Set, got string) {
 		}
 		switch {
 		case bt.endsWithRegs && bt.regs[len(bt.regs)-1]["CS"] == 0x33:
+		case len(bt.frames) > 0 && bt.frames[len(bt.frames)-1].name == "ret_from_fork" && hasFromForkAsm:
+			// Since 6.7 (3aec4ecb3d1f, "x86: Rewrite ret_from_fork() in
+			// C") ret_from_fork_asm calls ret_from_fork: a kernel
+			// thread's trace ending at ret_from_fork is cut short.
+			t.Errorf("%s: the trace ends at ret_from_fork, below which this kernel has ret_from_fork_asm", who)
 		case len(bt.frames) > 0 && slices.Contains(threadStarts, bt.frames[len(bt.frames)-1].name):
 		default:
 			t.Errorf("%s: the trace ends neither in user mode nor at a thread's start", who)
@@ -384,6 +390,7 @@ func checkExceptionFrame(t *testing.T, syms []ksym, who string, r map[string]uin
 // reads the runqueues (pid, comm, address), and every CPU that ran has
 // exactly one.
 func oracleBt(t *testing.T, s *fixtures.Set, got string) {
+	checkBtAgainstPrstatus(t, s, got)
 	o := oracleOf(t, s)
 	o.tasks(t)
 	seen := map[int64]bool{}
