@@ -287,18 +287,16 @@ func taskStateLetter(state, exitState uint64) byte {
 // mm->total_vm (0 without an mm); RSS and %MEM task_mem()'s VmRSS (over
 // MemTotal); NLWP the threads drgn lists for the tgid; NI static_prio - 120 ("-" for the
 // real-time and deadline policies); the state letter task_state_index()'s;
-// START/STIME the capture's btime plus start_boottime, as HH:MM (within a
-// second either way: btime is whole seconds); a kernel thread's command
+// START/STIME getboottime64()'s whole seconds (drgn's timekeeper offsets)
+// plus start_boottime in whole seconds (procps: btime + start_time /
+// Hertz), as HH:MM, exactly; a kernel thread's command
 // its comm in brackets.
 func oraclePS(cmdCol, pidCol, lwpCol int) check {
 	return func(t *testing.T, s *fixtures.Set, got string) {
 		o := oracleOf(t, s)
-		var btime int64
-		for _, l := range strings.Split(truth(t, s, "proc/stat"), "\n") {
-			if x, ok := strings.CutPrefix(l, "btime "); ok {
-				btime, _ = strconv.ParseInt(x, 10, 64)
-			}
-		}
+		// getboottime64(): offs_real - offs_boot, as a timespec (whole
+		// seconds rounded down), the btime procps adds start times to.
+		btime := (o.RealtimeNs - o.BoottimeNs) / 1e9
 		// drgn's rows, in /proc's order.
 		var want []oracleTask
 		for _, tk := range o.tasks(t) {
@@ -379,7 +377,7 @@ func oraclePS(cmdCol, pidCol, lwpCol int) check {
 				case "S", "STAT":
 					ok = v[0] == taskStateLetter(w.State, w.ExitState)
 				case "START", "STIME":
-					ok = v == start.Add(-time.Second).Format("15:04") || v == start.Add(time.Second).Format("15:04")
+					ok = v == start.Format("15:04")
 				case "TIME", "%CPU", "C":
 					// The process's times (ps aux), a thread's (-L).
 					ticks, known := oracleTicks(o, w, lwpCol == 0)
