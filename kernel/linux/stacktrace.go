@@ -178,6 +178,12 @@ func (t *StackTracer) walkSleeping(task object.Object) (unwind.Trace, error) {
 func (t *StackTracer) WalkRegs(task object.Object, cpu int, regs *unwind.PtRegs) (unwind.Trace, error) {
 	stacks, err := t.Stacks(task, cpu)
 	tr := t.u.Walk(unwind.Start{Regs: regs}, stacks)
+	if err != nil && tr.End != nil {
+		// The walk still goes as far as the stacks that are known (the
+		// CPU's IRQ stacks); where it stops, the unreadable task stack is
+		// the cause, and the end says so.
+		tr.End = fmt.Errorf("%w: the task's stack is unknown (%w)", tr.End, err)
+	}
 	return tr, err
 }
 
