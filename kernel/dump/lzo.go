@@ -53,35 +53,19 @@ func decodeLZO(src, dst []byte) (int, error) {
 			length = inst>>5 + 1
 			next = inst & 3
 		case inst >= 32: // M3: within 16 KiB, LE16 distance
-			length = inst&31 + 2
-			if length == 2 {
-				n, err := lzoRun(src, &ip, 31)
-				if err != nil {
-					return op, err
-				}
-				length += n
+			var v int
+			var err error
+			if length, v, err = lzoLongMatch(src, &ip, inst&31, 31); err != nil {
+				return op, err
 			}
-			if ip+2 > len(src) {
-				return op, errLZOInput
-			}
-			v := int(src[ip]) | int(src[ip+1])<<8
-			ip += 2
 			dist = v>>2 + 1
 			next = v & 3
 		case inst >= 16: // M4: within 16-48 KiB, or the end marker
-			length = inst&7 + 2
-			if length == 2 {
-				n, err := lzoRun(src, &ip, 7)
-				if err != nil {
-					return op, err
-				}
-				length += n
+			var v int
+			var err error
+			if length, v, err = lzoLongMatch(src, &ip, inst&7, 7); err != nil {
+				return op, err
 			}
-			if ip+2 > len(src) {
-				return op, errLZOInput
-			}
-			v := int(src[ip]) | int(src[ip+1])<<8
-			ip += 2
 			dist = (inst&8)<<11 + v>>2
 			next = v & 3
 			if dist == 0 {
@@ -176,3 +160,24 @@ var (
 	errLZONotConsumed = errors.New("lzo: input not fully consumed")
 	errLZOCorrupt     = errors.New("lzo: end marker of a wrong length")
 )
+
+// lzoLongMatch reads the rest of an M3 or M4 instruction whose length
+// field (at most fieldMax) is field: the length (field + 2, or a zero-run
+// extension counted from fieldMax when the field is 0) and the little-endian 16-bit word holding the distance and
+// the next literal count.
+func lzoLongMatch(src []byte, ip *int, field, fieldMax int) (length, v int, err error) {
+	length = field + 2
+	if field == 0 {
+		n, err := lzoRun(src, ip, fieldMax)
+		if err != nil {
+			return 0, 0, err
+		}
+		length += n
+	}
+	if *ip+2 > len(src) {
+		return 0, 0, errLZOInput
+	}
+	v = int(src[*ip]) | int(src[*ip+1])<<8
+	*ip += 2
+	return length, v, nil
+}

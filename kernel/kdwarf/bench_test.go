@@ -1,22 +1,26 @@
 package kdwarf
 
 import (
+	"errors"
 	"os"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
 )
 
-// vmlinuxRelease returns the vmlinux whose release starts with prefix, or
-// skips.
-func vmlinuxRelease(b *testing.B, prefix string) vmlinux {
-	for _, k := range vmlinuxes(b) {
+// vmlinuxRelease returns the fixture vmlinux whose release starts with
+// prefix (fixtures.Missing without one: a failure under CI).
+func vmlinuxRelease(tb testing.TB, prefix string) vmlinux {
+	tb.Helper()
+	for _, k := range vmlinuxes(tb) {
 		if strings.HasPrefix(k.release, prefix) {
 			return k
 		}
 	}
-	b.Skip("no " + prefix + " vmlinux")
+	fixtures.Missing(tb, errors.New("no "+prefix+" vmlinux among the fixture kernels"))
 	return vmlinux{}
 }
 

@@ -187,15 +187,7 @@ func programOrderSorted(t *testing.T, lp *lineProgram) []lineRow {
 // TestLineRowsPlaced: every unit of the 6.1 vmlinux gets the table a
 // stable sort of its rows gives.
 func TestLineRowsPlaced(t *testing.T) {
-	var k vmlinux
-	for _, v := range vmlinuxes(t) {
-		if strings.HasPrefix(v.release, "6.1.") {
-			k = v
-		}
-	}
-	if k.path == "" {
-		t.Skip("no 6.1 vmlinux")
-	}
+	k := vmlinuxRelease(t, "6.1.")
 	f, err := os.Open(k.path)
 	if err != nil {
 		t.Fatal(err)
@@ -292,15 +284,7 @@ func (h *hintReader) Prefetch(off, n int64) { h.hints = append(h.hints, [2]int64
 // ranges it asked for (a browser serves them from memory), and answer as
 // without it.
 func TestLinesPrefetch(t *testing.T) {
-	var k vmlinux
-	for _, v := range vmlinuxes(t) {
-		if strings.HasPrefix(v.release, "6.1.") {
-			k = v
-		}
-	}
-	if k.path == "" {
-		t.Skip("no 6.1 vmlinux")
-	}
+	k := vmlinuxRelease(t, "6.1.")
 	f, err := os.Open(k.path)
 	if err != nil {
 		t.Fatal(err)
