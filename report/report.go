@@ -78,6 +78,9 @@ type Options struct {
 	// Outcome, when set, is called with each output as the manifest
 	// records it, for a live view of the run.
 	Outcome func(Output)
+	// Share, when set, makes the run the lead of a report shared with a
+	// helper run (Help) on the same inputs: see Share.
+	Share *Share
 }
 
 // Progress is a report's advance, for a progress bar.
@@ -172,7 +175,11 @@ func run(ctx context.Context, k *kernel.Kernel, id Identity, opts Options, sink 
 	m.Summary.Emitters = len(list) - len(m.Skipped)
 
 	total := len(jobs)
-	done, err := r.emitJobs(c, jobs, m, sink)
+	emit := r.emitJobs
+	if opts.Share != nil && opts.Share.Peer != nil {
+		emit = r.emitShared
+	}
+	done, err := emit(c, jobs, m, sink)
 	if err != nil {
 		return m, err
 	}
@@ -235,15 +242,35 @@ func (r *runner) emitJob(c *emitters.Context, j job, m *Manifest, sink Sink) err
 		r.record(m, *j.pre)
 		return nil
 	}
-	o, data, err := r.runJob(c, j, m)
+	res, err := r.runJob(c, j, m)
 	if err != nil {
 		return err
 	}
-	if data != nil {
-		if err := sink.AddFile(r.top+"/"+j.path, data, fileMode); err != nil {
-			return fmt.Errorf("write %s: %w", j.path, err)
+	return r.write(m, sink, res)
+}
+
+// jobResult is what running a job gave: its outcome, the data to write
+// (nil when nothing is written) and the lines it adds to the log.
+type jobResult struct {
+	o    Output
+	data []byte
+	log  []string
+}
+
+// write logs, writes and records a job's result, its own or one a helper
+// made (Share).
+func (r *runner) write(m *Manifest, sink Sink, res jobResult) error {
+	for _, l := range res.log {
+		r.logf("%s", l)
+	}
+	o := res.o
+	if res.data != nil {
+		if err := sink.AddFile(r.top+"/"+o.Path, res.data, fileMode); err != nil {
+			return fmt.Errorf("write %s: %w", o.Path, err)
 		}
-		o.Size, o.SHA256 = int64(len(data)), sha256Hex(data)
+		if o.SHA256 == "" { // a helper's output comes with its hash
+			o.Size, o.SHA256 = int64(len(res.data)), sha256Hex(res.data)
+		}
 		m.Summary.FilesWritten++
 		m.Summary.BytesWritten += o.Size
 	}
@@ -442,12 +469,14 @@ func (r *runner) processList(c *emitters.Context) ([]int64, error) {
 	return found, err
 }
 
-// runJob runs one emitter call in isolation. It returns the data to write
-// (nil when nothing is written) and an error only when the run must stop.
-func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (Output, []byte, error) {
-	o := Output{Path: j.path, Emitter: j.e.Path, Reasons: []string{}}
+// runJob runs one emitter call in isolation. It returns an error only when
+// the run must stop.
+func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (jobResult, error) {
+	var res jobResult
+	o := &res.o
+	*o = Output{Path: j.path, Emitter: j.e.Path, Reasons: []string{}}
 	if err := r.ctx.Err(); err != nil {
-		return o, nil, fmt.Errorf("report interrupted at %s: %w", j.path, context.Cause(r.ctx))
+		return res, fmt.Errorf("report interrupted at %s: %w", j.path, context.Cause(r.ctx))
 	}
 	deadline := r.opts.EmitterDeadline
 	if r.opts.Deadline > 0 {
@@ -456,10 +485,10 @@ func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (Output, []byte
 			if !r.overtime {
 				r.overtime = true
 				m.Run.DeadlineExceeded = true
-				r.logf("run deadline of %v exceeded: the remaining outputs are not run", r.opts.Deadline)
+				res.log = append(res.log, fmt.Sprintf("run deadline of %v exceeded: the remaining outputs are not run", r.opts.Deadline))
 			}
 			o.Status, o.Reasons = StatusFailed, []string{fmt.Sprintf("not run: the run's deadline of %v was exceeded", r.opts.Deadline)}
-			return o, nil, nil
+			return res, nil
 		}
 		deadline = min(deadline, left)
 	}
@@ -469,26 +498,26 @@ func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (Output, []byte
 	if r.k.Program() != nil {
 		undecided0, _ = r.k.Program().Undecided()
 	}
-	res := r.iso.run(r.ctx, deadline, func() error { return j.e.Run(c, j.item, out) })
+	iso := r.iso.run(r.ctx, deadline, func() error { return j.e.Run(c, j.item, out) })
 	o.DurationMS = ms(time.Since(t0))
-	if res.Canceled != nil {
-		return o, nil, fmt.Errorf("report interrupted at %s: %w", j.path, res.Canceled)
+	if iso.Canceled != nil {
+		return res, fmt.Errorf("report interrupted at %s: %w", j.path, iso.Canceled)
 	}
-	if err := res.err(); readFailed(err) {
+	if err := iso.err(); readFailed(err) {
 		// Not the dump's fault, nor this output's: every later read would
 		// fail the same way.
-		return o, nil, fmt.Errorf("report stopped at %s: %w", j.path, err)
+		return res, fmt.Errorf("report stopped at %s: %w", j.path, err)
 	}
-	if r.k.Program() != nil && res.err() == nil {
+	if r.k.Program() != nil && iso.err() == nil {
 		// A probe of the kernel (a type, member, enumerator or symbol)
 		// that could not be answered, what would answer it lost, answered
 		// no, which may have picked the wrong layout: the output is not
 		// to be trusted.
 		if n, why := r.k.Program().Undecided(); n > undecided0 {
-			res = outcome{Err: fmt.Errorf("a probe of what the kernel has could not be answered: %w", why)}
+			iso = outcome{Err: fmt.Errorf("a probe of what the kernel has could not be answered: %w", why)}
 		}
 	}
-	switch err := res.err(); {
+	switch err := iso.err(); {
 	case err == nil:
 		reasons := out.PartialReasons()
 		if len(reasons) == 0 {
@@ -496,27 +525,27 @@ func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (Output, []byte
 		} else {
 			o.Status, o.Reasons = StatusPartial, slices.Clone(reasons)
 		}
-		data := out.Bytes()
-		if data == nil {
-			data = []byte{} // an empty file is still a file
+		res.data = out.Bytes()
+		if res.data == nil {
+			res.data = []byte{} // an empty file is still a file
 		}
-		return o, data, nil
+		return res, nil
 	case notApplicable(err):
 		o.Status, o.Reasons = StatusNotApplicable, []string{err.Error()}
-	case res.TimedOut:
+	case iso.TimedOut:
 		o.Status, o.Reasons = StatusFailed, []string{fmt.Sprintf("deadline exceeded (%v); the emitter was abandoned", deadline)}
 	case len(r.excluded) > 0 && errors.Is(err, kernel.ErrExcluded):
 		// One reason for all: the dump lacks kernel pages (see the
 		// manifest's inputs.dump), not one failure per page.
 		o.Status, o.Reasons = StatusFailed, []string{excludedByStaleMakedumpfile}
-		r.logf("%s: %v", j.path, err)
+		res.log = append(res.log, fmt.Sprintf("%s: %v", j.path, err))
 	default:
 		o.Status, o.Reasons = StatusFailed, []string{err.Error()}
-		if res.Stack != "" {
-			r.logf("%s: %v\n%s", j.path, err, strings.TrimRight(res.Stack, "\n"))
+		if iso.Stack != "" {
+			res.log = append(res.log, fmt.Sprintf("%s: %v\n%s", j.path, err, strings.TrimRight(iso.Stack, "\n")))
 		}
 	}
-	return o, nil, nil
+	return res, nil
 }
 
 // notApplicable says whether an emitter's error means "nothing to write on

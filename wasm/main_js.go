@@ -64,6 +64,7 @@ func main() {
 	a := &app{}
 	api := js.Global().Get("Object").New()
 	api.Set("start", js.FuncOf(a.start))
+	api.Set("help", js.FuncOf(a.help))
 	api.Set("preview", js.FuncOf(a.preview))
 	api.Set("archive", js.FuncOf(a.archive))
 	api.Set("cancel", js.FuncOf(a.cancel))
@@ -249,26 +250,14 @@ func (a *app) start(_ js.Value, args []js.Value) any {
 		return nil
 	}
 	spec := args[0]
-	var req Request
 	reads := &runReads{}
-	for i := 0; i < spec.Get("dump").Length(); i++ {
-		f, err := fileSpec(spec.Get("dump").Index(i), reads)
-		if err != nil {
-			postError(err)
-			return nil
-		}
-		req.Dump = append(req.Dump, kernel.File{Name: f.name, R: f, Size: f.size})
-	}
-	v, err := fileSpec(spec.Get("vmlinux"), reads)
+	req, err := requestOf(spec, reads)
 	if err != nil {
 		postError(err)
 		return nil
 	}
-	if v != nil {
-		req.Vmlinux = &kernel.File{Name: v.name, R: v, Size: v.size}
-	}
-	if t := spec.Get("types"); t.Type() == js.TypeString && t.String() == "dwarf" {
-		req.Types = kernel.TypesDWARF
+	if sh := spec.Get("share"); sh.Type() == js.TypeBoolean && sh.Bool() {
+		req.Share = &report.Share{Peer: &jsPeer{}}
 	}
 	format := compressionOf(spec.Get("format"))
 	var sw *streamWriter
@@ -280,6 +269,154 @@ func (a *app) start(_ js.Value, args []js.Value) any {
 	a.running, a.cancelF, a.result = true, cancel, nil
 	go a.run(ctx, req, reads, format, sw)
 	return nil
+}
+
+// requestOf reads a spec's files and type source.
+func requestOf(spec js.Value, reads *runReads) (Request, error) {
+	var req Request
+	for i := 0; i < spec.Get("dump").Length(); i++ {
+		f, err := fileSpec(spec.Get("dump").Index(i), reads)
+		if err != nil {
+			return req, err
+		}
+		req.Dump = append(req.Dump, kernel.File{Name: f.name, R: f, Size: f.size})
+	}
+	v, err := fileSpec(spec.Get("vmlinux"), reads)
+	if err != nil {
+		return req, err
+	}
+	if v != nil {
+		req.Vmlinux = &kernel.File{Name: v.name, R: v, Size: v.size}
+	}
+	if t := spec.Get("types"); t.Type() == js.TypeString && t.String() == "dwarf" {
+		req.Types = kernel.TypesDWARF
+	}
+	return req, nil
+}
+
+// help(spec) makes this worker the helper of the lead's run on the same
+// files (spec as for start): it makes outputs from the end of the plan
+// and sends them to the lead, then posts {type: "helped", made, error}.
+func (a *app) help(_ js.Value, args []js.Value) any {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.running {
+		post(map[string]any{"type": "helped", "made": 0, "error": "this worker is busy"}, js.Undefined())
+		return nil
+	}
+	reads := &runReads{}
+	req, err := requestOf(args[0], reads)
+	if err != nil {
+		post(map[string]any{"type": "helped", "made": 0, "error": err.Error()}, js.Undefined())
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.running, a.cancelF, a.result = true, cancel, nil
+	go func() {
+		t0 := time.Now()
+		s := &report.Share{Peer: &jsPeer{}}
+		err := Help(ctx, req, s)
+		msg := map[string]any{"type": "helped", "made": s.Made, "elapsed_ms": time.Since(t0).Milliseconds(), "reads": reads.reads,
+			"share": shareStats(s)}
+		if err != nil {
+			msg["error"] = err.Error()
+		}
+		post(msg, js.Undefined())
+		a.mu.Lock()
+		a.running, a.cancelF = false, nil
+		a.mu.Unlock()
+	}()
+	return nil
+}
+
+// jsPeer is the worker's end of a shared report's MessageChannel (see
+// worker.js: vmcrPeer*).
+type jsPeer struct {
+	buf []byte
+	// For the page's figures: how often and how long the run looked for
+	// messages, and how many it sent.
+	receives, sends int
+	inReceive       time.Duration
+}
+
+var (
+	peerSendFn = js.Global().Get("vmcrPeerSend")
+	peerNextFn = js.Global().Get("vmcrPeerNext")
+	peerCopyFn = js.Global().Get("vmcrPeerCopy")
+	peerWaitFn = js.Global().Get("vmcrPeerWait")
+	yieldFn    = js.Global().Get("vmcrYield")
+	// One callback each, made once: a js.Func lives until released.
+	yieldCh   = make(chan struct{}, 1)
+	yieldFunc = js.FuncOf(func(js.Value, []js.Value) any { signal(yieldCh); return nil })
+	peerCh    = make(chan struct{}, 1)
+	peerFunc  = js.FuncOf(func(js.Value, []js.Value) any { signal(peerCh); return nil })
+)
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// yieldNow lets the worker's event loop run once: messages that have
+// arrived are taken (the run blocks, so the runtime returns to JS).
+func yieldNow() {
+	yieldFn.Invoke(yieldFunc)
+	<-yieldCh
+}
+
+func (p *jsPeer) Send(m report.ShareMessage) error {
+	p.sends++
+	p.buf = report.AppendShareMessage(p.buf[:0], m)
+	ok := peerSendFn.Invoke(float64(uintptr(unsafe.Pointer(&p.buf[0]))), len(p.buf)).Bool()
+	runtime.KeepAlive(p.buf)
+	if !ok {
+		return report.ErrPeerGone
+	}
+	return nil
+}
+
+func (p *jsPeer) Receive(ctx context.Context, wait bool) ([]report.ShareMessage, error) {
+	t0 := time.Now()
+	p.receives++
+	defer func() { p.inReceive += time.Since(t0) }()
+	yieldNow()
+	for {
+		var out []report.ShareMessage
+		gone := false
+		for {
+			n := peerNextFn.Invoke().Int()
+			if n < 0 {
+				gone = n == -2
+				break
+			}
+			b := make([]byte, max(n, 1))
+			peerCopyFn.Invoke(float64(uintptr(unsafe.Pointer(&b[0]))))
+			m, err := report.DecodeShareMessage(b[:n])
+			if err != nil {
+				return out, err
+			}
+			out = append(out, m)
+		}
+		switch {
+		case len(out) > 0 || !wait:
+			return out, nil
+		case gone:
+			return nil, report.ErrPeerGone
+		}
+		select {
+		case <-peerCh: // drained by the next round
+		default:
+		}
+		peerWaitFn.Invoke(peerFunc)
+		select {
+		case <-peerCh:
+		case <-ctx.Done():
+			peerWaitFn.Invoke(js.Null())
+			return nil, ctx.Err()
+		}
+	}
 }
 
 func compressionOf(v js.Value) report.Compression {
@@ -370,7 +507,7 @@ func (a *app) run(ctx context.Context, req Request, reads *runReads, format repo
 				"stats": map[string]any{
 					"elapsed_ms": time.Since(t0).Milliseconds(), "reads": reads.reads, "bytes_read": reads.bytes,
 					"go_heap_sys": ms.HeapSys, "go_sys": ms.Sys, "go_heap_alloc": ms.HeapAlloc,
-					"stages_ms": stageAt,
+					"stages_ms": stageAt, "share": shareStats(req.Share),
 				},
 			}, archiveBlob(archive, format, sw != nil), string(man))
 		}
@@ -381,6 +518,18 @@ func (a *app) run(ctx context.Context, req Request, reads *runReads, format repo
 	a.mu.Lock()
 	a.running, a.cancelF = false, nil
 	a.mu.Unlock()
+}
+
+// shareStats says how a shared report went (nil: not shared).
+func shareStats(s *report.Share) map[string]any {
+	if s == nil {
+		return nil
+	}
+	st := map[string]any{"helper_made": s.Made, "both_made": s.Twice, "dropped": s.Dropped}
+	if p, ok := s.Peer.(*jsPeer); ok {
+		st["receives"], st["sends"], st["receive_ms"] = p.receives, p.sends, p.inReceive.Milliseconds()
+	}
+	return st
 }
 
 func postError(err error) {

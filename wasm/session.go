@@ -54,6 +54,10 @@ type Request struct {
 	// stream compressed, so another worker can compress it meanwhile.
 	Stream io.Writer
 
+	// Share, when set, makes the run the lead of a report shared with a
+	// helper worker (Help), which makes outputs from the end of the plan.
+	Share *report.Share
+
 	// Emitters and EmitterDeadline override the registry and the default
 	// deadline (tests).
 	Emitters        []*emitters.Emitter
@@ -108,26 +112,14 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 	if ev.Stage != nil {
 		ev.Stage(StageOpen)
 	}
-	// Every input sits behind the worker's read cache.
-	in := report.Files{Types: req.Types}
-	perPart := max(dumpCacheBytes/int64(max(len(req.Dump), 1)), 16*dumpChunk)
-	for _, d := range req.Dump {
-		in.Dump = append(in.Dump, kernel.File{Name: d.Name, R: NewCachedReaderAt(d.R, d.Size, dumpChunk, perPart), Size: d.Size})
-	}
-	if v := req.Vmlinux; v != nil {
-		cr := NewCachedReaderAt(v.R, v.Size, vmlinuxChunk, vmlinuxCacheByte)
-		cr.SetDirect(vmlinuxDirectRead)
-		in.Vmlinux = &kernel.File{Name: v.Name, R: cr, Size: v.Size}
-		if p, ok := v.R.(prefetcher); ok {
-			prefetchLate(cr, p)
-		}
-	}
+	in := inputs(req)
 	var stream *report.TarSink
 	m, err := report.Analyze(ctx, in, report.Options{
 		EmitterDeadline: req.EmitterDeadline,
 		Emitters:        req.Emitters,
 		Outcome:         ev.Outcome,
 		PageCacheBytes:  pageCacheBytes,
+		Share:           req.Share,
 		Progress: func(p report.Progress) {
 			if ev.Progress != nil {
 				ev.Progress(p)
@@ -166,6 +158,41 @@ func Analyze(ctx context.Context, req Request, ev Events) (res *Result, err erro
 		return nil, explainOpenError(req, err)
 	}
 	return nil, &UserError{Kind: KindInternal, Message: "Writing the report failed: " + err.Error()}
+}
+
+// inputs puts every input behind the worker's read cache.
+func inputs(req Request) report.Files {
+	in := report.Files{Types: req.Types}
+	perPart := max(dumpCacheBytes/int64(max(len(req.Dump), 1)), 16*dumpChunk)
+	for _, d := range req.Dump {
+		in.Dump = append(in.Dump, kernel.File{Name: d.Name, R: NewCachedReaderAt(d.R, d.Size, dumpChunk, perPart), Size: d.Size})
+	}
+	if v := req.Vmlinux; v != nil {
+		cr := NewCachedReaderAt(v.R, v.Size, vmlinuxChunk, vmlinuxCacheByte)
+		cr.SetDirect(vmlinuxDirectRead)
+		in.Vmlinux = &kernel.File{Name: v.Name, R: cr, Size: v.Size}
+		if p, ok := v.R.(prefetcher); ok {
+			prefetchLate(cr, p)
+		}
+	}
+	return in
+}
+
+// Help is the helper worker's run (report.Help): it opens the same inputs
+// as the lead and makes outputs from the end of the plan for it, through
+// s.Peer. Its error is only for the worker's log: the lead makes whatever
+// the helper did not.
+func Help(ctx context.Context, req Request, s *report.Share) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("helper: internal error: %v", p)
+		}
+	}()
+	return report.Help(ctx, inputs(req), report.Options{
+		EmitterDeadline: req.EmitterDeadline,
+		Emitters:        req.Emitters,
+		PageCacheBytes:  pageCacheBytes,
+	}, s)
 }
 
 // Summary is what the page shows about a finished report.

@@ -39,6 +39,13 @@ const state = {
   packer: null,
   packerReady: false,
   pack: null, // this run's packing: {done, packed, fallback}
+  // The helper: a third worker that makes outputs of the same report from
+  // the end of its plan while the analyzer makes them from the start
+  // (report.Share); the analyzer writes them all, as it would alone.
+  helper: null,
+  helperReady: false,
+  helping: false, // the helper works for the current run
+  helped: null, // its last 'helped' message
   version: '',
   coverage: [], // registry rows
   rows: new Map(), // template path → <tr>
@@ -477,6 +484,49 @@ function startPacker() {
   state.packer = newWorker(() => state.packer, onPackerMessage);
 }
 
+// A helper pays when it has a core of its own: the analyzer, the packer
+// and V8's compiler threads already keep about 1.6 cores busy (make
+// browser-bench on a 2-core machine: the same times with and without).
+// ?helper=on or off decides instead (tests, comparisons).
+function wantHelper() {
+  const q = new URLSearchParams(location.search).get('helper');
+  if (q === 'on' || q === 'off') return q === 'on';
+  return (navigator.hardwareConcurrency || 1) >= 4;
+}
+
+function startHelper() {
+  state.helperReady = false;
+  document.body.dataset.helper = 'starting';
+  state.helper = newWorker(() => state.helper, onHelperMessage);
+}
+
+function onHelperMessage(m) {
+  switch (m.type) {
+    case 'ready':
+      state.helperReady = true;
+      document.body.dataset.helper = 'ready'; // for tests and benchmarks
+      break;
+    case 'helped':
+      state.helped = m;
+      state.helping = false;
+      state.helperReady = true;
+      document.body.dataset.helperMade = m.made; // for tests and benchmarks
+      document.body.dataset.helperWasmMemory = m.wasm_memory;
+      document.body.dataset.helped = JSON.stringify({ elapsed_ms: m.elapsed_ms, ...m.share, error: m.error });
+      break;
+    case 'error':
+    case 'fatal':
+      // The analyzer makes whatever the helper had taken on; later runs
+      // go without a helper.
+      if (state.helping && state.running) send({ type: 'peer-gone' });
+      state.helper.terminate();
+      state.helper = null;
+      state.helperReady = false;
+      state.helping = false;
+      break;
+  }
+}
+
 // recyclePacker ends the packing of a run (finished, failed or abandoned):
 // the packer takes the next run's stream, which drops what is left of
 // this one. (A new worker would fetch worker.js again: no request may
@@ -605,16 +655,24 @@ function startRun() {
     state.pack = { done: null, packed: null, fallback: false };
     packPort = ch.port1;
   }
-  send({
-    type: 'start',
+  const inputs = {
     dump: state.dumps.map((c) => c.file),
     vmlinux: state.vmlinux ? state.vmlinux.file : null,
-    format: $('format').value,
     // ?types=dwarf reads types from the vmlinux's DWARF instead of its BTF
     // (for comparisons and benchmarks; BTF is faster and the default).
     types: new URLSearchParams(location.search).get('types') === 'dwarf' ? 'dwarf' : '',
-    packPort,
-  }, packPort ? [packPort] : []);
+  };
+  let peerPort = null;
+  delete document.body.dataset.helperMade;
+  if (state.helperReady) {
+    const ch = new MessageChannel();
+    state.helper.postMessage({ type: 'help', ...inputs, peerPort: ch.port2 }, [ch.port2]);
+    state.helperReady = false;
+    state.helping = true;
+    peerPort = ch.port1;
+  }
+  send({ type: 'start', ...inputs, format: $('format').value, packPort, peerPort },
+    [packPort, peerPort].filter(Boolean));
 }
 
 function cancelRun() {
@@ -623,6 +681,7 @@ function cancelRun() {
   state.cancelling = true;
   renderStats();
   send({ type: 'cancel' });
+  if (state.helping) state.helper.postMessage({ type: 'cancel' });
   // The run stops at its next pause, usually within a fraction of a second;
   // one stuck in a long computation is stopped by replacing the worker.
   clearTimeout(state.restartTimer);
@@ -1033,6 +1092,7 @@ function onDone(m, files) {
     stages: Object.entries(m.stats.stages_ms || {}).map(([k, v]) => `${k}@${v}`).join(' '),
     packedBy: m.packedBy || 'analyzer', // which worker compressed the archive
     readMs: Math.round(m.read_ms || 0), // time the analyzer spent reading the files
+    share: m.stats.share ? JSON.stringify(m.stats.share) : '', // how the helper's sharing went
   });
   const show = (got) => {
     if (state.result !== m) return;
@@ -1232,6 +1292,8 @@ async function boot() {
   // ?packer=off: the analyzer packs the archive itself, at the end (for
   // comparisons and tests).
   if (new URLSearchParams(location.search).get('packer') !== 'off') startPacker();
+  // ?helper=off: the analyzer makes every output itself.
+  if (wantHelper()) startHelper();
 }
 
 boot();

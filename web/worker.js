@@ -75,6 +75,67 @@ self.vmcrRead = (index, offset, ptr, n) => {
 };
 self.vmcrReadError = () => readError;
 
+// A report shared with a helper worker (report.Share): the lead and the
+// helper each hold one end of a MessageChannel the page made. Messages
+// (report's wire form, one ArrayBuffer each) queue here until Go takes
+// them, which it does after yielding to this event loop (vmcrYield).
+let peerPort = null;
+let peerQueue = [];
+let peerGone = false;
+let peerWake = null;
+
+function setPeer(port) {
+  if (peerPort) peerPort.close();
+  peerPort = port;
+  peerQueue = [];
+  peerGone = false;
+  peerWake = null;
+  if (!port) return;
+  port.onmessage = (e) => {
+    if (port !== peerPort) return;
+    peerQueue.push(e.data);
+    wakePeer();
+  };
+}
+
+function wakePeer() {
+  const f = peerWake;
+  peerWake = null;
+  if (f) f();
+}
+
+self.vmcrPeerSend = (ptr, n) => {
+  if (!peerPort || peerGone) return false;
+  const b = instance.exports.mem.buffer.slice(ptr, ptr + n);
+  peerPort.postMessage(b, [b]);
+  return true;
+};
+// vmcrPeerNext: the size of the next message, -1 if none, -2 if none and
+// the other worker is gone.
+self.vmcrPeerNext = () => (peerQueue.length ? peerQueue[0].byteLength : peerGone || !peerPort ? -2 : -1);
+self.vmcrPeerCopy = (ptr) => {
+  const b = peerQueue.shift();
+  new Uint8Array(instance.exports.mem.buffer, ptr, b.byteLength).set(new Uint8Array(b));
+};
+// vmcrPeerWait(f) calls f when the next message arrives (f null: no
+// longer).
+self.vmcrPeerWait = (f) => { peerWake = f; };
+
+// vmcrYield(f) calls f from this event loop's next turn, after the
+// messages already here: a pause far cheaper than a timer's (setTimeout
+// waits at least 4 ms once nested).
+const yieldChannel = new MessageChannel();
+let yieldResume = null;
+yieldChannel.port1.onmessage = () => {
+  const f = yieldResume;
+  yieldResume = null;
+  if (f) f();
+};
+self.vmcrYield = (f) => {
+  yieldResume = f;
+  yieldChannel.port2.postMessage(0);
+};
+
 // The tar stream of a run: Go hands over [ptr, ptr+n) of its memory, which
 // is copied (slice) and transferred to the packer.
 self.vmcrPackChunk = (ptr, n) => {
@@ -244,22 +305,30 @@ self.onmessage = (e) => {
     case 'init':
       init(m.module);
       break;
-    case 'start': {
+    case 'start':
+    case 'help': {
       readMs = 0;
       prefetched = [];
       files = [...m.dump, ...(m.vmlinux ? [m.vmlinux] : [])];
       if (packPort) packPort.close(); // the stream of an abandoned run
       packPort = m.packPort || null;
+      setPeer(m.peerPort || null);
       const spec = {
         dump: m.dump.map((f, i) => ({ index: i, name: f.name, size: f.size })),
         vmlinux: m.vmlinux ? { index: m.dump.length, name: m.vmlinux.name, size: m.vmlinux.size } : null,
         format: m.format,
         types: m.types || '',
         stream: packPort !== null,
+        share: peerPort !== null,
       };
-      self.vmcr.start(spec);
+      if (m.type === 'help') self.vmcr.help(spec);
+      else self.vmcr.start(spec);
       break;
     }
+    case 'peer-gone': // the helper's worker died
+      peerGone = true;
+      wakePeer();
+      break;
     case 'preview':
       postMessage({ type: 'preview', id: m.id, ...self.vmcr.preview(m.path) });
       break;

@@ -2,7 +2,8 @@
 // Debian's chromium, on the 6.1 fixture: LZO -d 31 dump + vmlinux with types
 // from the vmlinux's BTF, the same with types from its DWARF only
 // (?types=dwarf), and the dump alone; and on the many-tasks set (make
-// bench-fixtures) with BTF.
+// bench-fixtures) with BTF, by the analyzer alone and shared with a helper
+// worker (?helper=on; by default the page has one only from 4 cores).
 //
 //	make web && node tests/browser/bench.mjs [runs [case name part]]
 //
@@ -39,6 +40,8 @@ async function main() {
   const many = sets.find((x) => x.id.endsWith('/kdump-many'));
   if (many) {
     cases.push({ name: `${many.id} (many tasks) kdump-lzo-d31 + vmlinux (BTF)`, files: [many.roles['kdump-lzo-d31'][0], many.vmlinux], query: '' });
+    // The same with a helper worker whatever the cores (report.Share).
+    cases.push({ name: `${many.id} (many tasks) kdump-lzo-d31 + vmlinux (BTF), ?helper=on`, files: [many.roles['kdump-lzo-d31'][0], many.vmlinux], query: '?helper=on' });
   } else {
     console.log('the many-tasks set is not built (make bench-fixtures): its case is left out');
   }
@@ -49,6 +52,8 @@ async function main() {
         const page = await ctx.newPage();
         await page.goto(server.url + c.query);
         await page.waitForSelector('body[data-state="idle"]', { timeout: 60000 });
+        // As a user's files come seconds after the page: every worker ready.
+        if (await page.getAttribute('body', 'data-helper')) await page.waitForSelector('body[data-helper="ready"]', { timeout: 60000 });
         await page.evaluate(() => {
           window.benchStart = 0;
           document.getElementById('files').addEventListener('change', () => { window.benchStart = performance.now(); }, { capture: true, once: true });
@@ -61,7 +66,14 @@ async function main() {
         if (await page.getAttribute('body', 'data-state') !== 'done') {
           throw new Error(`${c.name}: ${await page.textContent('#error-message')}`);
         }
+        // The helper's last message may come just after the report.
+        if (await page.getAttribute('body', 'data-helper')) {
+          await page.waitForFunction(() => document.body.dataset.helperMade !== undefined, null, { timeout: 5000 }).catch(() => {});
+        }
         const r = await page.evaluate(() => ({
+          helperMade: document.body.dataset.helperMade,
+          share: document.body.dataset.share,
+          helperMem: Number(document.body.dataset.helperWasmMemory || 0),
           ms: window.benchEnd - window.benchStart,
           goMs: Number(document.body.dataset.elapsedMs),
           mem: Number(document.body.dataset.wasmMemory),
@@ -73,7 +85,7 @@ async function main() {
         }));
         results.push(r);
         console.log(`  ${c.name} run ${i + 1}: ${r.ms.toFixed(0)} ms to done (Go ${r.goMs} ms; stages ${r.stages}), ` +
-          `peak wasm memory ${mib(r.mem)} MiB, ${r.reads} reads, ${mib(r.bytes)} MiB read in ${r.readMs} ms; ${r.debug}`);
+          `peak wasm memory ${mib(r.mem)} MiB (helper: ${r.helperMade === undefined ? 'none' : `${r.helperMade} outputs, ${mib(r.helperMem)} MiB; ${r.share}`}), ${r.reads} reads, ${mib(r.bytes)} MiB read in ${r.readMs} ms; ${r.debug}`);
         await page.close();
       }
       console.log(`${c.name}: median ${median(results.map((r) => r.ms)).toFixed(0)} ms to done, ` +

@@ -108,7 +108,7 @@ function checkRequests(origin) {
   assert.deepEqual(outside, [], 'requests left the origin');
 }
 
-async function fullRun(t, { id, vmlinux, shot, query = '', packedBy = 'packer' }) {
+async function fullRun(t, { id, vmlinux, shot, query = '', packedBy = 'packer', helper = false }) {
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -130,6 +130,14 @@ async function fullRun(t, { id, vmlinux, shot, query = '', packedBy = 'packer' }
   // The archive was compressed by the packer worker as the report was
   // written, or (?packer=off) by the analyzer at the end: the same bytes.
   assert.equal(await page.getAttribute('body', 'data-packed-by'), packedBy);
+  if (helper) {
+    // ?helper=on: a second analyzer worker made outputs from the end of
+    // the plan; the archive below must still be the CLI's.
+    await page.waitForSelector('body[data-helper-made]', { timeout: 10000 });
+    const share = JSON.parse(await page.getAttribute('body', 'data-share'));
+    t.diagnostic(`${id}: the helper made ${share.helper_made} outputs (both made ${share.both_made})`);
+    assert.ok(share.helper_made > 0 && share.dropped === '', `the helper did not share: ${JSON.stringify(share)}`);
+  }
 
   // The archive, in both formats, against the CLI's.
   const xz = await download(page, '#download-archive', `${id}-browser.tar.xz`);
@@ -184,7 +192,7 @@ function hugeClaimsELF() {
 describe('browser analyzer', () => {
   test('6.1: LZO -d 31 dump + vmlinux gives the CLI\'s archive', async (t) => {
     if (!sets) return t.skip('fixtures not built (make fixtures)');
-    await fullRun(t, { id: 'bookworm-6.1', vmlinux: true, shot: 'bookworm-6.1-vmlinux.png' });
+    await fullRun(t, { id: 'bookworm-6.1', vmlinux: true, shot: 'bookworm-6.1-vmlinux.png', query: '?helper=on', helper: true });
   });
 
   test('6.12: the dump alone gives the CLI\'s archive (packed by the analyzer)', async (t) => {
