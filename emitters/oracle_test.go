@@ -324,6 +324,8 @@ type oracleTask struct {
 	Vtime *struct {
 		State uint64 `json:"state"`
 	} `json:"vtime"`
+	// Cmdline: the command line drgn's helper reads (oracle_cmdline_test.go).
+	Cmdline oracleCmdline `json:"cmdline"`
 }
 
 // oracleMM is what task_mem() prints a process's memory from, as drgn

@@ -290,7 +290,8 @@ func taskStateLetter(state, exitState uint64) byte {
 // START/STIME getboottime64()'s whole seconds (drgn's timekeeper offsets)
 // plus start_boottime in whole seconds (procps: btime + start_time /
 // Hertz), as HH:MM, exactly; a kernel thread's command
-// its comm in brackets.
+// its comm in brackets; any other task's command procps' args of its
+// command line by the kernel's rule, where drgn read it (oraclePSCommand).
 func oraclePS(cmdCol, pidCol, lwpCol int) check {
 	return func(t *testing.T, s *fixtures.Set, got string) {
 		o := oracleOf(t, s)
@@ -322,6 +323,8 @@ func oraclePS(cmdCol, pidCol, lwpCol int) check {
 		if len(rows) != len(want) {
 			t.Errorf("%d rows, drgn lists %d tasks", len(rows), len(want))
 		}
+		commands := 0
+		defer func() { t.Logf("%d of %d rows' command lines compared with drgn's", commands, len(want)) }()
 		for i := range min(len(rows), len(want)) {
 			f := strings.Fields(rows[i])
 			w := want[i]
@@ -408,7 +411,10 @@ func oraclePS(cmdCol, pidCol, lwpCol int) check {
 						w.PID, w.Comm, h, v, w.PPID, vm, w.StaticPrio, w.Policy, w.State, w.ExitState, w.StartBoottime)
 				}
 			}
-			if cmd := strings.Join(f[cmdCol:], " "); w.Flags&0x00200000 != 0 && !strings.HasPrefix(cmd, "["+w.Comm) { // PF_KTHREAD
+			if oraclePSCommand(t, &w, rows[i], cmdCol) {
+				commands++
+			}
+			if cmd := strings.Join(f[cmdCol:], " "); w.Flags&pfKthread != 0 && !strings.HasPrefix(cmd, "["+w.Comm) {
 				t.Errorf("pid %d: command %q, drgn's comm %q", w.PID, cmd, w.Comm)
 			} else if q := w.Wq; q != nil && q.Pool && q.Desc != "" {
 				// wq_worker_comm(): a pool worker's name ends with its

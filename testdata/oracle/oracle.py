@@ -12,11 +12,14 @@
 #   oracle.py DUMP VMLINUX >oracle.json
 #
 # Only raw reads (prog['sym'], members, per-CPU offsets) are used, no drgn
-# helper that knows kernel versions, so it reads every fixture kernel alike.
+# helper that knows kernel versions, so it reads every fixture kernel alike;
+# one helper reads user memory, which no raw read here can: each task's
+# command line as drgn.helpers.linux.mm.cmdline() gives it.
 import json
 import sys
 
 import drgn
+from drgn.helpers.linux.mm import access_remote_vm, cmdline
 
 
 class Unreadable(Exception):
@@ -681,6 +684,30 @@ def main():
         return {"pool": w.pool.value_() != 0, "desc": w.desc.string_().decode(errors="replace"),
                 "current_work": w.current_work.value_() != 0}
 
+    # A task's command line as drgn's helper reads it: the argument area
+    # (mm->arg_start..arg_end, through the task's page tables) split at its
+    # NULs, the part after the last NUL dropped; each argument in latin-1
+    # (one code point per byte). "absent" where the helper cannot read it
+    # (no mm: kernel threads, zombies; the user pages not in the dump:
+    # -d 31), never a guess. Beside it the raw values get_mm_cmdline()
+    # (fs/proc/base.c) decides by that the helper does not look at:
+    # env_end (0 before exec set it up), the area's bounds and its last
+    # byte (not NUL: setproctitle() rewrote it); the tests apply the rule.
+    def task_cmdline(t):
+        try:
+            args = cmdline(t)
+            if args is None:  # newer drgn: no mm
+                return "absent", "no mm"
+            mm = t.mm
+            start, end = mm.arg_start.value_(), mm.arg_end.value_()
+            c = {"args": [a.decode("latin-1") for a in args], "env_end": mm.env_end.value_(),
+                 "arg_start": start, "arg_end": end}
+            if start < end:
+                c["last_byte"] = access_remote_vm(mm, end - 1, 1)[0]
+            return c, None
+        except drgn.FaultError as e:
+            return "absent", str(e)
+
     def read_tasks():
         tasks = []
         for leader in lst(prog["init_task"].tasks, "struct task_struct", "tasks"):
@@ -697,6 +724,9 @@ def main():
                 if mm.value_():
                     row["total_vm"] = mm.total_vm.value_()
                     row["mm"] = mm_fields(mm)
+                row["cmdline"], why = task_cmdline(t)
+                if why is not None:
+                    row["cmdline_error"] = why
                 # a workqueue worker's description, which its comm shows
                 # (wq_worker_comm(): "-desc", "+desc" while it runs a work)
                 if row["flags"] & 0x20:  # PF_WQ_WORKER
