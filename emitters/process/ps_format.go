@@ -80,32 +80,40 @@ func psEscape(s string) string {
 	return string(b)
 }
 
-// psArgs is procps' CMDLINE: the NUL-separated command line with NULs and
-// newlines turned into spaces and trailing NULs dropped (read_unvectored),
-// or "[name]" (plus " <defunct>" for a zombie) when it is empty
-// (escape_command).
+// psArgs is procps' args as procps-ng 4.0.4 makes them (fill_cmdline_cvt()
+// in library/readproc.c): read_unvectored() turns the NULs and newlines
+// before the trailing NULs into spaces and drops the last byte read when it
+// is then a space (a trailing NUL ends the string instead, so "a \0"
+// keeps its space), escape_str() escapes, and an empty result reads "?";
+// an empty command line gives escape_command()'s "[name]", plus
+// " <defunct>" for a zombie.
 func psArgs(cmdline []byte, name string, state byte) string {
-	end := len(cmdline)
-	for end > 0 && cmdline[end-1] == 0 {
+	n := len(cmdline)
+	if n == 0 {
+		s := "[" + psEscape(name) + "]"
+		if state == 'Z' {
+			s += " <defunct>"
+		}
+		return s
+	}
+	b := []byte(string(cmdline))
+	end := n
+	for end > 0 && b[end-1] == 0 {
 		end--
 	}
-	b := []byte(string(cmdline[:end]))
-	for i, c := range b {
+	for i, c := range b[:end] {
 		if c == 0 || c == '\n' {
 			b[i] = ' '
 		}
 	}
-	if len(b) > 0 && b[len(b)-1] == ' ' {
-		b = b[:len(b)-1]
+	if b[n-1] == ' ' {
+		b = b[:n-1]
 	}
-	if len(b) > 0 {
-		return psEscape(string(b))
+	b = b[:min(end, len(b))]
+	if len(b) == 0 {
+		return "?"
 	}
-	s := "[" + psEscape(name) + "]"
-	if state == 'Z' {
-		s += " <defunct>"
-	}
-	return s
+	return psEscape(string(b))
 }
 
 // psStime mirrors pr_stime(): the start time as "%H:%M" when the process

@@ -59,6 +59,14 @@ func TestPsFields(t *testing.T) {
 	if got := psArgs(nil, "lived", 'Z'); got != "[lived] <defunct>" {
 		t.Errorf("psArgs zombie = %q", got)
 	}
+	// procps-ng 4.0.4's corners: a space before the trailing NUL stays, a
+	// last byte read that is a space (setproctitle's title, no NUL) goes,
+	// an empty argv[0] reads "?".
+	for in, want := range map[string]string{"a \x00": "a ", "a\n\x00": "a ", "title ": "title", "\x00": "?", "\x00\x00": "?"} {
+		if got := psArgs([]byte(in), "x", 'S'); got != want {
+			t.Errorf("psArgs(%q) = %q, want %q", in, got, want)
+		}
+	}
 	if got := psName(4294967294, 8); got != "4294967+" {
 		t.Errorf("psName = %q", got)
 	}
