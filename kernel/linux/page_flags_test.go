@@ -1,0 +1,63 @@
+package linux
+
+import (
+	"testing"
+
+	"github.com/vmcore-report/vmcore-report/internal/fixtures"
+	"github.com/vmcore-report/vmcore-report/internal/kerneltest"
+)
+
+// TestPageSlab asks each fixture kernel's struct pages about pages whose
+// kind is known: pid 1's task_struct (its first and its last byte, the
+// latter in a tail page of the order-3 slab on these kernels) and the
+// first struct kmem_cache on slab_caches are slab objects; init_task and
+// the kernel text are in the kernel image, not slab.
+func TestPageSlab(t *testing.T) {
+	for _, s := range fixtures.All(t) {
+		t.Run(s.Manifest.ID, func(t *testing.T) {
+			k := kerneltest.OpenAlone(t, s, s.RefRole())
+			p := k.Program()
+			sp, err := NewSlabPages(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("test %d, head %s (mask %v)", sp.test, sp.head, sp.headMask)
+			next, err := p.VarAs("init_task", "struct task_struct").Member("tasks.next").Uint()
+			if err != nil {
+				t.Fatal(err)
+			}
+			task := p.ContainerOf(next, "struct task_struct", "tasks")
+			taskAddr, _ := task.Address()
+			taskSize := mustSize(task.Type())
+			cache, err := p.VarAs("slab_caches", "struct list_head").Member("next").Uint()
+			if err != nil {
+				t.Fatal(err)
+			}
+			initTask, _ := p.VarAs("init_task", "struct task_struct").Address()
+			text, err := p.Syms.Addr("_text")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				what string
+				va   uint64
+				slab bool
+			}{
+				{"pid 1's task_struct", taskAddr, true},
+				{"the last byte of pid 1's task_struct", taskAddr + taskSize - 1, true},
+				{"slab_caches.next's kmem_cache", cache, true},
+				{"init_task", initTask, false},
+				{"_text", text, false},
+			} {
+				pa, err := k.Translate(c.va)
+				if err != nil {
+					t.Fatalf("%s at %#x: %v", c.what, c.va, err)
+				}
+				got, err := sp.PageSlab(pa >> PageShift)
+				if err != nil || got != c.slab {
+					t.Errorf("%s at %#x (phys %#x): PageSlab %v, %v; want %v", c.what, c.va, pa, got, err, c.slab)
+				}
+			}
+		})
+	}
+}
