@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/vmcore-report/vmcore-report/kernel/dump"
 	"github.com/vmcore-report/vmcore-report/kernel/object"
 	"github.com/vmcore-report/vmcore-report/kernel/symbols"
+	"github.com/vmcore-report/vmcore-report/kernel/x86"
 )
 
 // openDump opens the dump files as one dump.
@@ -150,4 +152,28 @@ func (k *Kernel) VMCOREINFOSymbol(name string) (uint64, bool) {
 		return 0, false
 	}
 	return k.info.Symbol(name)
+}
+
+// Fault is where a read of the dump failed (FaultOf).
+type Fault struct {
+	Phys uint64 // physical address of the first byte that could not be read
+	// Virt is the kernel virtual address read there, when HasVirt: a read
+	// of kernel memory, not of a page-table entry on the way to it.
+	Virt    uint64
+	HasVirt bool
+}
+
+// FaultOf finds, in err's chain, the read of the dump that failed: false
+// when err does not come from one (a page with no physical address, a
+// format or type error).
+func FaultOf(err error) (Fault, bool) {
+	var pf *dump.FaultError
+	if !errors.As(err, &pf) {
+		return Fault{}, false
+	}
+	f := Fault{Phys: pf.Addr}
+	if vf := (*x86.FaultError)(nil); errors.As(err, &vf) && vf.Level == "" && vf.HasPA {
+		f.Virt, f.HasVirt = vf.Addr, true
+	}
+	return f, true
 }

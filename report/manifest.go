@@ -90,6 +90,8 @@ type DumpInput struct {
 	// MissingKernelPages lists kernel objects (slab pages) the dump lacks
 	// although every makedumpfile dump level keeps them: the makedumpfile
 	// that made it did not know the kernel (Warnings says what to do).
+	// A probe before the emitters finds the first; an output that fails
+	// on a page its struct page says is slab adds that page.
 	MissingKernelPages []string `json:"missing_kernel_pages,omitempty"`
 }
 

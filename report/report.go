@@ -255,6 +255,9 @@ type jobResult struct {
 	o    Output
 	data []byte
 	log  []string
+	// excluded: the slab page the dump lacks that failed the output, if
+	// that is why (excludedSlabPage).
+	excluded []linux.ExcludedKernelPage
 }
 
 // write logs, writes and records a job's result, its own or one a helper
@@ -263,6 +266,7 @@ func (r *runner) write(m *Manifest, sink Sink, res jobResult) error {
 	for _, l := range res.log {
 		r.logf("%s", l)
 	}
+	r.addExcluded(res.excluded)
 	o := res.o
 	if res.data != nil {
 		if err := sink.AddFile(r.top+"/"+o.Path, res.data, fileMode); err != nil {
@@ -294,8 +298,17 @@ type runner struct {
 	// overtime is set once the global deadline has passed.
 	overtime bool
 	// excluded lists the slab objects the dump lacks though every dump
-	// level keeps them: its makedumpfile did not know the kernel.
+	// level keeps them: its makedumpfile did not know the kernel. The
+	// probe before the emitters finds the first; outputs that fail on
+	// another slab page add it (write).
 	excluded []linux.ExcludedKernelPage
+	// probeFound: the probe before the emitters found some, and every
+	// output failing on an excluded page is put down to them.
+	probeFound bool
+	// slab answers PageSlab for the outputs that fail on an excluded page
+	// when the probe found none (nil: not probed yet; slabErr: cannot be).
+	slab    *linux.SlabPages
+	slabErr error
 	// readErr is the front end's reader failing (an input it can no
 	// longer read): the run stops, as it would at the open.
 	readErr error
@@ -323,7 +336,50 @@ func (r *runner) checkExcludedKernelPages() {
 		return
 	}
 	if len(r.excluded) > 0 {
+		r.probeFound = true
 		r.logf("%s", linux.ExcludedKernelPagesAdvice(r.excluded))
+	}
+}
+
+// excludedSlabPage says whether err, an output's failure, is a read of a
+// slab page the dump lacks: the probe before the emitters reads only the
+// first tasks and caches, so a makedumpfile that drops a few slab pages
+// (7.2's elf-d31 by sid's 1.7.8 lacked one workqueue_struct) can pass it.
+// The kernel's struct page of the page, which every dump level keeps,
+// tells (linux.SlabPages); any failure on an excluded page is asked, so
+// every output failing on a slab page says why, whichever fails first.
+func (r *runner) excludedSlabPage(err error, path string) (linux.ExcludedKernelPage, bool) {
+	f, ok := kernel.FaultOf(err)
+	prog := r.k.Program()
+	if !ok || prog == nil || !errors.Is(err, kernel.ErrExcluded) {
+		return linux.ExcludedKernelPage{}, false
+	}
+	if r.slab == nil && r.slabErr == nil {
+		if r.slab, r.slabErr = linux.NewSlabPages(prog); r.slabErr != nil {
+			r.logf("struct page of excluded pages: %v", r.slabErr)
+		}
+	}
+	if r.slabErr != nil {
+		return linux.ExcludedKernelPage{}, false
+	}
+	slab, serr := r.slab.PageSlab(f.Phys >> linux.PageShift)
+	if serr != nil || !slab {
+		return linux.ExcludedKernelPage{}, false
+	}
+	if f.HasVirt {
+		return linux.ExcludedKernelPage{What: "slab page of " + path, Addr: f.Virt}, true
+	}
+	return linux.ExcludedKernelPage{What: "slab page (physical address) of " + path, Addr: f.Phys}, true
+}
+
+// addExcluded records the slab pages an output found the dump lacks, one
+// entry per page: the first output in the report's order names it.
+func (r *runner) addExcluded(found []linux.ExcludedKernelPage) {
+	for _, e := range found {
+		pfn := func(a uint64) uint64 { return a >> linux.PageShift }
+		if !slices.ContainsFunc(r.excluded, func(x linux.ExcludedKernelPage) bool { return pfn(x.Addr) == pfn(e.Addr) }) {
+			r.excluded = append(r.excluded, e)
+		}
 	}
 }
 
@@ -534,9 +590,12 @@ func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (jobResult, err
 		o.Status, o.Reasons = StatusNotApplicable, []string{err.Error()}
 	case iso.TimedOut:
 		o.Status, o.Reasons = StatusFailed, []string{fmt.Sprintf("deadline exceeded (%v); the emitter was abandoned", deadline)}
-	case len(r.excluded) > 0 && errors.Is(err, kernel.ErrExcluded):
+	case r.probeFound && errors.Is(err, kernel.ErrExcluded):
 		// One reason for all: the dump lacks kernel pages (see the
 		// manifest's inputs.dump), not one failure per page.
+		o.Status, o.Reasons = StatusFailed, []string{excludedByStaleMakedumpfile}
+		res.log = append(res.log, fmt.Sprintf("%s: %v", j.path, err))
+	case r.isExcludedSlab(err, j.path, &res):
 		o.Status, o.Reasons = StatusFailed, []string{excludedByStaleMakedumpfile}
 		res.log = append(res.log, fmt.Sprintf("%s: %v", j.path, err))
 	default:
@@ -546,6 +605,16 @@ func (r *runner) runJob(c *emitters.Context, j job, m *Manifest) (jobResult, err
 		}
 	}
 	return res, nil
+}
+
+// isExcludedSlab is excludedSlabPage for runJob: the page found goes with
+// the job's result.
+func (r *runner) isExcludedSlab(err error, path string, res *jobResult) bool {
+	e, ok := r.excludedSlabPage(err, path)
+	if ok {
+		res.excluded = append(res.excluded, e)
+	}
+	return ok
 }
 
 // notApplicable says whether an emitter's error means "nothing to write on

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmcore-report/vmcore-report/emitters"
 	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/kernel/linux"
 )
 
 // Sharing a report between two runs. A browser worker has one thread, so
@@ -92,6 +93,9 @@ type SharedResult struct {
 	Output Output // its outcome; Size and SHA256 set when Data is written
 	Data   []byte // nil when nothing is written
 	Log    []string
+	// Excluded: the slab page the dump lacks that failed the output, if
+	// that is why (the lead lists it in the manifest).
+	Excluded []linux.ExcludedKernelPage
 }
 
 // planDigest identifies a plan: the lead and the helper share only if
@@ -240,7 +244,7 @@ func (l *lead) take(ctx context.Context, i int) (jobResult, bool) {
 	for !l.gone && i >= l.from {
 		if res, ok := l.got[i]; ok {
 			delete(l.got, i)
-			return jobResult{o: res.Output, data: res.Data, log: res.Log}, true
+			return jobResult{o: res.Output, data: res.Data, log: res.Log, excluded: res.Excluded}, true
 		}
 		if l.done {
 			// Done came with every output the helper made.
@@ -357,7 +361,7 @@ func (r *runner) help(c *emitters.Context, jobs []job, scratch *Manifest, s *Sha
 			_ = peer.Send(ShareMessage{Claim: lowest, Done: true, Results: batch})
 			return err
 		}
-		sr := SharedResult{Index: j, Output: res.o, Data: res.data, Log: res.log}
+		sr := SharedResult{Index: j, Output: res.o, Data: res.data, Log: res.log, Excluded: res.excluded}
 		if res.data != nil {
 			sr.Output.Size, sr.Output.SHA256 = int64(len(res.data)), sha256Hex(res.data)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/vmcore-report/vmcore-report/emitters"
 	"github.com/vmcore-report/vmcore-report/internal/fixtures"
 	"github.com/vmcore-report/vmcore-report/kernel"
+	"github.com/vmcore-report/vmcore-report/kernel/linux"
 )
 
 // costlyEmitters are n outputs that each take about cost and write
@@ -232,7 +233,8 @@ func TestShareHelperStalls(t *testing.T) {
 func TestShareWire(t *testing.T) {
 	m := ShareMessage{Plan: "abc", At: 7, Claim: 12, Stop: true, Done: true, Results: []SharedResult{
 		{Index: 3, Output: Output{Path: "proc/1/stat", Emitter: "proc/{pid}/stat", Status: StatusOK, Reasons: []string{}, DurationMS: 1.25, Size: 3, SHA256: "ff"}, Data: []byte("1 (")},
-		{Index: 4, Output: Output{Path: "x", Emitter: "x", Status: StatusFailed, Reasons: []string{"a", "b"}}, Log: []string{"x: a\nstack"}},
+		{Index: 4, Output: Output{Path: "x", Emitter: "x", Status: StatusFailed, Reasons: []string{"a", "b"}}, Log: []string{"x: a\nstack"},
+			Excluded: []linux.ExcludedKernelPage{{What: "slab page of x", Addr: 0xffff888001234567}}},
 		{Index: 5, Output: Output{Path: "e", Emitter: "e", Status: StatusOK, Reasons: []string{}}, Data: []byte{}},
 	}}
 	b := AppendShareMessage(nil, m)
@@ -273,41 +275,45 @@ func FuzzDecodeShareMessage(f *testing.F) {
 
 // TestShareRealKernel shares the report of real dumps between two
 // kernels opened from the same files, as two browser workers do: the
-// archive is the one made alone.
+// archive is the one made alone. 7.2's elf-d31 (by sid's 1.7.8) may lack
+// slab pages the probe before the emitters does not meet: those the
+// helper's outputs find go to the lead's manifest.
 func TestShareRealKernel(t *testing.T) {
 	sets := fixtures.All(t)
 	for _, s := range sets {
-		if s.Manifest.ID != "bookworm-6.1" && s.Manifest.ID != "sid-7.2" {
-			continue
+		roles := map[string][]string{"bookworm-6.1": {"lzo-d31"}, "sid-7.2": {"lzo-d31", "elf-d31"}}[s.Manifest.ID]
+		for _, role := range roles {
+			t.Run(s.Manifest.ID+"/"+role, func(t *testing.T) { shareRealKernel(t, s, role) })
 		}
-		t.Run(s.Manifest.ID, func(t *testing.T) {
-			open := func() *kernel.Kernel { return openFixture(t, s, "lzo-d31", true) }
-			solo := newMemSink()
-			k := open()
-			if _, err := Run(context.Background(), k, Options{ToolVersion: "t"}, solo); err != nil {
-				t.Fatal(err)
-			}
-			a, b := Pipe()
-			hs := &Share{Peer: b}
-			done := make(chan error, 1)
-			hk := open()
-			go func() {
-				defer b.Close()
-				done <- HelpRun(context.Background(), hk, Options{ToolVersion: "t"}, hs)
-			}()
-			ls := &Share{Peer: a}
-			shared := newMemSink()
-			if _, err := Run(context.Background(), open(), Options{ToolVersion: "t", Share: ls}, shared); err != nil {
-				t.Fatal(err)
-			}
-			if err := <-done; err != nil {
-				t.Errorf("helper: %v", err)
-			}
-			sameReport(t, solo, shared)
-			t.Logf("%d files; the helper made %d, the lead wrote %d of them; both made %d", len(shared.names), hs.Made, ls.Made, ls.Twice)
-			if ls.Dropped != "" || ls.Made == 0 {
-				t.Errorf("the helper wrote %d outputs (dropped: %q)", ls.Made, ls.Dropped)
-			}
-		})
+	}
+}
+
+func shareRealKernel(t *testing.T, s *fixtures.Set, role string) {
+	open := func() *kernel.Kernel { return openFixture(t, s, role, true) }
+	solo := newMemSink()
+	k := open()
+	if _, err := Run(context.Background(), k, Options{ToolVersion: "t"}, solo); err != nil {
+		t.Fatal(err)
+	}
+	a, b := Pipe()
+	hs := &Share{Peer: b}
+	done := make(chan error, 1)
+	hk := open()
+	go func() {
+		defer b.Close()
+		done <- HelpRun(context.Background(), hk, Options{ToolVersion: "t"}, hs)
+	}()
+	ls := &Share{Peer: a}
+	shared := newMemSink()
+	if _, err := Run(context.Background(), open(), Options{ToolVersion: "t", Share: ls}, shared); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("helper: %v", err)
+	}
+	sameReport(t, solo, shared)
+	t.Logf("%d files; the helper made %d, the lead wrote %d of them; both made %d", len(shared.names), hs.Made, ls.Made, ls.Twice)
+	if ls.Dropped != "" || ls.Made == 0 {
+		t.Errorf("the helper wrote %d outputs (dropped: %q)", ls.Made, ls.Dropped)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
+
+	"github.com/vmcore-report/vmcore-report/kernel/linux"
 )
 
 // The wire form of a ShareMessage, as it goes between two browser workers
@@ -14,7 +16,7 @@ import (
 // strings and the outputs' data. Reflection-based encodings cost a browser
 // worker more than the outputs they carry.
 
-const shareWireVersion = 1
+const shareWireVersion = 2
 
 // ErrShareWire is DecodeShareMessage's error for bytes that are not a
 // message of this version.
@@ -39,6 +41,11 @@ func AppendShareMessage(b []byte, m ShareMessage) []byte {
 		b = binary.AppendVarint(b, o.Size)
 		b = appendString(b, o.SHA256)
 		b = appendStrings(b, r.Log)
+		b = binary.AppendUvarint(b, uint64(len(r.Excluded)))
+		for _, e := range r.Excluded {
+			b = appendString(b, e.What)
+			b = binary.AppendUvarint(b, e.Addr)
+		}
 		b = append(b, flags(r.Data != nil, false))
 		if r.Data != nil {
 			b = binary.AppendUvarint(b, uint64(len(r.Data)))
@@ -98,6 +105,10 @@ func DecodeShareMessage(b []byte) (ShareMessage, error) {
 		r.Output.Size = int64(d.int())
 		r.Output.SHA256 = d.string()
 		r.Log = d.strings()
+		ne := d.count(2)
+		for k := 0; k < ne && d.err == nil; k++ {
+			r.Excluded = append(r.Excluded, linux.ExcludedKernelPage{What: d.string(), Addr: d.uint()})
+		}
 		if d.byte()&1 != 0 {
 			r.Data = d.bytes()
 		}

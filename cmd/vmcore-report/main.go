@@ -329,7 +329,7 @@ func generate(ctx context.Context, cfg *config, stdout, stderr io.Writer) error 
 // partial says whether a written report is partial: exit status 3.
 func partial(m *report.Manifest) bool {
 	d := m.Inputs.Dump
-	return m.Summary.Failed > 0 || d.Truncated || d.Incomplete || m.Kernel.Unreadable["memory"] != "" || m.Run.DeadlineExceeded
+	return m.Summary.Failed > 0 || len(d.MissingKernelPages) > 0 || d.Truncated || d.Incomplete || m.Kernel.Unreadable["memory"] != "" || m.Run.DeadlineExceeded
 }
 
 // output is where the report goes.

@@ -328,20 +328,24 @@ func TestEveryFixture(t *testing.T) {
 					}
 					args = append(args, dumpArgs(s, role)...)
 					code, stdout, stderr := runCLI(t, args...)
-					want := exitOK
-					// (A cut dump says so first: its kernel memory is
-					// mostly beyond the cut.)
-					lacks := s.Role(role).LacksKernelPages() && !s.Role(role).Truncated
-					if strings.Contains(role, "truncated") || lacks {
-						// A report, but partial: the dump is cut, or its
-						// makedumpfile did not know the kernel and dropped
-						// pages (7.2's -d 31 by sid's 1.7.8).
-						want = exitPartial
-					}
-					if code != want || strings.TrimSpace(stdout) != out {
-						t.Fatalf("exit %d (want %d), stdout %q, stderr:\n%s", code, want, stdout, stderr)
+					if strings.TrimSpace(stdout) != out {
+						t.Fatalf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
 					}
 					m := checkReport(t, s, readReport(t, out), withVmlinux)
+					// A -d 31 file by a makedumpfile that does not know the
+					// kernel may lack slab pages (7.2 by sid's 1.7.8: its
+					// kdump formats lack many, its ELF none or a few, from
+					// one build of the fixtures to the next); the report
+					// then names them and is partial.
+					mayLack := s.Role(role).MayLackKernelPages()
+					missing := m.Inputs.Dump.MissingKernelPages
+					want := exitOK
+					if strings.Contains(role, "truncated") || len(missing) > 0 {
+						want = exitPartial
+					}
+					if code != want {
+						t.Fatalf("exit %d (want %d; missing kernel pages %v), stderr:\n%s", code, want, missing, stderr)
+					}
 					if n := len(s.Parts(role)); len(m.Inputs.Dump.Parts) != n {
 						t.Errorf("manifest lists %d dump parts, want %d", len(m.Inputs.Dump.Parts), n)
 					}
@@ -353,11 +357,20 @@ func TestEveryFixture(t *testing.T) {
 							t.Errorf("nothing failed or was partial on a dump cut at 60%%")
 						}
 					}
-					if lacks && (len(m.Inputs.Dump.MissingKernelPages) == 0 || m.Summary.Failed == 0 ||
-						!strings.Contains(stderr, "the dump is missing kernel pages: ") ||
-						!strings.Contains(stderr, "makedumpfile")) {
-						t.Errorf("made at -d 31 by makedumpfile %s (%s), which does not know the kernel: missing kernel pages %v, %d failed; stderr:\n%s",
-							s.Role(role).Makedumpfile.Version, s.Role(role).Makedumpfile.Suite, m.Inputs.Dump.MissingKernelPages, m.Summary.Failed, stderr)
+					switch {
+					case !mayLack && len(missing) > 0:
+						t.Errorf("missing kernel pages %v, but makedumpfile %v knows this kernel (or the dump level keeps every kernel page)", missing, s.Role(role).Makedumpfile)
+					case len(missing) > 0 && (!strings.Contains(stderr, "the dump is missing kernel pages: ") || !strings.Contains(stderr, "makedumpfile")):
+						t.Errorf("missing kernel pages %v without the advice on stderr:\n%s", missing, stderr)
+					case len(missing) > 0:
+						t.Logf("made at -d 31 by makedumpfile %s (%s), which does not know the kernel: missing kernel pages %v", s.Role(role).Makedumpfile.Version, s.Role(role).Makedumpfile.Suite, missing)
+					}
+					if mayLack && !strings.Contains(role, "truncated") {
+						for _, o := range m.Outputs {
+							if o.Status == report.StatusFailed && (len(missing) == 0 || !slices.ContainsFunc(o.Reasons, func(r string) bool { return strings.Contains(r, "missing_kernel_pages") })) {
+								t.Errorf("%s failed (missing kernel pages %v): %v", o.Path, missing, o.Reasons)
+							}
+						}
 					}
 					if !strings.Contains(stderr, "files written") {
 						t.Errorf("no summary on stderr:\n%s", stderr)

@@ -26,7 +26,8 @@ const maxProbedObjects = 64
 // PG_slab) and silently drop slab pages as free or user ones; then these
 // reads fail with dump.ErrExcluded. It returns those found excluded; an
 // error when the probe itself could not run (for instance init_task
-// unreadable).
+// unreadable). A makedumpfile that drops only a few slab pages can pass
+// it: the report then asks SlabPages about each page an output fails on.
 func ExcludedKernelPages(p *object.Program) ([]ExcludedKernelPage, error) {
 	var out []ExcludedKernelPage
 	// probe reads members spread over the object (a task_struct spans
