@@ -65,9 +65,9 @@ func (s *taskStat) sumThreads(task, sig object.Object) error {
 
 // readTaskStat mirrors do_task_stat(m, ns, pid, task, whole) for the
 // initial pid namespace and a reader allowed to ptrace (root). /proc/PID/stat
-// and ps ask for the same tasks: the first answer is kept, with its
-// partial reasons, which are given again to every out. The result must
-// not be changed.
+// and ps ask for the same tasks: the first complete answer is kept; one
+// with an error or partial reasons is computed again for each out. The
+// result must not be changed.
 func readTaskStat(c *emit.Context, task object.Object, whole bool, out *emit.Output) (*taskStat, error) {
 	addr, ok := task.Address()
 	if !ok {
@@ -86,10 +86,14 @@ func readTaskStat(c *emit.Context, task object.Object, whole bool, out *emit.Out
 		s, err := computeTaskStat(c, task, whole, &notes)
 		return answer{s, notes.PartialReasons()}, err
 	})
-	for _, r := range a.reasons {
-		out.Partial("%s", r)
+	if err != nil || len(a.reasons) > 0 {
+		// Read again for this caller's own error and reasons: they name
+		// the path it reached the task by (a thread list, the process
+		// table), whichever output asked first (a shared report's helper
+		// asks in another order).
+		return computeTaskStat(c, task, whole, out)
 	}
-	return a.s, err
+	return a.s, nil
 }
 
 func computeTaskStat(c *emit.Context, task object.Object, whole bool, out *emit.Output) (*taskStat, error) {

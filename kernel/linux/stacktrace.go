@@ -140,7 +140,10 @@ func (t *StackTracer) Stacks(task object.Object, cpu int) (unwind.StackList, err
 }
 
 // WalkSleeping unwinds a task that is not on a CPU, once per task: later
-// calls return the same trace (its Frames are shared: read only).
+// calls return the same trace (its Frames are shared: read only). A walk
+// that could not start is made again for each caller, so that its error
+// is the caller's whatever the order of the outputs (report.Share runs
+// them in another order in its helper).
 func (t *StackTracer) WalkSleeping(task object.Object) (unwind.Trace, error) {
 	key, addressed := task.Address()
 	if !addressed {
@@ -149,8 +152,13 @@ func (t *StackTracer) WalkSleeping(task object.Object) (unwind.Trace, error) {
 	t.mu.Lock()
 	w, ok := t.walks[key]
 	t.mu.Unlock()
+	if ok && w.err == nil {
+		return w.tr, nil
+	}
 	if ok {
-		return w.tr, w.err
+		// Walked again for this caller's own error: it names the path the
+		// task was reached by, whichever output asked first.
+		return t.walkSleeping(task)
 	}
 	tr, err := t.walkSleeping(task)
 	t.mu.Lock()
