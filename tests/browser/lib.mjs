@@ -80,7 +80,8 @@ export async function startServer(extra = []) {
   throw new Error(`devserver did not answer on ${url}: ${stderr}`);
 }
 
-// launch starts headless chromium with a fresh profile.
+// launch starts headless chromium with a fresh profile. JSFLAGS, when set,
+// passes V8 flags (--js-flags) for experiments.
 export async function launch() {
   const profile = join(work, `profile-${Date.now()}`);
   return chromium.launchPersistentContext(profile, {
@@ -89,7 +90,7 @@ export async function launch() {
     acceptDownloads: true,
     viewport: { width: 1360, height: 900 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+      '--disable-component-update', '--disable-sync', ...(process.env.JSFLAGS ? [`--js-flags=${process.env.JSFLAGS}`] : [])],
   });
 }
 
