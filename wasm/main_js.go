@@ -154,6 +154,11 @@ func (f *jsFile) ReadAt(p []byte, off int64) (int, error) {
 	if off >= f.size {
 		return 0, io.EOF
 	}
+	// A prefetch on its way is waited for before taking scratchMu: the
+	// wait sleeps, and a goroutine that reads ahead in the background
+	// (emit.Context.ReadAheadSourceLines) must not hold up the run's other
+	// reads meanwhile.
+	f.waitPrefetch(off, int(min(int64(len(p)), f.size-off, int64(maxPerRead))))
 	scratchMu.Lock()
 	defer scratchMu.Unlock()
 	n := 0

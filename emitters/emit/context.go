@@ -207,6 +207,14 @@ func (c *Context) PrefetchSourceLines(addrs []uint64) {
 	l.Prefetch(pcs)
 }
 
+// ReadAheadSourceLines is PrefetchSourceLines on its own goroutine, for
+// addresses known well before their lines are printed: its rounds of
+// reads then arrive while other outputs are made, where in the output
+// that prints them a browser waits for each round.
+func (c *Context) ReadAheadSourceLines(addrs []uint64) {
+	go c.PrefetchSourceLines(addrs)
+}
+
 // SourceLine is the file and line of a kernel-image address from the
 // vmlinux's DWARF line tables (read per unit, on demand, once per run);
 // ok is false without a vmlinux, for module addresses, or when the vmlinux

@@ -74,6 +74,15 @@ func cpuTraces(c *emit.Context) ([]cpuTrace, error) {
 			ct.trace, ct.err = st.WalkRegs(ct.task, cpu, regs)
 			out = append(out, ct)
 		}
+		// The panic's summary unwinds these first; bt -a prints their
+		// lines near the end of the report.
+		var looks []uint64
+		for _, ct := range out {
+			for _, f := range ct.trace.Frames {
+				looks = append(looks, lookAddr(f))
+			}
+		}
+		c.ReadAheadSourceLines(looks)
 		return out, nil
 	})
 }
