@@ -29,6 +29,19 @@ type CachedReaderAt struct {
 	// ahead of need: chunks asked of the underlying reader's Prefetch,
 	// each read alone (no read-ahead) so that the read is the one asked.
 	prefetched map[int64]bool
+	// neighbour: a miss also asks the underlying reader's Prefetch for
+	// the chunk after those it reads (SetPrefetchNeighbour).
+	neighbour bool
+}
+
+// SetPrefetchNeighbour makes each miss also prefetch the chunk that
+// follows, when the underlying reader can read ahead: a dump's pages
+// that a report reads lie in clusters (the kernel's image, its slabs), so
+// the next chunk is often read soon after, and then it is already there.
+func (c *CachedReaderAt) SetPrefetchNeighbour() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.neighbour = true
 }
 
 // CacheStats counts what a CachedReaderAt did.
@@ -89,16 +102,23 @@ func (c *CachedReaderAt) Prefetch(off, n int64) {
 		return
 	}
 	for idx := off / c.chunk; idx*c.chunk < off+n; idx++ {
-		if c.prefetched[idx] || c.cache.Contains(idx) {
-			continue
-		}
-		if c.prefetched == nil {
-			c.prefetched = map[int64]bool{}
-		}
-		c.prefetched[idx] = true
-		start := idx * c.chunk
-		p.Prefetch(start, min(c.chunk, c.size-start))
+		c.prefetchChunk(idx)
 	}
+}
+
+// prefetchChunk asks the underlying reader for chunk idx ahead of need,
+// unless it is cached or asked already. c.mu is held.
+func (c *CachedReaderAt) prefetchChunk(idx int64) {
+	p, ok := c.r.(prefetcher)
+	if !ok || c.prefetched[idx] || c.cache.Contains(idx) {
+		return
+	}
+	if c.prefetched == nil {
+		c.prefetched = map[int64]bool{}
+	}
+	c.prefetched[idx] = true
+	start := idx * c.chunk
+	p.Prefetch(start, min(c.chunk, c.size-start))
 }
 
 // Size is the size given to NewCachedReaderAt.
@@ -195,6 +215,9 @@ func (c *CachedReaderAt) chunkAt(idx int64) ([]byte, error) {
 	}
 	start := idx * c.chunk
 	end := min(start+nChunks*c.chunk, c.size)
+	if c.neighbour && end < c.size {
+		c.prefetchChunk(idx + nChunks)
+	}
 	buf := make([]byte, end-start)
 	c.stats.Underlying++
 	n, err := c.r.ReadAt(buf, start)

@@ -123,3 +123,33 @@ func TestCachedReaderAtPrefetch(t *testing.T) {
 		t.Fatalf("reads %v, want the hinted ranges %v", h.reads, want)
 	}
 }
+
+// TestCachedReaderAtPrefetchNeighbour: with SetPrefetchNeighbour a miss
+// hints the chunk after those it read (not one cached, asked already or
+// past the end), and a later read of that chunk asks for it alone.
+func TestCachedReaderAtPrefetchNeighbour(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<12) // 64 KiB: 8 chunks of 8 KiB
+	h := &hinted{r: bytes.NewReader(data)}
+	c := NewCachedReaderAt(h, int64(len(data)), 8<<10, 1<<20)
+	c.SetPrefetchNeighbour()
+	read := func(off, n int64) {
+		t.Helper()
+		b := make([]byte, n)
+		if _, err := c.ReadAt(b, off); err != nil || !bytes.Equal(b, data[off:off+n]) {
+			t.Fatalf("read %d+%d: %v", off, n, err)
+		}
+	}
+	read(3<<10, 10) // miss at chunk 0: hints chunk 1
+	read(5<<10, 10) // hit: no hint
+	read(40<<10, 5) // miss at chunk 5: hints chunk 6
+	read(49<<10, 5) // chunk 6, hinted: read alone; hints chunk 7
+	read(57<<10, 5) // chunk 7, hinted: read alone; nothing after the end
+	want := [][2]int64{{8 << 10, 8 << 10}, {48 << 10, 8 << 10}, {56 << 10, 8 << 10}}
+	if !slices.Equal(h.hints, want) {
+		t.Fatalf("hints %v, want %v", h.hints, want)
+	}
+	wantReads := [][2]int64{{0, 8 << 10}, {40 << 10, 8 << 10}, {48 << 10, 8 << 10}, {56 << 10, 8 << 10}}
+	if !slices.Equal(h.reads, wantReads) {
+		t.Fatalf("reads %v, want %v", h.reads, wantReads)
+	}
+}

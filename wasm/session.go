@@ -165,7 +165,9 @@ func inputs(req Request) report.Files {
 	in := report.Files{Types: req.Types}
 	perPart := max(dumpCacheBytes/int64(max(len(req.Dump), 1)), 16*dumpChunk)
 	for _, d := range req.Dump {
-		in.Dump = append(in.Dump, kernel.File{Name: d.Name, R: NewCachedReaderAt(d.R, d.Size, dumpChunk, perPart), Size: d.Size})
+		cr := NewCachedReaderAt(d.R, d.Size, dumpChunk, perPart)
+		cr.SetPrefetchNeighbour()
+		in.Dump = append(in.Dump, kernel.File{Name: d.Name, R: cr, Size: d.Size})
 	}
 	if v := req.Vmlinux; v != nil {
 		cr := NewCachedReaderAt(v.R, v.Size, vmlinuxChunk, vmlinuxCacheByte)

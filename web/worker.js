@@ -29,13 +29,19 @@ let readMs = 0;
 // Ranges Go asked for ahead of need (vmcrPrefetch): read asynchronously
 // while the run computes, and handed over by vmcrRead once arrived. Each
 // is dropped when a read took its last byte, and all at the next run.
+// Some are never read (a dump's chunk next to one read, which Go asks
+// for on the chance), so past maxPrefetched bytes the oldest go: a read
+// of a dropped range is then made at once, as without a prefetch.
 let prefetched = [];
+const maxPrefetched = 128 << 20;
 
 self.vmcrPrefetch = (index, offset, n) => {
   const f = files[index];
   if (!f) return;
   const p = { index, offset, n, buf: null, used: 0 };
   prefetched.push(p);
+  let held = prefetched.reduce((sum, x) => sum + x.n, 0);
+  while (held > maxPrefetched && prefetched.length > 1) held -= prefetched.shift().n;
   f.slice(offset, offset + n).arrayBuffer().then((b) => { p.buf = b; }, () => { p.failed = true; });
 };
 
