@@ -71,9 +71,12 @@ func sameCommand(ours, bb string) bool {
 }
 
 var psFieldShapes = map[string]*regexp.Regexp{
-	"STAT":  regexp.MustCompile(`^[RSDTtXZPI][<N]?L?s?l?\+?$`),
-	"S":     regexp.MustCompile(`^[RSDTtXZPI]$`),
-	"START": regexp.MustCompile(`^\d\d:\d\d$`), "STIME": regexp.MustCompile(`^\d\d:\d\d$`),
+	"STAT": regexp.MustCompile(`^[RSDTtXZPI][<N]?L?s?l?\+?$`),
+	"S":    regexp.MustCompile(`^[RSDTtXZPI]$`),
+	// pr_stime(): "%H:%M" on the day of the crash, "%b%d" before it (a
+	// guest that booted before midnight and crashed after), "%Y" in an
+	// earlier year.
+	"START": regexp.MustCompile(`^(\d\d:\d\d|[A-Z][a-z][a-z]\d\d|\d{4})$`), "STIME": regexp.MustCompile(`^(\d\d:\d\d|[A-Z][a-z][a-z]\d\d|\d{4})$`),
 	// bsdtime m:ss for aux, [dd-]hh:mm:ss for -l.
 	"TIME": regexp.MustCompile(`^(\d+:\d\d|(\d+-)?\d\d:\d\d:\d\d)$`),
 }
@@ -380,7 +383,18 @@ func oraclePS(cmdCol, pidCol, lwpCol int) check {
 				case "S", "STAT":
 					ok = v[0] == taskStateLetter(w.State, w.ExitState)
 				case "START", "STIME":
-					ok = v == start.Format("15:04")
+					// pr_stime() against the crash's time (drgn's boottime):
+					// the day's "%H:%M", an earlier day's "%b%d", an
+					// earlier year's "%Y".
+					now := time.Unix(btime+o.BoottimeNs/1e9, 0).UTC()
+					want := start.Format("15:04")
+					if start.YearDay() != now.YearDay() {
+						want = start.Format("Jan02")
+					}
+					if start.Year() != now.Year() {
+						want = start.Format("2006")
+					}
+					ok = v == want
 				case "TIME", "%CPU", "C":
 					// The process's times (ps aux), a thread's (-L).
 					ticks, known := oracleTicks(o, w, lwpCol == 0)
