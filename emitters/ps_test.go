@@ -70,13 +70,15 @@ func sameCommand(ours, bb string) bool {
 	return ours == args || ours == comm
 }
 
+// psStimeShape is pr_stime()'s: "%H:%M" on the day of the crash, "%b%d"
+// before it (a guest that booted before midnight and crashed after), "%Y"
+// in an earlier year.
+var psStimeShape = regexp.MustCompile(`^(\d\d:\d\d|[A-Z][a-z][a-z]\d\d|\d{4})$`)
+
 var psFieldShapes = map[string]*regexp.Regexp{
-	"STAT": regexp.MustCompile(`^[RSDTtXZPI][<N]?L?s?l?\+?$`),
-	"S":    regexp.MustCompile(`^[RSDTtXZPI]$`),
-	// pr_stime(): "%H:%M" on the day of the crash, "%b%d" before it (a
-	// guest that booted before midnight and crashed after), "%Y" in an
-	// earlier year.
-	"START": regexp.MustCompile(`^(\d\d:\d\d|[A-Z][a-z][a-z]\d\d|\d{4})$`), "STIME": regexp.MustCompile(`^(\d\d:\d\d|[A-Z][a-z][a-z]\d\d|\d{4})$`),
+	"STAT":  regexp.MustCompile(`^[RSDTtXZPI][<N]?L?s?l?\+?$`),
+	"S":     regexp.MustCompile(`^[RSDTtXZPI]$`),
+	"START": psStimeShape, "STIME": psStimeShape,
 	// bsdtime m:ss for aux, [dd-]hh:mm:ss for -l.
 	"TIME": regexp.MustCompile(`^(\d+:\d\d|(\d+-)?\d\d:\d\d:\d\d)$`),
 }

@@ -156,8 +156,9 @@ func (f *jsFile) ReadAt(p []byte, off int64) (int, error) {
 	}
 	// A prefetch on its way is waited for before taking scratchMu: the
 	// wait sleeps, and a goroutine that reads ahead in the background
-	// (emit.Context.ReadAheadSourceLines) must not hold up the run's other
-	// reads meanwhile.
+	// (emit.Context.ReadAheadSourceLines) must not hold up the run's reads
+	// of the other files meanwhile (those of the same file wait on its
+	// CachedReaderAt).
 	f.waitPrefetch(off, int(min(int64(len(p)), f.size-off, int64(maxPerRead))))
 	scratchMu.Lock()
 	defer scratchMu.Unlock()

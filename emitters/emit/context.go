@@ -210,9 +210,15 @@ func (c *Context) PrefetchSourceLines(addrs []uint64) {
 // ReadAheadSourceLines is PrefetchSourceLines on its own goroutine, for
 // addresses known well before their lines are printed: its rounds of
 // reads then arrive while other outputs are made, where in the output
-// that prints them a browser waits for each round.
+// that prints them a browser waits for each round. The goroutine runs
+// outside any emitter's isolation, so it recovers a panic itself: a
+// read-ahead is only a hint, and the output that looks the lines up
+// meets the same fault under its own isolation and reports it.
 func (c *Context) ReadAheadSourceLines(addrs []uint64) {
-	go c.PrefetchSourceLines(addrs)
+	go func() {
+		defer func() { _ = recover() }()
+		c.PrefetchSourceLines(addrs)
+	}()
 }
 
 // SourceLine is the file and line of a kernel-image address from the
